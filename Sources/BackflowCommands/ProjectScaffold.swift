@@ -1,0 +1,90 @@
+import Foundation
+
+/// The files `backflow init` writes: a project that validates as it stands and teaches by comment.
+public struct ProjectScaffold: Sendable {
+  /// Raised instead of overwriting anything a user already has.
+  public struct Conflict: Error, CustomStringConvertible {
+    public var paths: [String]
+    public var description: String {
+      "\(paths.joined(separator: ", ")) already \(paths.count == 1 ? "exists" : "exist"); backflow init only writes into a new project"
+    }
+  }
+
+  public init() {}
+
+  /// Relative path → contents, in the order they are listed to the user.
+  public var files: [(path: String, contents: String)] {
+    [
+      ("backflow.yaml", Self.projectFile),
+      ("syncs/models/customers.yaml", Self.modelFile),
+      ("syncs/customers_to_csv.yaml", Self.syncFile),
+      (".gitignore", ".backflow/\nout/\n"),
+    ] + Schemas.all.map { ("schemas/\($0.name)", $0.contents) }
+  }
+
+  /// Writes every file, or none when any already exists. Returns the paths written.
+  public func write(into directory: URL) throws -> [String] {
+    let manager = FileManager.default
+    let existing = files.map(\.path).filter {
+      manager.fileExists(atPath: directory.appendingPathComponent($0).path)
+    }
+    guard existing.isEmpty else { throw Conflict(paths: existing) }
+    for (path, contents) in files {
+      let url = directory.appendingPathComponent(path)
+      try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try Data(contents.utf8).write(to: url, options: .atomic)
+    }
+    return files.map(\.path)
+  }
+
+  static let projectFile = """
+    # yaml-language-server: $schema=schemas/project.schema.json
+    # Backflow project: connections and where state lives. Reference: docs/config.md.
+    version: 1
+    state: sqlite:.backflow/state.db   # or a postgres:// URL so CI runners share state
+
+    sources:
+      # Where models are queried. A PostgreSQL warehouse reads its URL from the environment:
+      #   warehouse: { type: postgres, url: "${WAREHOUSE_URL}" }
+      warehouse:
+        type: sqlite
+        path: warehouse.db
+
+    destinations:
+      # Where syncs send rows. Others: postgres (url), sqlite (path), http (url, headers).
+      exports:
+        type: file
+        dir: out
+        format: csv
+
+    """
+
+  static let modelFile = """
+    # yaml-language-server: $schema=../../schemas/model.schema.json
+    # A model is a query (or a table) whose rows syncs keep destinations in step with.
+    source: warehouse
+    primary_key: customer_id       # one row per key; CDC compares rows by it
+    query: |
+      select customer_id, email, name, plan
+      from customers
+
+    """
+
+  static let syncFile = """
+    # yaml-language-server: $schema=../schemas/sync.schema.json
+    # A sync sends the rows of a model that were added, changed or removed since its last run.
+    model: customers                 # syncs/models/customers.yaml
+    destination: exports             # declared in backflow.yaml
+    type: object                     # object | event | list
+    object: customers                # the table, API object or file to write
+    mode: upsert                     # upsert | update | insert | mirror
+    match: { email: email }          # model column: destination field that identifies a record
+    mappings:
+      - { from: name, to: full_name }          # a column
+      - { from: plan, to: tier }
+      - { value: backflow, to: lead_source }   # a constant
+    schedule: { every: 1h }          # or cron, weekly, after, manual
+    enabled: true
+
+    """
+}

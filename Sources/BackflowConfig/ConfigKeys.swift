@@ -1,0 +1,29 @@
+/// Every key the config language accepts, per kind of mapping.
+///
+/// The decoder checks mappings against these lists (unknown keys get "did you mean"), and a test
+/// checks that `schemas/*.schema.json` describe exactly the same keys, so the two cannot drift.
+public enum ConfigKeys {
+  /// `backflow.yaml`
+  public static let project = ["version", "state", "sources", "destinations", "sync_logs"]
+  /// An entry under `sources:`
+  public static let source = ["type", "url", "path"]
+  /// An entry under `destinations:`
+  public static let destination = ["type", "url", "path", "headers", "dir", "format", "retries", "timeout"]
+  /// `sync_logs:`
+  public static let syncLogs = ["source", "schema"]
+  /// A model file under `syncs/models/`, or a sync's inline `model:` mapping
+  public static let model = ["source", "primary_key", "query", "table"]
+  /// A sync file under `syncs/`
+  public static let sync = [
+    "name", "model", "destination", "type", "object", "mode", "match", "mappings", "batch",
+    "on_delete", "max_remove", "schedule", "enabled",
+  ]
+  /// An item of a sync's `mappings:`
+  public static let mapping = ["from", "value", "template", "to"]
+  /// A sync's `batch:`
+  public static let batch = ["size", "concurrency", "rate"]
+  /// A sync's `schedule:` when it is a mapping
+  public static let schedule = ["every", "cron", "timezone", "weekly", "after", "after_failure", "manual"]
+  /// A schedule's `weekly:`
+  public static let weekly = ["days", "at", "timezone"]
+}

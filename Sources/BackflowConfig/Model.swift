@@ -1,0 +1,28 @@
+/// A SQL query or table over a source, whose rows a sync keeps a destination in step with.
+public struct Model: Sendable, Encodable {
+  public enum Relation: Sendable, Encodable {
+    case query(Located<String>)
+    case table(Located<String>)
+
+    public func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: Key.self)
+      switch self {
+      case let .query(sql): try container.encode(sql, forKey: .query)
+      case let .table(name): try container.encode(name, forKey: .table)
+      }
+    }
+
+    private enum Key: String, CodingKey {
+      case query
+      case table
+    }
+  }
+
+  /// The file stem under `syncs/models/`, or the sync's name for an inline model.
+  public var name: Located<String>
+  public var source: Located<String>
+  public var primaryKey: Located<String>
+  public var relation: Relation
+  /// False for a model written inside a sync's `model:` mapping.
+  public var isShared: Bool
+}

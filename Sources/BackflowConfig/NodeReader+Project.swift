@@ -1,0 +1,184 @@
+import Foundation
+import Yams
+
+/// What `backflow.yaml` declares, before models and syncs are read.
+struct ProjectHeader {
+  var version: Located<Int>
+  var state: Located<String>
+  var sources: [Source] = []
+  var destinations: [Destination] = []
+  var syncLogs: SyncLogs?
+  /// Every declared name, including entries too broken to decode, so references to them do not
+  /// cascade into "not declared" errors.
+  var sourceNames: [Located<String>] = []
+  var destinationNames: [Located<String>] = []
+}
+
+extension NodeReader {
+  func projectHeader(_ root: Node?) -> ProjectHeader {
+    var header = ProjectHeader(
+      version: Located(Project.supportedVersion, at: fileStart),
+      state: Located(Project.defaultState, at: fileStart))
+    guard let root else {
+      error("backflow.yaml is empty; it needs at least \"version: \(Project.supportedVersion)\"", at: fileStart)
+      return header
+    }
+    guard let fields = fields(root, path: "", subject: "backflow.yaml", allowed: ConfigKeys.project, required: ["version"])
+    else { return header }
+
+    if let node = fields["version"], let version = integer(node, path: "version", minimum: 1) {
+      if version.value > Project.supportedVersion {
+        error("version \(version.value) is newer than this Backflow reads (\(Project.supportedVersion)); upgrade Backflow", at: node)
+      } else {
+        header.version = version
+      }
+    }
+    if let node = fields["state"], let state = string(node, path: "state") {
+      if StateLocation(state.value) == nil {
+        invalid(state, at: node, "state", "must be sqlite:PATH or a postgres:// URL")
+      } else {
+        header.state = state
+      }
+    }
+    if let node = fields["sources"] {
+      for (name, value) in namedEntries(node, path: "sources") {
+        header.sourceNames.append(name)
+        if checkName(name, kind: "source"), let source = source(name, value) {
+          header.sources.append(source)
+        }
+      }
+    }
+    if let node = fields["destinations"] {
+      for (name, value) in namedEntries(node, path: "destinations") {
+        header.destinationNames.append(name)
+        if checkName(name, kind: "destination"), let destination = destination(name, value) {
+          header.destinations.append(destination)
+        }
+      }
+    }
+    if let node = fields["sync_logs"] {
+      header.syncLogs = syncLogs(node)
+    }
+    return header
+  }
+
+  /// Names become file stems, table prefixes and CLI arguments, so they stay plain.
+  @discardableResult
+  func checkName(_ name: Located<String>, kind: String) -> Bool {
+    let value = name.value
+    let valid =
+      value.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } ?? false
+      && value.allSatisfy { $0 == "_" || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+    if !valid {
+      error("\(kind) name \"\(value)\" must start with a letter or _ and hold only letters, digits, _ and -", at: name.location)
+    }
+    return valid
+  }
+
+  private func source(_ name: Located<String>, _ node: Node) -> Source? {
+    let path = "sources.\(name.value)"
+    guard let fields = fields(node, path: path, subject: "source \"\(name.value)\"", allowed: ConfigKeys.source, required: ["type"]),
+      let typeNode = fields["type"], let type = choice(typeNode, path: fields.path("type"), as: Source.Kind.self)
+    else { return nil }
+    let needs: [Source.Kind: String] = [.postgres: "url", .sqlite: "path"]
+    guard checkKeys(fields, typeName: type.value.rawValue, kind: "source", allowed: [needs[type.value] ?? ""], required: [needs[type.value] ?? ""])
+    else { return nil }
+    return Source(
+      name: name, type: type,
+      url: fields["url"].flatMap { nonEmptyString($0, path: fields.path("url")) },
+      path: fields["path"].flatMap { nonEmptyString($0, path: fields.path("path")) })
+  }
+
+  private func destination(_ name: Located<String>, _ node: Node) -> Destination? {
+    let path = "destinations.\(name.value)"
+    guard let fields = fields(node, path: path, subject: "destination \"\(name.value)\"", allowed: ConfigKeys.destination, required: ["type"]),
+      let typeNode = fields["type"], let type = choice(typeNode, path: fields.path("type"), as: Destination.Kind.self)
+    else { return nil }
+    let (allowed, required): ([String], [String]) =
+      switch type.value {
+      case .postgres: (["url"], ["url"])
+      case .sqlite: (["path"], ["path"])
+      case .http: (["url", "headers", "retries", "timeout"], ["url"])
+      case .file: (["dir", "format"], ["dir"])
+      }
+    guard checkKeys(fields, typeName: type.value.rawValue, kind: "destination", allowed: allowed, required: required)
+    else { return nil }
+
+    var url = fields["url"].flatMap { nonEmptyString($0, path: fields.path("url")) }
+    if type.value == .http, let node = fields["url"], let text = url,
+      !(text.value.hasPrefix("http://") || text.value.hasPrefix("https://"))
+    {
+      invalid(text, at: node, fields.path("url"), "must start with http:// or https://")
+      url = nil
+    }
+    var headers: [Destination.Header] = []
+    if let node = fields["headers"] {
+      for (header, value) in namedEntries(node, path: fields.path("headers")) {
+        if let text = string(value, path: fields.path("headers.\(header.value)")) {
+          headers.append(Destination.Header(name: header, value: text))
+        }
+      }
+    }
+    return Destination(
+      name: name, type: type, url: url,
+      path: fields["path"].flatMap { nonEmptyString($0, path: fields.path("path")) },
+      headers: headers,
+      dir: fields["dir"].flatMap { nonEmptyString($0, path: fields.path("dir")) },
+      format: fields["format"].flatMap { choice($0, path: fields.path("format")) },
+      retries: fields["retries"].flatMap { integer($0, path: fields.path("retries"), minimum: 0) },
+      timeout: fields["timeout"].flatMap { interval($0, path: fields.path("timeout")) })
+  }
+
+  private func syncLogs(_ node: Node) -> SyncLogs? {
+    guard let fields = fields(node, path: "sync_logs", allowed: ConfigKeys.syncLogs, required: ["source"]),
+      let source = fields["source"].flatMap({ string($0, path: "sync_logs.source") })
+    else { return nil }
+    var schema = Located(SyncLogs.defaultSchema, at: fields.location)
+    if let node = fields["schema"], let text = string(node, path: "sync_logs.schema") {
+      if isIdentifier(text.value) {
+        schema = text
+      } else {
+        invalid(text, at: node, "sync_logs.schema", "must be a plain SQL identifier (letters, digits and _)")
+      }
+    }
+    return SyncLogs(source: source, schema: schema)
+  }
+
+  /// Keys that another `type` uses are errors here, so a copied block does not silently do nothing.
+  func checkKeys(_ fields: Fields, typeName: String, kind: String, allowed: [String], required: [String]) -> Bool {
+    var ok = true
+    for entry in fields.entries where entry.key != "type" && !allowed.contains(entry.key) {
+      let instead = allowed.isEmpty ? "" : "; \(typeName) \(kind)s use \(allowed.joined(separator: ", "))"
+      error("\"\(entry.key)\" is not used by \(typeName) \(kind)s\(instead)", at: entry.keyLocation)
+      ok = false
+    }
+    for key in required where !fields.has(key) {
+      error("\(fields.path) is a \(typeName) \(kind) and needs \"\(key)\"", at: fields.location)
+      ok = false
+    }
+    return ok
+  }
+
+  func nonEmptyString(_ node: Node, path: String) -> Located<String>? {
+    guard let text = string(node, path: path) else { return nil }
+    guard !text.value.trimmingCharacters(in: .whitespaces).isEmpty else {
+      error("\(path) must not be empty", at: node)
+      return nil
+    }
+    return text
+  }
+
+  func interval(_ node: Node, path: String) -> Located<Interval>? {
+    guard let text = string(node, path: path) else { return nil }
+    guard let interval = Interval(text.value) else {
+      invalid(text, at: node, path, "must be a duration like 30s, 15m, 1h30m or 1d")
+      return nil
+    }
+    return text.map { _ in interval }
+  }
+
+  func isIdentifier(_ text: String) -> Bool {
+    guard let first = text.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
+    return text.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+  }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Yams
+
+extension NodeReader {
+  /// A model from `syncs/models/NAME.yaml`, or inline under a sync's `model:` (then `path` is "model").
+  func model(_ node: Node?, name: Located<String>, path: String, isShared: Bool) -> Model? {
+    guard let node, !isNull(node) else {
+      error("the model file is empty; it needs source, primary_key and query or table", at: fileStart)
+      return nil
+    }
+    guard let fields = fields(node, path: path, subject: path.isEmpty ? "model" : path, allowed: ConfigKeys.model, required: ["source", "primary_key"])
+    else { return nil }
+    let source = fields["source"].flatMap { nonEmptyString($0, path: fields.path("source")) }
+    let primaryKey = fields["primary_key"].flatMap { nonEmptyString($0, path: fields.path("primary_key")) }
+    var relation: Model.Relation?
+    switch (fields["query"], fields["table"]) {
+    case let (query?, nil):
+      relation = nonEmptyString(query, path: fields.path("query")).map(Model.Relation.query)
+    case let (nil, table?):
+      relation = nonEmptyString(table, path: fields.path("table")).map(Model.Relation.table)
+    case (_?, _?):
+      error("\(path.isEmpty ? "a model" : path) has both query and table; keep one", at: fields.keyLocation("table") ?? fields.location)
+    case (nil, nil):
+      error("\(path.isEmpty ? "a model" : path) needs either query (SQL) or table (a table name)", at: fields.location)
+    }
+    guard let source, let primaryKey, let relation else { return nil }
+    return Model(name: name, source: source, primaryKey: primaryKey, relation: relation, isShared: isShared)
+  }
+
+  /// The name a sync file gives itself: `name:` or the file stem.
+  func syncName(_ root: Node?, stem: String) -> Located<String> {
+    if let nameNode = root?.mapping?["name"], let name = string(nameNode, path: "name") {
+      return name
+    }
+    return Located(stem, at: fileStart)
+  }
+
+  func sync(_ root: Node?, name: Located<String>) -> Sync? {
+    guard let root, !isNull(root) else {
+      error("the sync file is empty; it needs model, destination and object", at: fileStart)
+      return nil
+    }
+    guard let fields = fields(root, path: "", subject: "sync", allowed: ConfigKeys.sync, required: ["model", "destination", "object"])
+    else { return nil }
+    let at = fields.location
+
+    var modelName: Located<String>?
+    var inlineModel: Model?
+    if let node = fields["model"] {
+      if node.mapping != nil {
+        inlineModel = model(node, name: name.map { $0 }, path: "model", isShared: false)
+        modelName = Located(name.value, at: location(of: node))
+      } else {
+        modelName = nonEmptyString(node, path: "model")
+      }
+    }
+    let destination = fields["destination"].flatMap { nonEmptyString($0, path: "destination") }
+    let object = fields["object"].flatMap { nonEmptyString($0, path: "object") }
+    let type = fields["type"].map { choice($0, path: "type", as: Sync.Kind.self) } ?? Located(.object, at: at)
+    let mode = syncMode(fields, type: type)
+    let match = syncMatch(fields, type: type?.value, mode: mode?.value)
+    let mappings = syncMappings(fields)
+    let batch = syncBatch(fields["batch"], at: at)
+    let onDelete = syncOnDelete(fields, type: type?.value, mode: mode?.value)
+    let maxRemove = fields["max_remove"].map { self.maxRemove($0) } ?? Located(Sync.defaultMaxRemove, at: at)
+    let schedule = fields["schedule"].map { self.schedule($0) } ?? Located(.manual, at: at)
+    let enabled = fields["enabled"].map { boolean($0, path: "enabled") } ?? Located(true, at: at)
+
+    guard let modelName, let destination, let object, let type, let mode, let mappings, let batch,
+      let onDelete, let maxRemove, let schedule, let enabled,
+      match != nil || !mode.value.matchesRecords, fields["model"]?.mapping == nil || inlineModel != nil
+    else { return nil }
+    return Sync(
+      name: name, file: file, model: modelName, inlineModel: inlineModel, destination: destination,
+      type: type, object: object, mode: mode, match: match, mappings: mappings, batch: batch,
+      onDelete: onDelete, maxRemove: maxRemove, schedule: schedule, enabled: enabled)
+  }
+
+  private func syncMode(_ fields: Fields, type: Located<Sync.Kind>?) -> Located<Sync.Mode>? {
+    guard let type else { return nil }
+    guard let node = fields["mode"] else { return Located(type.value.modes[0], at: fields.location) }
+    guard let mode = choice(node, path: "mode", as: Sync.Mode.self) else { return nil }
+    guard type.value.modes.contains(mode.value) else {
+      let fitting = type.value.modes.map(\.rawValue).joined(separator: ", ")
+      error("mode \"\(mode.value.rawValue)\" does not fit a sync of type \(type.value.rawValue); \(type.value.rawValue) syncs use \(fitting)", at: node)
+      return nil
+    }
+    return mode
+  }
+
+  private func syncMatch(_ fields: Fields, type: Sync.Kind?, mode: Sync.Mode?) -> Sync.Match? {
+    guard let node = fields["match"] else {
+      if let mode, mode.matchesRecords {
+        error("mode \(mode.rawValue) finds existing records and needs match, e.g. match: { email: email } (model column: destination field)", at: fields.keyLocation("mode") ?? fields.location)
+      }
+      return nil
+    }
+    if type == .event {
+      warning("match is not used by event syncs, which only insert", at: location(of: node))
+    }
+    let entries = namedEntries(node, path: "match")
+    guard entries.count == 1, let (column, fieldNode) = entries.first else {
+      if node.mapping != nil {
+        error("match must have exactly one entry, model column: destination field; got \(entries.count)", at: node)
+      }
+      return nil
+    }
+    guard let field = nonEmptyString(fieldNode, path: "match.\(column.value)") else { return nil }
+    return Sync.Match(column: column, field: field)
+  }
+
+  private func syncMappings(_ fields: Fields) -> [Mapping]? {
+    guard let node = fields["mappings"] else { return [] }
+    if isNull(node) { return [] }
+    guard let items = list(node, path: "mappings") else { return nil }
+    var mappings: [Mapping] = []
+    var targets: [String: SourceLocation] = [:]
+    var ok = true
+    for (index, item) in items.enumerated() {
+      let path = "mappings[\(index)]"
+      guard let entry = self.fields(item, path: path, allowed: ConfigKeys.mapping, required: ["to"]) else {
+        ok = false
+        continue
+      }
+      let origins = ["from", "value", "template"].filter(entry.has)
+      var origin: Mapping.Origin?
+      switch origins.count {
+      case 0:
+        error("\(path) needs one of from (a column), value (a constant) or template", at: entry.location)
+      case 1:
+        origin = mappingOrigin(origins[0], entry, path: path)
+      default:
+        error("\(path) has \(origins.joined(separator: " and ")); use exactly one of from, value or template", at: entry.keyLocation(origins[1]) ?? entry.location)
+      }
+      let to = entry["to"].flatMap { nonEmptyString($0, path: "\(path).to") }
+      if let to {
+        if let first = targets[to.value] {
+          error("\(path).to \"\(to.value)\" is already mapped at line \(first.line); each destination field takes one mapping", at: to.location)
+          ok = false
+        } else {
+          targets[to.value] = to.location
+        }
+      }
+      guard let origin, let to else {
+        ok = false
+        continue
+      }
+      mappings.append(Mapping(origin: origin, to: to))
+    }
+    return ok ? mappings : nil
+  }
+
+  private func mappingOrigin(_ key: String, _ entry: Fields, path: String) -> Mapping.Origin? {
+    guard let node = entry[key] else { return nil }
+    switch key {
+    case "from":
+      return nonEmptyString(node, path: "\(path).from").map(Mapping.Origin.column)
+    case "value":
+      return scalarValue(node, path: "\(path).value").map(Mapping.Origin.value)
+    default:
+      guard let template = string(node, path: "\(path).template") else { return nil }
+      let opens = template.value.components(separatedBy: "{{").count
+      let closes = template.value.components(separatedBy: "}}").count
+      guard opens == closes else {
+        error("\(path).template has unbalanced {{ and }}", at: node)
+        return nil
+      }
+      return .template(template)
+    }
+  }
+
+  /// A constant with the type YAML gave it: `value: 3` is a number, `value: "3"` a string.
+  private func scalarValue(_ node: Node, path: String) -> Located<ScalarValue>? {
+    guard let scalar = node.scalar else {
+      error("\(path) must be a single value (string, number, true/false or null), got \(kind(of: node))", at: node)
+      return nil
+    }
+    let at = location(of: node)
+    if isNull(node) { return Located(.null, at: at) }
+    if scalar.style == .plain || scalar.style == .any {
+      if let number = node.int { return Located(.integer(number), at: at) }
+      if let flag = node.bool { return Located(.boolean(flag), at: at) }
+      if let number = node.float, number.isFinite { return Located(.number(number), at: at) }
+    }
+    return string(node, path: path).map { $0.map(ScalarValue.string) }
+  }
+
+  private func syncBatch(_ node: Node?, at: SourceLocation) -> Batch? {
+    var batch = Batch(
+      size: Located(Batch.defaultSize, at: at), concurrency: Located(Batch.defaultConcurrency, at: at), rate: nil)
+    guard let node else { return batch }
+    guard let fields = fields(node, path: "batch", allowed: ConfigKeys.batch) else { return nil }
+    var ok = true
+    if let size = fields["size"] {
+      if let value = integer(size, path: "batch.size", minimum: 1) { batch.size = value } else { ok = false }
+    }
+    if let concurrency = fields["concurrency"] {
+      if let value = integer(concurrency, path: "batch.concurrency", minimum: 1) { batch.concurrency = value } else { ok = false }
+    }
+    if let rateNode = fields["rate"], let text = string(rateNode, path: "batch.rate") {
+      if let rate = Rate(text.value) {
+        batch.rate = text.map { _ in rate }
+      } else {
+        invalid(text, at: rateNode, "batch.rate", "must be requests per unit, like 20/s, 100/m or 1000/h")
+        ok = false
+      }
+    } else if fields.has("rate") {
+      ok = false
+    }
+    return ok ? batch : nil
+  }
+
+  private func syncOnDelete(_ fields: Fields, type: Sync.Kind?, mode: Sync.Mode?) -> Located<Sync.DeleteBehavior>? {
+    guard let node = fields["on_delete"] else {
+      return Located(mode == .mirror ? .delete : .nothing, at: fields.location)
+    }
+    guard let behavior = choice(node, path: "on_delete", as: Sync.DeleteBehavior.self) else { return nil }
+    if mode == .mirror, behavior.value != .delete {
+      error("mode mirror always deletes records that leave the model; remove on_delete or use mode upsert", at: node)
+      return nil
+    }
+    if let type, type != .object {
+      warning("on_delete does not apply to \(type.rawValue) syncs and is ignored", at: location(of: node))
+    }
+    return behavior
+  }
+
+  private func maxRemove(_ node: Node) -> Located<MaxRemove>? {
+    guard let text = string(node, path: "max_remove") else { return nil }
+    let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
+    if text.value.hasSuffix("%"), let share = Double(text.value.dropLast()), (0...100).contains(share) {
+      return text.map { _ in .percent(share) }
+    }
+    if !quoted, let rows = Int(text.value), rows >= 0 {
+      return text.map { _ in .rows(rows) }
+    }
+    invalid(text, at: node, "max_remove", "must be a share of the previous rows like \"50%\" (0-100%) or a row count like 1000")
+    return nil
+  }
+}

@@ -1,0 +1,76 @@
+/// A whole Backflow project: `backflow.yaml` plus every model and sync under `syncs/`.
+public struct Project: Sendable, Encodable {
+  /// The highest `version:` this Backflow reads.
+  public static let supportedVersion = 1
+  public static let defaultState = "sqlite:.backflow/state.db"
+
+  public var version: Located<Int>
+  /// Where sync IDs, applied config, snapshots and runs live: `sqlite:PATH` or a PostgreSQL URL.
+  public var state: Located<String>
+  public var sources: [Source]
+  public var destinations: [Destination]
+  public var syncLogs: SyncLogs?
+  public var models: [Model]
+  public var syncs: [Sync]
+
+  public func source(named name: String) -> Source? { sources.first { $0.name.value == name } }
+  public func destination(named name: String) -> Destination? { destinations.first { $0.name.value == name } }
+  public func model(named name: String) -> Model? { models.first { $0.name.value == name } }
+  public func sync(named name: String) -> Sync? { syncs.first { $0.name.value == name } }
+}
+
+/// Where models are queried from.
+public struct Source: Sendable, Encodable {
+  public enum Kind: String, Sendable, Encodable, CaseIterable {
+    case postgres
+    case sqlite
+  }
+
+  public var name: Located<String>
+  public var type: Located<Kind>
+  /// libpq URI or key=value string (postgres).
+  public var url: Located<String>?
+  /// Database file, relative to the project directory (sqlite).
+  public var path: Located<String>?
+}
+
+/// Where syncs send rows.
+public struct Destination: Sendable, Encodable {
+  public enum Kind: String, Sendable, Encodable, CaseIterable {
+    case postgres
+    case sqlite
+    case http
+    case file
+  }
+
+  public enum FileFormat: String, Sendable, Encodable, CaseIterable {
+    case csv
+    case jsonl
+  }
+
+  public static let defaultRetries = 5
+  public static let defaultTimeout = "30s"
+
+  public var name: Located<String>
+  public var type: Located<Kind>
+  public var url: Located<String>?
+  public var path: Located<String>?
+  public var headers: [Header]
+  public var dir: Located<String>?
+  public var format: Located<FileFormat>?
+  public var retries: Located<Int>?
+  public var timeout: Located<Interval>?
+
+  public struct Header: Sendable, Encodable {
+    public var name: Located<String>
+    public var value: Located<String>
+  }
+}
+
+/// Where run logs are written back to the warehouse.
+public struct SyncLogs: Sendable, Encodable {
+  public static let defaultSchema = "backflow"
+
+  public var source: Located<String>
+  public var schema: Located<String>
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// A project as read from disk: whatever decoded cleanly, and every diagnostic found on the way.
+public struct LoadedProject: Sendable {
+  public var project: Project
+  public var diagnostics: Diagnostics
+}
+
+/// Reads `backflow.yaml` and `syncs/**/*.yaml` into a typed `Project`, validating as it goes.
+///
+/// Loading is pure: it reads files and the environment, and opens no connection.
+public struct ProjectLoader: Sendable {
+  public static let projectFile = "backflow.yaml"
+  public static let syncsDirectory = "syncs"
+  public static let modelsDirectory = "syncs/models"
+
+  public var directory: URL
+  /// Put in front of every file path shown, so paths are clickable from where the user stands.
+  public var displayPrefix: String
+  public var environment: [String: String]
+
+  /// - Parameter displayPath: the project directory as the user wrote it (`--project`), or "." for here.
+  public init(directory: URL, displayPath: String = ".", environment: [String: String] = ProcessInfo.processInfo.environment) {
+    self.directory = directory.standardizedFileURL
+    let trimmed = displayPath.hasSuffix("/") ? String(displayPath.dropLast()) : displayPath
+    displayPrefix = trimmed.isEmpty || trimmed == "." ? "" : trimmed + "/"
+    self.environment = environment
+  }
+
+  public func load() -> LoadedProject {
+    var diagnostics = Diagnostics()
+    let headerReader = reader(for: Self.projectFile)
+    var header: ProjectHeader
+    if let text = read(Self.projectFile, &diagnostics, missing: "no \(Self.projectFile) in this directory; run `backflow init` to create a project, or pass --project DIR") {
+      let file = YAMLFile(text: text, displayPath: headerReader.file, diagnostics: &diagnostics)
+      header = headerReader.projectHeader(file.root)
+    } else {
+      header = headerReader.projectHeader(nil)
+    }
+    diagnostics.append(contentsOf: headerReader.diagnostics)
+
+    var models: [Model] = []
+    var modelNames: [Located<String>] = []
+    var syncs: [Sync] = []
+    var syncNames: [(name: Located<String>, file: String)] = []
+    for relativePath in yamlFiles() {
+      let reader = reader(for: relativePath)
+      guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
+      let root = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics).root
+      let stem = (relativePath as NSString).lastPathComponent.split(separator: ".").dropLast().joined(separator: ".")
+      if relativePath.hasPrefix(Self.modelsDirectory + "/") {
+        let name = Located(stem, at: reader.fileStart)
+        if reader.checkName(name, kind: "model") {
+          modelNames.append(name)
+          if let model = reader.model(root, name: name, path: "", isShared: true) { models.append(model) }
+        }
+      } else {
+        let name = reader.syncName(root, stem: stem)
+        if reader.checkName(name, kind: "sync") {
+          syncNames.append((name, reader.file))
+          if let sync = reader.sync(root, name: name) { syncs.append(sync) }
+        }
+      }
+      diagnostics.append(contentsOf: reader.diagnostics)
+    }
+
+    let project = Project(
+      version: header.version, state: header.state, sources: header.sources,
+      destinations: header.destinations, syncLogs: header.syncLogs, models: models, syncs: syncs)
+    var validator = ProjectValidator(
+      project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
+      modelNames: modelNames, syncNames: syncNames)
+    validator.run()
+    diagnostics.append(contentsOf: validator.diagnostics)
+    return LoadedProject(project: project, diagnostics: diagnostics)
+  }
+
+  private func reader(for relativePath: String) -> NodeReader {
+    NodeReader(file: displayPrefix + relativePath, environment: environment)
+  }
+
+  private func read(_ relativePath: String, _ diagnostics: inout Diagnostics, missing: String) -> String? {
+    let url = directory.appendingPathComponent(relativePath)
+    let at = SourceLocation(file: displayPrefix + relativePath, line: 1, column: 1)
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      diagnostics.error(missing, at: at)
+      return nil
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      diagnostics.error("file is not UTF-8 text", at: at)
+      return nil
+    }
+    return text
+  }
+
+  /// Every `.yaml` and `.yml` file under `syncs/`, sorted, relative to the project directory.
+  private func yamlFiles() -> [String] {
+    let root = directory.appendingPathComponent(Self.syncsDirectory)
+    guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+    else { return [] }
+    var paths: [String] = []
+    for case let url as URL in enumerator {
+      let name = url.lastPathComponent
+      guard name.hasSuffix(".yaml") || name.hasSuffix(".yml"), !name.hasPrefix("."),
+        (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+      else { continue }
+      let full = url.standardizedFileURL.path
+      let base = root.standardizedFileURL.path
+      guard full.hasPrefix(base + "/") else { continue }
+      paths.append(Self.syncsDirectory + "/" + full.dropFirst(base.count + 1))
+    }
+    return paths.sorted()
+  }
+}

@@ -1,0 +1,8 @@
+import BackflowCommands
+
+@main
+struct Entrypoint {
+  static func main() async {
+    await Backflow.main()
+  }
+}
