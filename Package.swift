@@ -50,7 +50,7 @@ let package = Package(
       dependencies: ["BackflowConfig", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowCommandsTests",
-      dependencies: ["BackflowCommands", "BackflowTestSupport"]),
+      dependencies: ["BackflowCommands", "BackflowTestSupport", "backflow"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

@@ -15,10 +15,15 @@ struct ProjectHeader {
 }
 
 extension NodeReader {
-  func projectHeader(_ root: Node?) -> ProjectHeader {
-    var header = ProjectHeader(
+  /// What a project without a readable backflow.yaml is taken to declare: nothing.
+  var defaultHeader: ProjectHeader {
+    ProjectHeader(
       version: Located(Project.supportedVersion, at: fileStart),
       state: Located(Project.defaultState, at: fileStart))
+  }
+
+  func projectHeader(_ root: Node?) -> ProjectHeader {
+    var header = defaultHeader
     guard let root else {
       error("backflow.yaml is empty; it needs at least \"version: \(Project.supportedVersion)\"", at: fileStart)
       return header

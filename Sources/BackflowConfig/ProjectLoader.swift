@@ -30,12 +30,14 @@ public struct ProjectLoader: Sendable {
   public func load() -> LoadedProject {
     var diagnostics = Diagnostics()
     let headerReader = reader(for: Self.projectFile)
-    var header: ProjectHeader
+    var header = headerReader.defaultHeader
+    var headerIsReadable = false
     if let text = read(Self.projectFile, &diagnostics, missing: "no \(Self.projectFile) in this directory; run `backflow init` to create a project, or pass --project DIR") {
       let file = YAMLFile(text: text, displayPath: headerReader.file, diagnostics: &diagnostics)
-      header = headerReader.projectHeader(file.root)
-    } else {
-      header = headerReader.projectHeader(nil)
+      if !file.isMalformed {
+        header = headerReader.projectHeader(file.root)
+        headerIsReadable = true
+      }
     }
     diagnostics.append(contentsOf: headerReader.diagnostics)
 
@@ -46,19 +48,20 @@ public struct ProjectLoader: Sendable {
     for relativePath in yamlFiles() {
       let reader = reader(for: relativePath)
       guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
-      let root = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics).root
+      let file = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics)
+      let root = file.root
       let stem = (relativePath as NSString).lastPathComponent.split(separator: ".").dropLast().joined(separator: ".")
       if relativePath.hasPrefix(Self.modelsDirectory + "/") {
         let name = Located(stem, at: reader.fileStart)
         if reader.checkName(name, kind: "model") {
           modelNames.append(name)
-          if let model = reader.model(root, name: name, path: "", isShared: true) { models.append(model) }
+          if !file.isMalformed, let model = reader.model(root, name: name, path: "", isShared: true) { models.append(model) }
         }
       } else {
         let name = reader.syncName(root, stem: stem)
         if reader.checkName(name, kind: "sync") {
           syncNames.append((name, reader.file))
-          if let sync = reader.sync(root, name: name) { syncs.append(sync) }
+          if !file.isMalformed, let sync = reader.sync(root, name: name) { syncs.append(sync) }
         }
       }
       diagnostics.append(contentsOf: reader.diagnostics)
@@ -69,7 +72,7 @@ public struct ProjectLoader: Sendable {
       destinations: header.destinations, syncLogs: header.syncLogs, models: models, syncs: syncs)
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
-      modelNames: modelNames, syncNames: syncNames)
+      modelNames: modelNames, syncNames: syncNames, checksConnections: headerIsReadable)
     validator.run()
     diagnostics.append(contentsOf: validator.diagnostics)
     return LoadedProject(project: project, diagnostics: diagnostics)

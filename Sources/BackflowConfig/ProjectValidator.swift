@@ -5,12 +5,17 @@ struct ProjectValidator {
   let destinationNames: [Located<String>]
   let modelNames: [Located<String>]
   let syncNames: [(name: Located<String>, file: String)]
+  /// False when backflow.yaml could not be read: then every source and destination would look
+  /// undeclared, and those errors would only bury the one that matters.
+  let checksConnections: Bool
   private(set) var diagnostics = Diagnostics()
 
   init(
     project: Project, sourceNames: [Located<String>], destinationNames: [Located<String>],
-    modelNames: [Located<String>], syncNames: [(name: Located<String>, file: String)]
+    modelNames: [Located<String>], syncNames: [(name: Located<String>, file: String)],
+    checksConnections: Bool
   ) {
+    self.checksConnections = checksConnections
     self.project = project
     self.sourceNames = sourceNames
     self.destinationNames = destinationNames
@@ -53,6 +58,7 @@ struct ProjectValidator {
   }
 
   private mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {
+    guard checksConnections || kind == "model" || kind == "sync" else { return }
     guard !declared.contains(where: { $0.value == name.value }) else { return }
     let hint = Suggestion.hint(for: name.value, in: declared.map(\.value))
     let message =

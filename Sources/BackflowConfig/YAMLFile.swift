@@ -6,18 +6,23 @@ struct YAMLFile {
   /// The path shown to the user.
   let displayPath: String
   let root: Node?
+  /// True when the text is not YAML; the file's contents are then not checked further.
+  let isMalformed: Bool
 
   /// Parses `text`; a syntax error becomes a diagnostic at the line and column libyaml reports.
   init(text: String, displayPath: String, diagnostics: inout Diagnostics) {
     self.displayPath = displayPath
     do {
       root = try Yams.compose(yaml: text)
+      isMalformed = false
     } catch let error as YamlError {
       root = nil
+      isMalformed = true
       let (message, line, column) = Self.describe(error)
       diagnostics.error(message, at: SourceLocation(file: displayPath, line: line, column: column))
     } catch {
       root = nil
+      isMalformed = true
       diagnostics.error("cannot read YAML: \(error)", at: SourceLocation(file: displayPath, line: 1, column: 1))
     }
   }

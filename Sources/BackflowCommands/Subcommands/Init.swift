@@ -14,8 +14,6 @@ extension Backflow {
     public init() {}
 
     public func run() async throws {
-      let scaffold = ProjectScaffold()
-      let directory = global.projectURL
       let written = try ProjectScaffold().write(into: global.projectURL)
       if !global.quiet {
         print("Created a Backflow project in \(global.project):")

@@ -1,0 +1,48 @@
+import BackflowConfig
+import Foundation
+
+/// Small projects written to a temporary directory and loaded as `backflow validate` would.
+public enum ProjectFixture {
+  /// A valid `backflow.yaml` that fixtures build on: one source, one destination of each kind.
+  public static let projectFile = """
+    version: 1
+    sources:
+      warehouse: { type: sqlite, path: warehouse.db }
+    destinations:
+      local: { type: sqlite, path: crm.db }
+      api: { type: http, url: "http://127.0.0.1:8080" }
+      exports: { type: file, dir: out }
+
+    """
+
+  /// A valid model file, `syncs/models/users.yaml`.
+  public static let modelFile = """
+    source: warehouse
+    primary_key: user_id
+    query: select user_id, email, first_name from users
+
+    """
+
+  /// `files` (relative path → text) over the default project and model files, then loaded.
+  public static func load(_ files: [String: String], environment: [String: String] = [:]) -> LoadedProject {
+    withTemporaryDirectory { directory in
+      write(files, into: directory)
+      return ProjectLoader(directory: directory, displayPath: ".", environment: environment).load()
+    }
+  }
+
+  /// Writes the default project and model files, then `files` over them ("" deletes a file).
+  public static func write(_ files: [String: String], into directory: URL) {
+    let all = ["backflow.yaml": projectFile, "syncs/models/users.yaml": modelFile].merging(files) { $1 }
+    for (path, text) in all where !text.isEmpty {
+      let url = directory.appendingPathComponent(path)
+      try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+    }
+  }
+
+  /// The repository's own checkout, for tests over the example project and schemas.
+  public static var repositoryRoot: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  }
+}
