@@ -35,13 +35,15 @@ extension NodeReader {
     return Located(stem, at: fileStart)
   }
 
-  func sync(_ root: Node?, name: Located<String>) -> Sync? {
+  /// The sync, if it decodes, and what it names in other files either way.
+  func sync(_ root: Node?, name: Located<String>) -> (Sync?, SyncReferences) {
+    var references = SyncReferences(name: name)
     guard let root, !isNull(root) else {
       error("the sync file is empty; it needs model, destination and object", at: fileStart)
-      return nil
+      return (nil, references)
     }
     guard let fields = fields(root, path: "", subject: "sync", allowed: ConfigKeys.sync, required: ["model", "destination", "object"])
-    else { return nil }
+    else { return (nil, references) }
     let at = fields.location
 
     var modelName: Located<String>?
@@ -66,14 +68,20 @@ extension NodeReader {
     let schedule = fields["schedule"].map { self.schedule($0) } ?? Located(.manual, at: at)
     let enabled = fields["enabled"].map { boolean($0, path: "enabled") } ?? Located(true, at: at)
 
+    references.destination = destination
+    references.model = inlineModel == nil && fields["model"]?.mapping == nil ? modelName : nil
+    references.inlineModelSource = inlineModel?.source
+    if case let .after(leaders, _) = schedule?.value { references.after = leaders }
+
     guard let modelName, let destination, let object, let type, let mode, let mappings, let batch,
       let onDelete, let maxRemove, let schedule, let enabled,
       match != nil || !mode.value.matchesRecords, fields["model"]?.mapping == nil || inlineModel != nil
-    else { return nil }
-    return Sync(
+    else { return (nil, references) }
+    let sync = Sync(
       name: name, file: file, model: modelName, inlineModel: inlineModel, destination: destination,
       type: type, object: object, mode: mode, match: match, mappings: mappings, batch: batch,
       onDelete: onDelete, maxRemove: maxRemove, schedule: schedule, enabled: enabled)
+    return (sync, references)
   }
 
   private func syncMode(_ fields: Fields, type: Located<Sync.Kind>?) -> Located<Sync.Mode>? {

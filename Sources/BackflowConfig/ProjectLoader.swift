@@ -44,7 +44,7 @@ public struct ProjectLoader: Sendable {
     var models: [Model] = []
     var modelNames: [Located<String>] = []
     var syncs: [Sync] = []
-    var syncNames: [(name: Located<String>, file: String)] = []
+    var references: [SyncReferences] = []
     for relativePath in yamlFiles() {
       let reader = reader(for: relativePath)
       guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
@@ -60,8 +60,13 @@ public struct ProjectLoader: Sendable {
       } else {
         let name = reader.syncName(root, stem: stem)
         if reader.checkName(name, kind: "sync") {
-          syncNames.append((name, reader.file))
-          if !file.isMalformed, let sync = reader.sync(root, name: name) { syncs.append(sync) }
+          if file.isMalformed {
+            references.append(SyncReferences(name: name))
+          } else {
+            let (sync, named) = reader.sync(root, name: name)
+            references.append(named)
+            if let sync { syncs.append(sync) }
+          }
         }
       }
       diagnostics.append(contentsOf: reader.diagnostics)
@@ -72,7 +77,7 @@ public struct ProjectLoader: Sendable {
       destinations: header.destinations, syncLogs: header.syncLogs, models: models, syncs: syncs)
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
-      modelNames: modelNames, syncNames: syncNames, checksConnections: headerIsReadable)
+      modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)
     validator.run()
     diagnostics.append(contentsOf: validator.diagnostics)
     return LoadedProject(project: project, diagnostics: diagnostics)

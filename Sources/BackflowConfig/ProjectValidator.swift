@@ -1,56 +1,57 @@
+/// What a sync file names elsewhere, kept even when the sync has other errors, so that one run
+/// reports a bad schedule and an undeclared destination together.
+struct SyncReferences {
+  var name: Located<String>
+  /// A shared model under `syncs/models/`; nil for an inline model.
+  var model: Located<String>?
+  var inlineModelSource: Located<String>?
+  var destination: Located<String>?
+  var after: [Located<String>] = []
+}
+
 /// The checks that span files: references between names, duplicates, and `after` cycles.
 struct ProjectValidator {
-  let project: Project
-  let sourceNames: [Located<String>]
-  let destinationNames: [Located<String>]
-  let modelNames: [Located<String>]
-  let syncNames: [(name: Located<String>, file: String)]
+  var project: Project
+  var sourceNames: [Located<String>]
+  var destinationNames: [Located<String>]
+  var modelNames: [Located<String>]
+  var syncs: [SyncReferences]
   /// False when backflow.yaml could not be read: then every source and destination would look
   /// undeclared, and those errors would only bury the one that matters.
-  let checksConnections: Bool
+  var checksConnections: Bool
   private(set) var diagnostics = Diagnostics()
 
-  init(
-    project: Project, sourceNames: [Located<String>], destinationNames: [Located<String>],
-    modelNames: [Located<String>], syncNames: [(name: Located<String>, file: String)],
-    checksConnections: Bool
-  ) {
-    self.checksConnections = checksConnections
-    self.project = project
-    self.sourceNames = sourceNames
-    self.destinationNames = destinationNames
-    self.modelNames = modelNames
-    self.syncNames = syncNames
-  }
+  private static let sourcesHome = "backflow.yaml under sources"
+  private static let destinationsHome = "backflow.yaml under destinations"
 
   mutating func run() {
     reportDuplicates(modelNames, kind: "model")
-    reportDuplicates(syncNames.map(\.name), kind: "sync")
-    if let logs = project.syncLogs {
-      reference(logs.source, among: sourceNames, kind: "source", declaredIn: "backflow.yaml under sources")
+    reportDuplicates(syncs.map(\.name), kind: "sync")
+    if checksConnections {
+      if let logs = project.syncLogs { reference(logs.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
+      for model in project.models { reference(model.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
     }
-    for model in project.models {
-      reference(model.source, among: sourceNames, kind: "source", declaredIn: "backflow.yaml under sources")
-    }
-    var usedModels = Set<String>()
-    for sync in project.syncs {
-      reference(sync.destination, among: destinationNames, kind: "destination", declaredIn: "backflow.yaml under destinations")
-      if let inline = sync.inlineModel {
-        reference(inline.source, among: sourceNames, kind: "source", declaredIn: "backflow.yaml under sources")
-      } else {
-        usedModels.insert(sync.model.value)
-        reference(sync.model, among: modelNames, kind: "model", declaredIn: "\(ProjectLoader.modelsDirectory)/\(sync.model.value).yaml")
+    for sync in syncs {
+      if checksConnections {
+        if let destination = sync.destination {
+          reference(destination, among: destinationNames, kind: "destination", declaredIn: Self.destinationsHome)
+        }
+        if let source = sync.inlineModelSource {
+          reference(source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome)
+        }
       }
-      if case let .after(leaders, _) = sync.schedule.value {
-        for leader in leaders {
-          if leader.value == sync.name.value {
-            diagnostics.error("sync \"\(sync.name.value)\" cannot run after itself", at: leader.location)
-          } else {
-            reference(leader, among: syncNames.map(\.name), kind: "sync", declaredIn: "syncs/")
-          }
+      if let model = sync.model {
+        reference(model, among: modelNames, kind: "model", declaredIn: "\(ProjectLoader.modelsDirectory)/\(model.value).yaml")
+      }
+      for leader in sync.after {
+        if leader.value == sync.name.value {
+          diagnostics.error("sync \"\(sync.name.value)\" cannot run after itself", at: leader.location)
+        } else {
+          reference(leader, among: syncs.map(\.name), kind: "sync", declaredIn: "syncs/")
         }
       }
     }
+    let usedModels = Set(syncs.compactMap { $0.model?.value })
     for model in project.models where !usedModels.contains(model.name.value) {
       diagnostics.warning("model \"\(model.name.value)\" is not used by any sync", at: model.name.location)
     }
@@ -58,9 +59,8 @@ struct ProjectValidator {
   }
 
   private mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {
-    guard checksConnections || kind == "model" || kind == "sync" else { return }
     guard !declared.contains(where: { $0.value == name.value }) else { return }
-    let hint = Suggestion.hint(for: name.value, in: declared.map(\.value))
+    let hint = name.isSecret ? "" : Suggestion.hint(for: name.value, in: declared.map(\.value))
     let message =
       kind == "model"
       ? "model \(name.quotedForMessage) not found: expected \(declaredIn)\(hint)"
@@ -82,12 +82,10 @@ struct ProjectValidator {
   /// Each cycle is reported once, at the `after` entry of its first sync in file order.
   private mutating func reportAfterCycles() {
     var leaders: [String: [Located<String>]] = [:]
-    for sync in project.syncs {
-      if case let .after(names, _) = sync.schedule.value { leaders[sync.name.value] = names }
-    }
+    for sync in syncs where !sync.after.isEmpty { leaders[sync.name.value] = sync.after }
     var finished = Set<String>()
     var reported = Set<Set<String>>()
-    for sync in project.syncs where leaders[sync.name.value] != nil {
+    for sync in syncs where leaders[sync.name.value] != nil {
       var path: [String] = []
       visit(sync.name.value, leaders: leaders, path: &path, finished: &finished, reported: &reported)
     }
