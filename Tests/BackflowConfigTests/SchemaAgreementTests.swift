@@ -1,0 +1,117 @@
+import BackflowConfig
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// `schemas/*.schema.json` (what editors use) and the Swift validator (the authority) describe
+/// the same keys and agree on the example projects.
+@Suite("JSON Schemas")
+struct SchemaAgreementTests {
+  static let schemas = ProjectFixture.repositoryRoot.appendingPathComponent("schemas")
+
+  func schema(_ name: String) throws -> [String: Any] {
+    let data = try Data(contentsOf: Self.schemas.appendingPathComponent("\(name).schema.json"))
+    return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+  }
+
+  func keys(_ object: [String: Any], _ path: [String]) throws -> Set<String> {
+    var node: Any = object
+    for step in path {
+      node = try #require((node as? [String: Any])?[step], "no \(path.joined(separator: "."))")
+    }
+    let properties = try #require(node as? [String: Any], "\(path) is not an object")
+    return Set(properties.keys)
+  }
+
+  @Test func schemasDescribeExactlyTheValidatorsKeys() throws {
+    let project = try schema("project")
+    let sync = try schema("sync")
+    let model = try schema("model")
+    let pairs: [(String, Set<String>, [String])] = [
+      ("project", try keys(project, ["properties"]), ConfigKeys.project),
+      ("source", try keys(project, ["definitions", "source", "properties"]), ConfigKeys.source),
+      ("destination", try keys(project, ["definitions", "destination", "properties"]), ConfigKeys.destination),
+      ("sync_logs", try keys(project, ["definitions", "sync_logs", "properties"]), ConfigKeys.syncLogs),
+      ("model", try keys(model, ["properties"]), ConfigKeys.model),
+      ("sync", try keys(sync, ["properties"]), ConfigKeys.sync),
+      ("mapping", try keys(sync, ["definitions", "mapping", "properties"]), ConfigKeys.mapping),
+      ("batch", try keys(sync, ["definitions", "batch", "properties"]), ConfigKeys.batch),
+      ("schedule", try keys(sync, ["definitions", "schedule", "properties"]), ConfigKeys.schedule),
+      ("weekly", try keys(sync, ["definitions", "weekly", "properties"]), ConfigKeys.weekly),
+    ]
+    for (name, inSchema, inValidator) in pairs {
+      #expect(inSchema == Set(inValidator), "\(name): schema-only \(inSchema.subtracting(inValidator)), validator-only \(Set(inValidator).subtracting(inSchema))")
+    }
+  }
+
+  @Test func everyPropertyHasADescriptionAndObjectsAreClosed() throws {
+    for name in ["project", "sync", "model"] {
+      var problems: [String] = []
+      walk(try schema(name), path: name, problems: &problems)
+      #expect(problems.isEmpty, "\(problems)")
+    }
+  }
+
+  private func walk(_ node: Any, path: String, problems: inout [String]) {
+    if let list = node as? [Any] {
+      for (index, item) in list.enumerated() { walk(item, path: "\(path)[\(index)]", problems: &problems) }
+      return
+    }
+    guard let object = node as? [String: Any] else { return }
+    if let properties = object["properties"] as? [String: Any] {
+      if object["additionalProperties"] as? Bool != false { problems.append("\(path) allows additional properties") }
+      for (key, value) in properties {
+        if let property = value as? [String: Any], property["description"] == nil, property["$ref"] == nil {
+          problems.append("\(path).\(key) has no description")
+        }
+      }
+    }
+    // Conditions (if/then/not/anyOf) only restate keys described where they are declared.
+    for (key, value) in object where !["if", "then", "else", "not", "allOf", "anyOf"].contains(key) {
+      walk(value, path: "\(path).\(key)", problems: &problems)
+    }
+  }
+
+  @Test func exampleProjectsPassTheSchemas() throws {
+    let root = ProjectFixture.repositoryRoot
+    let result = try python(["scripts/check_schemas.py", root.path, root.appendingPathComponent("examples/postgres-http").path])
+    #expect(result.status == 0, "\(result.output)")
+    #expect(result.output.contains("files valid"))
+  }
+
+  @Test func schemasRejectWhatTheValidatorRejects() throws {
+    let files = [
+      "syncs/unknown_key.yaml": DiagnosticCase.sync("mdoe: upsert"),
+      "syncs/bad_mode.yaml": DiagnosticCase.sync("mode: upsertt"),
+      "syncs/zero_batch.yaml": DiagnosticCase.sync("batch: { size: 0 }"),
+      "syncs/two_origins.yaml": DiagnosticCase.sync("mappings:\n  - { from: a, value: b, to: c }"),
+      "syncs/two_schedules.yaml": DiagnosticCase.sync("schedule: { every: 1h, cron: \"@daily\" }"),
+      "syncs/bad_rate.yaml": DiagnosticCase.sync("batch: { rate: fast }"),
+    ]
+    try withTemporaryDirectory { directory in
+      ProjectFixture.write(files, into: directory)
+      let loaded = ProjectLoader(directory: directory, environment: [:]).load()
+      let rejectedBySwift = Set(loaded.diagnostics.all.filter { $0.severity == .error }.map(\.location.file))
+      #expect(rejectedBySwift == Set(files.keys))
+
+      let result = try python(["scripts/check_schemas.py", directory.path])
+      #expect(result.status == 1)
+      for file in files.keys { #expect(result.output.contains(file), "schema accepted \(file): \(result.output)") }
+      #expect(!result.output.contains("backflow.yaml:"), "the valid project file was rejected: \(result.output)")
+    }
+  }
+
+  private func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    process.currentDirectoryURL = ProjectFixture.repositoryRoot
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+  }
+}
