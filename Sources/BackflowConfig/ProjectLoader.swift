@@ -61,7 +61,7 @@ public struct ProjectLoader: Sendable {
         let name = reader.syncName(root, stem: stem)
         if reader.checkName(name, kind: "sync") {
           if file.isMalformed {
-            references.append(SyncReferences(name: name))
+            references.append(SyncReferences(name: name, isUnreadable: true))
           } else {
             let (sync, named) = reader.sync(root, name: name)
             references.append(named)

@@ -7,6 +7,8 @@ struct SyncReferences {
   var inlineModelSource: Located<String>?
   var destination: Located<String>?
   var after: [Located<String>] = []
+  /// The file is not YAML, so what it names is unknown.
+  var isUnreadable = false
 }
 
 /// The checks that span files: references between names, duplicates, and `after` cycles.
@@ -52,7 +54,8 @@ struct ProjectValidator {
       }
     }
     let usedModels = Set(syncs.compactMap { $0.model?.value })
-    for model in project.models where !usedModels.contains(model.name.value) {
+    let everySyncWasRead = !syncs.contains(where: \.isUnreadable)
+    for model in project.models where everySyncWasRead && !usedModels.contains(model.name.value) {
       diagnostics.warning("model \"\(model.name.value)\" is not used by any sync", at: model.name.location)
     }
     reportAfterCycles()
