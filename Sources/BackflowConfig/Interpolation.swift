@@ -39,7 +39,8 @@ public struct Interpolation: Sendable, Equatable {
         return result
       }
       result.isSecret = true
-      if let set = environment[String(name)] {
+      // As in the shell, `:-` also replaces a variable that is set but empty.
+      if let set = environment[String(name)], !(set.isEmpty && fallback != nil) {
         result.value += set
       } else if let fallback {
         result.value += fallback

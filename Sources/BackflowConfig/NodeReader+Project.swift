@@ -69,13 +69,13 @@ extension NodeReader {
 
   /// Names become file stems, table prefixes and CLI arguments, so they stay plain.
   @discardableResult
-  func checkName(_ name: Located<String>, kind: String) -> Bool {
+  func checkName(_ name: Located<String>, kind: String, hint: String = "") -> Bool {
     let value = name.value
     let valid =
       value.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } ?? false
       && value.allSatisfy { $0 == "_" || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     if !valid {
-      error("\(kind) name \"\(value)\" must start with a letter or _ and hold only letters, digits, _ and -", at: name.location)
+      error("\(kind) name \"\(value)\" must start with a letter or _ and hold only letters, digits, _ and -\(hint)", at: name.location)
     }
     return valid
   }
@@ -136,7 +136,7 @@ extension NodeReader {
 
   private func syncLogs(_ node: Node) -> SyncLogs? {
     guard let fields = fields(node, path: "sync_logs", allowed: ConfigKeys.syncLogs, required: ["source"]),
-      let source = fields["source"].flatMap({ string($0, path: "sync_logs.source") })
+      let source = fields["source"].flatMap({ string($0, path: "sync_logs.source", fromEnvironment: false) })
     else { return nil }
     var schema = Located(SyncLogs.defaultSchema, at: fields.location)
     if let node = fields["schema"], let text = string(node, path: "sync_logs.schema") {
@@ -164,8 +164,8 @@ extension NodeReader {
     return ok
   }
 
-  func nonEmptyString(_ node: Node, path: String) -> Located<String>? {
-    guard let text = string(node, path: path) else { return nil }
+  func nonEmptyString(_ node: Node, path: String, fromEnvironment: Bool = true) -> Located<String>? {
+    guard let text = string(node, path: path, fromEnvironment: fromEnvironment) else { return nil }
     guard !text.value.trimmingCharacters(in: .whitespaces).isEmpty else {
       error("\(path) must not be empty", at: node)
       return nil

@@ -114,7 +114,7 @@ extension NodeReader {
       return nil
     }
     let names = items.enumerated().compactMap { index, item in
-      nonEmptyString(item, path: "schedule.after[\(index)]")
+      nonEmptyString(item, path: "schedule.after[\(index)]", fromEnvironment: false)
     }
     let onFailure = onFailureNode.map { choice($0, path: "schedule.after_failure", as: Schedule.AfterFailure.self) } ?? Located(.skip, at: location(of: node))
     guard names.count == items.count, let onFailure else { return nil }

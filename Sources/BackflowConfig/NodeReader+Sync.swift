@@ -10,7 +10,7 @@ extension NodeReader {
     }
     guard let fields = fields(node, path: path, subject: path.isEmpty ? "model" : path, allowed: ConfigKeys.model, required: ["source", "primary_key"])
     else { return nil }
-    let source = fields["source"].flatMap { nonEmptyString($0, path: fields.path("source")) }
+    let source = fields["source"].flatMap { nonEmptyString($0, path: fields.path("source"), fromEnvironment: false) }
     let primaryKey = fields["primary_key"].flatMap { nonEmptyString($0, path: fields.path("primary_key")) }
     var relation: Model.Relation?
     switch (fields["query"], fields["table"]) {
@@ -29,7 +29,7 @@ extension NodeReader {
 
   /// The name a sync file gives itself: `name:` or the file stem.
   func syncName(_ root: Node?, stem: String) -> Located<String> {
-    if let nameNode = root?.mapping?["name"], let name = string(nameNode, path: "name") {
+    if let nameNode = root?.mapping?["name"], let name = string(nameNode, path: "name", fromEnvironment: false) {
       return name
     }
     return Located(stem, at: fileStart)
@@ -53,10 +53,10 @@ extension NodeReader {
         inlineModel = model(node, name: name.map { $0 }, path: "model", isShared: false)
         modelName = Located(name.value, at: location(of: node))
       } else {
-        modelName = nonEmptyString(node, path: "model")
+        modelName = nonEmptyString(node, path: "model", fromEnvironment: false)
       }
     }
-    let destination = fields["destination"].flatMap { nonEmptyString($0, path: "destination") }
+    let destination = fields["destination"].flatMap { nonEmptyString($0, path: "destination", fromEnvironment: false) }
     let object = fields["object"].flatMap { nonEmptyString($0, path: "object") }
     let type = fields["type"].map { choice($0, path: "type", as: Sync.Kind.self) } ?? Located(.object, at: at)
     let mode = syncMode(fields, type: type)

@@ -102,12 +102,19 @@ final class NodeReader {
   // MARK: Scalars
 
   /// A string, with `${…}` resolved; an unset variable is named, never its value.
-  func string(_ node: Node, path: String) -> Located<String>? {
+  ///
+  /// Names, references and fixed choices pass `fromEnvironment: false`: a secret sync name or
+  /// mode could not be shown in a plan, and nothing is gained by hiding it.
+  func string(_ node: Node, path: String, fromEnvironment: Bool = true) -> Located<String>? {
     guard let scalar = node.scalar, !isNull(node) else {
       error("\(path) must be a string, got \(kind(of: node))", at: node)
       return nil
     }
     let resolved = Interpolation.resolve(scalar.string, environment: environment)
+    if !fromEnvironment, resolved.isSecret {
+      error("\(path) cannot read the environment: names, references and fixed choices are written out", at: node)
+      return nil
+    }
     if let problem = resolved.syntaxError {
       error("\(path): \(problem); write $${ for a literal ${", at: node)
       return nil
@@ -150,10 +157,10 @@ final class NodeReader {
   func choice<Choice: RawRepresentable & CaseIterable & Sendable>(
     _ node: Node, path: String, as: Choice.Type = Choice.self
   ) -> Located<Choice>? where Choice.RawValue == String {
-    guard let text = string(node, path: path) else { return nil }
+    guard let text = string(node, path: path, fromEnvironment: false) else { return nil }
     if let value = Choice(rawValue: text.value) { return text.map { _ in value } }
     let allowed = Choice.allCases.map(\.rawValue)
-    let hint = text.isSecret ? "" : Suggestion.hint(for: text.value, in: allowed)
+    let hint = Suggestion.hint(for: text.value, in: allowed)
     error("\(path) must be one of \(allowed.joined(separator: ", ")), got \(text.quotedForMessage)\(hint)", at: node)
     return nil
   }

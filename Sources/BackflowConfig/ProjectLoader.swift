@@ -53,13 +53,14 @@ public struct ProjectLoader: Sendable {
       let stem = (relativePath as NSString).lastPathComponent.split(separator: ".").dropLast().joined(separator: ".")
       if relativePath.hasPrefix(Self.modelsDirectory + "/") {
         let name = Located(stem, at: reader.fileStart)
-        if reader.checkName(name, kind: "model") {
+        if reader.checkName(name, kind: "model", hint: "; the file's name is the model's name, so rename the file") {
           modelNames.append(name)
           if !file.isMalformed, let model = reader.model(root, name: name, path: "", isShared: true) { models.append(model) }
         }
       } else {
         let name = reader.syncName(root, stem: stem)
-        if reader.checkName(name, kind: "sync") {
+        let named = name.location != reader.fileStart
+        if reader.checkName(name, kind: "sync", hint: named ? "" : "; rename the file or give the sync a name: key") {
           if file.isMalformed {
             references.append(SyncReferences(name: name, isUnreadable: true))
           } else {

@@ -63,7 +63,7 @@ struct ProjectValidator {
 
   private mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {
     guard !declared.contains(where: { $0.value == name.value }) else { return }
-    let hint = name.isSecret ? "" : Suggestion.hint(for: name.value, in: declared.map(\.value))
+    let hint = Suggestion.hint(for: name.value, in: declared.map(\.value))
     let message =
       kind == "model"
       ? "model \(name.quotedForMessage) not found: expected \(declaredIn)\(hint)"

@@ -308,6 +308,21 @@ let diagnosticCases: [DiagnosticCase] = [
       .error("syncs/9lives.yaml", 1, 1, "sync name \"9lives\" must start with a letter or _"),
     ]),
   DiagnosticCase(
+    name: "a file stem that is not a name",
+    files: ["syncs/users.v2.yaml": DiagnosticCase.sync(""), "syncs/models/2024-users.yaml": ProjectFixture.modelFile],
+    errors: [
+      .error("syncs/models/2024-users.yaml", 1, 1, "model name \"2024-users\" must start with a letter or _ and hold only letters, digits, _ and -; the file's name is the model's name, so rename the file"),
+      .error("syncs/users.v2.yaml", 1, 1, "sync name \"users.v2\" must start with a letter or _ and hold only letters, digits, _ and -; rename the file or give the sync a name: key"),
+    ]),
+  DiagnosticCase(
+    name: "names, references and choices are not read from the environment",
+    files: [s: "model: users\ndestination: ${DEST}\nobject: contacts\nmatch: { email: email }\nmode: \"${MODE}\"\n"],
+    environment: ["DEST": "local", "MODE": "upsert"],
+    errors: [
+      .error(s, 2, 14, "destination cannot read the environment: names, references and fixed choices are written out"),
+      .error(s, 5, 7, "mode cannot read the environment"),
+    ]),
+  DiagnosticCase(
     name: "empty sync file",
     files: [s: "# nothing yet\n"],
     errors: [.error(s, 1, 1, "the sync file is empty; it needs model, destination and object")]),

@@ -20,7 +20,8 @@ struct InterpolationTests {
   @Test func defaultsApplyOnlyWhenUnset() {
     #expect(Interpolation.resolve("${NOPE:-fallback}", environment: environment).value == "fallback")
     #expect(Interpolation.resolve("${HOST:-fallback}", environment: environment).value == "db.internal")
-    #expect(Interpolation.resolve("${EMPTY:-fallback}", environment: environment).value == "")
+    #expect(Interpolation.resolve("${EMPTY:-fallback}", environment: environment).value == "fallback")
+    #expect(Interpolation.resolve("${EMPTY}", environment: environment).value == "")
     // A default still marks the value secret, so output never depends on what is set.
     #expect(Interpolation.resolve("${NOPE:-fallback}", environment: environment).isSecret)
   }
