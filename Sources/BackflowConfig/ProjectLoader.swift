@@ -4,6 +4,8 @@ import Foundation
 public struct LoadedProject: Sendable {
   public var project: Project
   public var diagnostics: Diagnostics
+  /// Every file read, as shown to the user, in the order read.
+  public var files: [String]
 }
 
 /// Reads `backflow.yaml` and `syncs/**/*.yaml` into a typed `Project`, validating as it goes.
@@ -45,7 +47,8 @@ public struct ProjectLoader: Sendable {
     var modelNames: [Located<String>] = []
     var syncs: [Sync] = []
     var references: [SyncReferences] = []
-    for relativePath in yamlFiles() {
+    let syncFiles = yamlFiles()
+    for relativePath in syncFiles {
       let reader = reader(for: relativePath)
       guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
       let file = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics)
@@ -81,7 +84,8 @@ public struct ProjectLoader: Sendable {
       modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)
     validator.run()
     diagnostics.append(contentsOf: validator.diagnostics)
-    return LoadedProject(project: project, diagnostics: diagnostics)
+    let files = ([Self.projectFile] + syncFiles).map { displayPrefix + $0 }
+    return LoadedProject(project: project, diagnostics: diagnostics, files: files)
   }
 
   private func reader(for relativePath: String) -> NodeReader {

@@ -24,6 +24,13 @@ struct ValidateCommandTests {
     #expect(!result.stdout.contains("\u{1B}["), "no colour without a terminal")
   }
 
+  @Test func verboseNamesTheFilesRead() throws {
+    let result = try validate(["syncs/s.yaml": Self.sync], ["-v"])
+    #expect(result.stdout.hasPrefix("Checked 3 files: backflow.yaml, syncs/models/users.yaml, syncs/s.yaml\n"))
+    let quiet = try validate(["syncs/s.yaml": Self.sync], ["-q"])
+    #expect(quiet.status == 0 && quiet.stdout.isEmpty)
+  }
+
   @Test func invalidProjectExitsOneWithGNUStyleLines() throws {
     let result = try validate(["syncs/s.yaml": Self.sync + "mdoe: upsert\nbatch: { size: 0 }\n"])
     #expect(result.status == 1)

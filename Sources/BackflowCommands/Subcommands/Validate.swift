@@ -24,6 +24,9 @@ extension Backflow {
       }
       let terminal = Terminal(options: global)
       let diagnostics = loaded.diagnostics
+      if global.verbose, format == .text {
+        print("Checked \(plural(loaded.files.count, "file")): \(loaded.files.joined(separator: ", "))")
+      }
       print(DiagnosticRenderer(terminal: terminal).render(diagnostics, as: format), terminator: "")
       if format == .text, !global.quiet {
         print(ProjectSummary(project: loaded.project, diagnostics: diagnostics, terminal: terminal).text, terminator: "")
