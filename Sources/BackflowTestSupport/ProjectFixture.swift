@@ -36,8 +36,13 @@ public enum ProjectFixture {
     let all = ["backflow.yaml": projectFile, "syncs/models/users.yaml": modelFile].merging(files) { $1 }
     for (path, text) in all where !text.isEmpty {
       let url = directory.appendingPathComponent(path)
-      try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-      FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8))
+      // A fixture that cannot be written would make every assertion after it meaningless.
+      do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+      } catch {
+        preconditionFailure("cannot write fixture \(path): \(error)")
+      }
     }
   }
 

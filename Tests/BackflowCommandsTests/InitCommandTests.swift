@@ -40,7 +40,7 @@ struct InitCommandTests {
   @Test func refusesToOverwriteAndWritesNothing() throws {
     try withTemporaryDirectory { directory in
       let existing = "version: 1 # mine\n"
-      FileManager.default.createFile(atPath: directory.appendingPathComponent("backflow.yaml").path, contents: Data(existing.utf8))
+      try Data(existing.utf8).write(to: directory.appendingPathComponent("backflow.yaml"))
       let result = try BackflowProcess.run(["init"], in: directory)
       #expect(result.status == 1)
       #expect(result.stderr.contains("backflow.yaml already exists; backflow init only writes into a new project"))
