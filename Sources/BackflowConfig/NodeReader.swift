@@ -57,7 +57,7 @@ final class NodeReader {
       return nil
     }
     var fields = Fields(path: path, location: location(of: node))
-    for (key, value) in mapping {
+    for (key, value) in withMergeKeys(mapping) {
       guard let name = key.scalar?.string else {
         error("keys in \(subject) must be plain names", at: key)
         continue
@@ -73,6 +73,26 @@ final class NodeReader {
       error("\(subject) is missing required key \"\(name)\"", at: fields.location)
     }
     return fields
+  }
+
+  /// The pairs of `mapping` with YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) expanded:
+  /// keys written in the mapping win over merged ones, and earlier merged mappings over later.
+  private func withMergeKeys(_ mapping: Node.Mapping) -> [(Node, Node)] {
+    var pairs = mapping.filter { $0.key.scalar?.string != "<<" }.map { ($0.key, $0.value) }
+    var seen = Set(pairs.compactMap { $0.0.scalar?.string })
+    for merge in mapping where merge.key.scalar?.string == "<<" {
+      let sources = merge.value.sequence.map(Array.init) ?? [merge.value]
+      for source in sources {
+        guard let merged = source.mapping else {
+          error("<< merges mappings, got \(kind(of: source))", at: source)
+          continue
+        }
+        for pair in withMergeKeys(merged) where seen.insert(pair.0.scalar?.string ?? "").inserted {
+          pairs.append(pair)
+        }
+      }
+    }
+    return pairs
   }
 
   /// A mapping whose keys are names the user chooses (sources, headers), in file order.

@@ -100,6 +100,27 @@ struct ProjectLoaderTests {
     #expect(leaders.map(\.value) == ["a", "b"] && onFailure == .run)
   }
 
+  @Test func anchorsAliasesAndMergeKeysWork() throws {
+    let loaded = ProjectFixture.load([
+      "syncs/a.yaml": """
+        batch: &batch { size: 10, concurrency: 2 }
+        <<: [{ model: users, destination: local }, { destination: api, object: ignored }]
+        object: contacts
+        match: { email: &email email }
+        mappings:
+          - { from: *email, to: contact_email }
+
+        """
+    ])
+    #expect(loaded.diagnostics.all.isEmpty, "\(loaded.diagnostics.all)")
+    let sync = try #require(loaded.project.syncs.first)
+    #expect(sync.model.value == "users")
+    #expect(sync.destination.value == "local", "the first merged mapping wins")
+    #expect(sync.object.value == "contacts", "written keys win over merged ones")
+    #expect(sync.batch.concurrency.value == 2)
+    #expect(sync.mappings.first?.to.value == "contact_email")
+  }
+
   @Test func warningsDoNotFailValidation() {
     let loaded = ProjectFixture.load([
       "syncs/models/orphan.yaml": ProjectFixture.modelFile,
