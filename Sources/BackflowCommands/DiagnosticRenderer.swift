@@ -54,7 +54,7 @@ public struct DiagnosticRenderer: Sendable {
       ("warning_count", .int(diagnostics.warningCount)),
       ("diagnostics", .array(entries)),
     ])
-    return document.rendered(pretty: true) + "\n"
+    return document.rendered() + "\n"
   }
 
   private func position(_ location: SourceLocation) -> JSONValue {

@@ -2,27 +2,22 @@ import Foundation
 
 /// A JSON document whose object keys keep the order they were written in, so documented output
 /// formats read the same on every platform and run.
-public indirect enum JSONValue: Sendable, Equatable {
-  case null
+public indirect enum JSONValue: Sendable {
   case bool(Bool)
   case int(Int)
   case string(String)
   case array([JSONValue])
   case object([(String, JSONValue)])
 
-  public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
-    lhs.rendered(pretty: false) == rhs.rendered(pretty: false)
-  }
-
-  public func rendered(pretty: Bool) -> String {
+  /// Two-space indented, as people and `jq` both read it.
+  public func rendered() -> String {
     var output = ""
-    write(to: &output, indent: pretty ? 0 : nil)
+    write(to: &output, indent: 0)
     return output
   }
 
-  private func write(to output: inout String, indent: Int?) {
+  private func write(to output: inout String, indent: Int) {
     switch self {
-    case .null: output += "null"
     case let .bool(flag): output += flag ? "true" : "false"
     case let .int(number): output += String(number)
     case let .string(text): output += Self.quoted(text)
@@ -34,22 +29,21 @@ public indirect enum JSONValue: Sendable, Equatable {
   }
 
   private func writeContainer(
-    _ items: [(String?, JSONValue)], open: String, close: String, to output: inout String, indent: Int?
+    _ items: [(String?, JSONValue)], open: String, close: String, to output: inout String, indent: Int
   ) {
     guard !items.isEmpty else {
       output += open + close
       return
     }
     output += open
-    let inner = indent.map { $0 + 2 }
+    let inner = indent + 2
     for (index, (key, value)) in items.enumerated() {
       if index > 0 { output += "," }
-      if let inner { output += "\n" + String(repeating: " ", count: inner) }
-      if let key { output += Self.quoted(key) + (indent == nil ? ":" : ": ") }
+      output += "\n" + String(repeating: " ", count: inner)
+      if let key { output += Self.quoted(key) + ": " }
       value.write(to: &output, indent: inner)
     }
-    if let indent { output += "\n" + String(repeating: " ", count: indent) }
-    output += close
+    output += "\n" + String(repeating: " ", count: indent) + close
   }
 
   static func quoted(_ text: String) -> String {

@@ -50,7 +50,7 @@ extension NodeReader {
     var inlineModel: Model?
     if let node = fields["model"] {
       if node.mapping != nil {
-        inlineModel = model(node, name: name.map { $0 }, path: "model", isShared: false)
+        inlineModel = model(node, name: name, path: "model", isShared: false)
         modelName = Located(name.value, at: location(of: node))
       } else {
         modelName = nonEmptyString(node, path: "model", fromEnvironment: false)

@@ -13,9 +13,6 @@ public struct Project: Sendable, Encodable {
   public var models: [Model]
   public var syncs: [Sync]
 
-  public func source(named name: String) -> Source? { sources.first { $0.name.value == name } }
-  public func destination(named name: String) -> Destination? { destinations.first { $0.name.value == name } }
-  public func model(named name: String) -> Model? { models.first { $0.name.value == name } }
   public func sync(named name: String) -> Sync? { syncs.first { $0.name.value == name } }
 }
 
