@@ -23,6 +23,4 @@ public struct Model: Sendable, Encodable {
   public var source: Located<String>
   public var primaryKey: Located<String>
   public var relation: Relation
-  /// False for a model written inside a sync's `model:` mapping.
-  public var isShared: Bool
 }

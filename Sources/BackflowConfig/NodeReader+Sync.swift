@@ -3,7 +3,7 @@ import Yams
 
 extension NodeReader {
   /// A model from `syncs/models/NAME.yaml`, or inline under a sync's `model:` (then `path` is "model").
-  func model(_ node: Node?, name: Located<String>, path: String, isShared: Bool) -> Model? {
+  func model(_ node: Node?, name: Located<String>, path: String) -> Model? {
     guard let node, !isNull(node) else {
       error("the model file is empty; it needs source, primary_key and query or table", at: fileStart)
       return nil
@@ -24,7 +24,7 @@ extension NodeReader {
       error("\(path.isEmpty ? "a model" : path) needs either query (SQL) or table (a table name)", at: fields.location)
     }
     guard let source, let primaryKey, let relation else { return nil }
-    return Model(name: name, source: source, primaryKey: primaryKey, relation: relation, isShared: isShared)
+    return Model(name: name, source: source, primaryKey: primaryKey, relation: relation)
   }
 
   /// The name a sync file gives itself: `name:` or the file stem.
@@ -50,7 +50,7 @@ extension NodeReader {
     var inlineModel: Model?
     if let node = fields["model"] {
       if node.mapping != nil {
-        inlineModel = model(node, name: name, path: "model", isShared: false)
+        inlineModel = model(node, name: name, path: "model")
         modelName = Located(name.value, at: location(of: node))
       } else {
         modelName = nonEmptyString(node, path: "model", fromEnvironment: false)

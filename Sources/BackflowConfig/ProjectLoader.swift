@@ -58,7 +58,7 @@ public struct ProjectLoader: Sendable {
         let name = Located(stem, at: reader.fileStart)
         if reader.checkName(name, kind: "model", hint: "; the file's name is the model's name, so rename the file") {
           modelNames.append(name)
-          if !file.isMalformed, let model = reader.model(root, name: name, path: "", isShared: true) { models.append(model) }
+          if !file.isMalformed, let model = reader.model(root, name: name, path: "") { models.append(model) }
         }
       } else {
         let name = reader.syncName(root, stem: stem)
