@@ -34,7 +34,7 @@ public struct Interpolation: Sendable, Equatable {
       }
       let body = afterDollar[afterDollar.index(after: afterDollar.startIndex)..<close]
       let (name, fallback) = split(body)
-      guard isVariableName(name) else {
+      guard name.isPlainName() else {
         result.syntaxError = "\"${\(body)}\" does not name an environment variable (letters, digits and _)"
         return result
       }
@@ -56,10 +56,5 @@ public struct Interpolation: Sendable, Equatable {
   private static func split(_ body: Substring) -> (name: Substring, fallback: Substring?) {
     guard let marker = body.range(of: ":-") else { return (body, nil) }
     return (body[..<marker.lowerBound], body[marker.upperBound...])
-  }
-
-  private static func isVariableName(_ name: Substring) -> Bool {
-    guard let first = name.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
-    return name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
   }
 }

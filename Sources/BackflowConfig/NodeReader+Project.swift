@@ -70,12 +70,9 @@ extension NodeReader {
   /// Names become file stems, table prefixes and CLI arguments, so they stay plain.
   @discardableResult
   func checkName(_ name: Located<String>, kind: String, hint: String = "") -> Bool {
-    let value = name.value
-    let valid =
-      value.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } ?? false
-      && value.allSatisfy { $0 == "_" || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+    let valid = name.value.isPlainName(hyphens: true)
     if !valid {
-      error("\(kind) name \"\(value)\" must start with a letter or _ and hold only letters, digits, _ and -\(hint)", at: name.location)
+      error("\(kind) name \"\(name.value)\" must start with a letter or _ and hold only letters, digits, _ and -\(hint)", at: name.location)
     }
     return valid
   }
@@ -85,8 +82,8 @@ extension NodeReader {
     guard let fields = fields(node, path: path, subject: "source \"\(name.value)\"", allowed: ConfigKeys.source, required: ["type"]),
       let typeNode = fields["type"], let type = choice(typeNode, path: fields.path("type"), as: Source.Kind.self)
     else { return nil }
-    let needs: [Source.Kind: String] = [.postgres: "url", .sqlite: "path"]
-    guard checkKeys(fields, typeName: type.value.rawValue, kind: "source", allowed: [needs[type.value] ?? ""], required: [needs[type.value] ?? ""])
+    let key = type.value == .postgres ? "url" : "path"
+    guard checkKeys(fields, typeName: type.value.rawValue, kind: "source", allowed: [key], required: [key])
     else { return nil }
     return Source(
       name: name, type: type,
@@ -140,7 +137,7 @@ extension NodeReader {
     else { return nil }
     var schema = Located(SyncLogs.defaultSchema, at: fields.location)
     if let node = fields["schema"], let text = string(node, path: "sync_logs.schema") {
-      if isIdentifier(text.value) {
+      if text.value.isPlainName() {
         schema = text
       } else {
         invalid(text, at: node, "sync_logs.schema", "must be a plain SQL identifier (letters, digits and _)")
@@ -180,10 +177,5 @@ extension NodeReader {
       return nil
     }
     return text.map { _ in interval }
-  }
-
-  func isIdentifier(_ text: String) -> Bool {
-    guard let first = text.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
-    return text.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
   }
 }
