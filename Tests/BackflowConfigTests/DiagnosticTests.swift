@@ -289,6 +289,13 @@ let diagnosticCases: [DiagnosticCase] = [
       .error(p, 8, 8, "destinations.api is a http destination and needs \"url\""),
     ]),
   DiagnosticCase(
+    name: "a sqlite source given a url",
+    files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "{ type: sqlite, path: warehouse.db }", with: "{ type: sqlite, url: \"postgres://x\" }")],
+    errors: [
+      .error(p, 3, 14, "sources.warehouse is a sqlite source and needs \"path\""),
+      .error(p, 3, 30, "\"url\" is not used by sqlite sources; sqlite sources use path"),
+    ]),
+  DiagnosticCase(
     name: "http url without scheme",
     files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "\"http://127.0.0.1:8080\"", with: "crm.example.com")],
     errors: [.error(p, 6, 27, "destinations.api.url: must start with http:// or https://, got \"crm.example.com\"")]),
