@@ -48,8 +48,9 @@ extension NodeReader {
 
     var modelName: Located<String>?
     var inlineModel: Model?
+    let isInline = fields["model"]?.mapping != nil
     if let node = fields["model"] {
-      if node.mapping != nil {
+      if isInline {
         inlineModel = model(node, name: name, path: "model")
         modelName = Located(name.value, at: location(of: node))
       } else {
@@ -69,13 +70,13 @@ extension NodeReader {
     let enabled = fields["enabled"].map { boolean($0, path: "enabled") } ?? Located(true, at: at)
 
     references.destination = destination
-    references.model = inlineModel == nil && fields["model"]?.mapping == nil ? modelName : nil
+    references.model = isInline ? nil : modelName
     references.inlineModelSource = inlineModel?.source
     if case let .after(leaders, _) = schedule?.value { references.after = leaders }
 
     guard let modelName, let destination, let object, let type, let mode, let mappings, let batch,
       let onDelete, let maxRemove, let schedule, let enabled,
-      match != nil || !mode.value.matchesRecords, fields["model"]?.mapping == nil || inlineModel != nil
+      match != nil || !mode.value.matchesRecords, !isInline || inlineModel != nil
     else { return (nil, references) }
     let sync = Sync(
       name: name, file: file, model: modelName, inlineModel: inlineModel, destination: destination,

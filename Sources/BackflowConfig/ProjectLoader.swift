@@ -62,13 +62,13 @@ public struct ProjectLoader: Sendable {
         }
       } else {
         let name = reader.syncName(root, stem: stem)
-        let named = name.location != reader.fileStart
-        if reader.checkName(name, kind: "sync", hint: named ? "" : "; rename the file or give the sync a name: key") {
+        let isFromStem = name.location == reader.fileStart
+        if reader.checkName(name, kind: "sync", hint: isFromStem ? "; rename the file or give the sync a name: key" : "") {
           if file.isMalformed {
             references.append(SyncReferences(name: name, isUnreadable: true))
           } else {
-            let (sync, named) = reader.sync(root, name: name)
-            references.append(named)
+            let (sync, syncReferences) = reader.sync(root, name: name)
+            references.append(syncReferences)
             if let sync { syncs.append(sync) }
           }
         }

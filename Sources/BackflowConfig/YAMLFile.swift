@@ -3,15 +3,12 @@ import Yams
 
 /// One YAML file composed into nodes that keep their marks, or the diagnostic that says why not.
 struct YAMLFile {
-  /// The path shown to the user.
-  let displayPath: String
   let root: Node?
   /// True when the text is not YAML; the file's contents are then not checked further.
   let isMalformed: Bool
 
   /// Parses `text`; a syntax error becomes a diagnostic at the line and column libyaml reports.
   init(text: String, displayPath: String, diagnostics: inout Diagnostics) {
-    self.displayPath = displayPath
     do {
       root = try Yams.compose(yaml: text)
       isMalformed = false
