@@ -5,7 +5,8 @@ import CSQLite
 /// Not `Sendable`: whether SQLite serialises calls on one handle depends on how the library was
 /// compiled, so a handle stays in one isolation region.
 public final class SQLiteDatabase {
-  private let handle: OpaquePointer
+  /// The SQLite connection; internal so that statements can report its error messages.
+  let handle: OpaquePointer
 
   /// Opens the database at `path`, creating the file unless `readOnly`; the directory must exist.
   public init(path: String, readOnly: Bool = false) throws {
@@ -41,25 +42,41 @@ public final class SQLiteDatabase {
     }
   }
 
-  /// Runs one statement with `?` parameters bound as text (`nil` binds NULL) and returns every
-  /// row as text, `nil` for NULL.
+  /// Runs one statement with parameters bound as text (`nil` binds NULL) and returns every row
+  /// as text, `nil` for NULL.
+  ///
+  /// Parameters are `?` or PostgreSQL's `$1`, `$2`…; `$N` takes the Nth value wherever it appears.
   public func query(_ sql: String, _ bindings: [String?] = []) throws -> [[String?]] {
-    let statement = try prepare(sql)
-    guard let statement else { return [] }
-    defer { sqlite3_finalize(statement) }
-    try bind(bindings, to: statement)
+    guard let statement = try statement(sql, bindings) else { return [] }
+    let columnCount = statement.columnNames.count
     var rows: [[String?]] = []
-    let columnCount = sqlite3_column_count(statement)
-    while true {
-      let code = sqlite3_step(statement)
-      if code == SQLITE_DONE { return rows }
-      guard code == SQLITE_ROW else { throw SQLiteError(database: handle, code: code) }
-      rows.append((0..<columnCount).map { column in text(statement, column) })
+    while try statement.step() {
+      rows.append((0..<columnCount).map { statement.text(at: $0) })
     }
+    return rows
+  }
+
+  /// Compiles one statement and binds its parameters as `query(_:_:)` does, to step through
+  /// its rows one at a time; throws when `sql` holds no statement.
+  public func prepare(_ sql: String, _ parameters: [String?] = []) throws -> SQLiteStatement {
+    guard let statement = try statement(sql, parameters) else {
+      throw SQLiteError(code: SQLITE_MISUSE, message: "prepare() needs a statement; got none")
+    }
+    return statement
+  }
+
+  /// The single statement in `sql` with `parameters` bound; `nil` when `sql` holds only
+  /// whitespace or comments.
+  private func statement(_ sql: String, _ parameters: [String?]) throws -> SQLiteStatement? {
+    guard let compiled = try compile(sql) else { return nil }
+    // Wrapped before binding, so a binding error finalises it too.
+    let statement = SQLiteStatement(database: self, statement: compiled)
+    try statement.bind(parameters)
+    return statement
   }
 
   /// Compiles the single statement in `sql`; `nil` when `sql` holds only whitespace or comments.
-  private func prepare(_ sql: String) throws -> OpaquePointer? {
+  private func compile(_ sql: String) throws -> OpaquePointer? {
     try sql.withCString { text in
       var statement: OpaquePointer?
       var rest: UnsafePointer<CChar>?
@@ -72,41 +89,10 @@ public final class SQLiteDatabase {
         sqlite3_finalize(next)
         sqlite3_finalize(statement)
         throw SQLiteError(
-          code: SQLITE_MISUSE, message: "query() runs one statement; use execute() for several")
+          code: SQLITE_MISUSE,
+          message: "query() and prepare() take one statement; use execute() for several")
       }
       return statement
     }
   }
-
-  private func bind(_ bindings: [String?], to statement: OpaquePointer) throws {
-    let parameterCount = Int(sqlite3_bind_parameter_count(statement))
-    guard parameterCount == bindings.count else {
-      throw SQLiteError(
-        code: SQLITE_RANGE,
-        message: "the statement has \(parameterCount) parameters but \(bindings.count) were bound")
-    }
-    for (offset, value) in bindings.enumerated() {
-      let index = Int32(offset + 1)
-      let code: Int32
-      if let value {
-        // The Swift string's C buffer lives only for this call, so SQLite must copy it.
-        code = sqlite3_bind_text(statement, index, value, -1, sqliteTransient)
-      } else {
-        code = sqlite3_bind_null(statement, index)
-      }
-      guard code == SQLITE_OK else { throw SQLiteError(database: handle, code: code) }
-    }
-  }
-
-  private func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
-    guard sqlite3_column_type(statement, column) != SQLITE_NULL,
-      let bytes = sqlite3_column_text(statement, column)
-    else { return nil }
-    // Reading by length keeps text with embedded NUL bytes whole, as String(cString:) would not.
-    let count = Int(sqlite3_column_bytes(statement, column))
-    return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
-  }
 }
-
-/// SQLITE_TRANSIENT is a C macro casting -1 to a destructor, which Swift cannot import.
-private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
