@@ -23,16 +23,21 @@ let package = Package(
       name: "CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
 
-    // config → planner → engine → connectors → state; later stages join as they land.
+    // config → planner → engine → connectors (sources, destinations) → state; the engine joins
+    // with apply.
     .target(
       name: "BackflowConfig",
       dependencies: [.product(name: "Yams", package: "Yams")]),
     .target(name: "BackflowPostgres", dependencies: ["CLibPQ"]),
     .target(name: "BackflowSQLite", dependencies: ["CSQLite"]),
+    .target(name: "BackflowSources", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
+    .target(name: "BackflowState", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
+    .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
+        "BackflowPlanner",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -44,13 +49,16 @@ let package = Package(
       ]),
     .executableTarget(name: "backflow", dependencies: ["BackflowCommands"]),
 
-    .target(name: "BackflowTestSupport", dependencies: ["BackflowConfig"]),
+    .target(name: "BackflowTestSupport", dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowPostgres"]),
     .testTarget(
       name: "BackflowConfigTests",
       dependencies: ["BackflowConfig", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowCommandsTests",
       dependencies: ["BackflowCommands", "BackflowTestSupport", "backflow"]),
+    .testTarget(
+      name: "BackflowPlannerTests",
+      dependencies: ["BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

@@ -145,7 +145,7 @@ final class NodeReader {
       error("\(path) reads environment \(plural) \(names), which is not set; set it or give a default with ${NAME:-default}", at: node)
       return nil
     }
-    return Located(resolved.value, at: location(of: node), isSecret: resolved.isSecret)
+    return Located(resolved.value, at: location(of: node), isSecret: resolved.isSecret, written: scalar.string)
   }
 
   /// A whole number, written plainly (a quoted "500" is a string, as JSON Schema sees it too).

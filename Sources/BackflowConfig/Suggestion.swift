@@ -1,7 +1,7 @@
 /// "Did you mean" for misspelt keys and names.
-enum Suggestion {
+public enum Suggestion {
   /// The closest candidate within a distance that still reads as a typo of `word`.
-  static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+  public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
     let limit = max(1, word.count / 3)
     let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
     guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
@@ -9,7 +9,7 @@ enum Suggestion {
   }
 
   /// `; did you mean "x"?` or nothing, ready to append to a message.
-  static func hint(for word: String, in candidates: some Sequence<String>) -> String {
+  public static func hint(for word: String, in candidates: some Sequence<String>) -> String {
     closest(to: word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
   }
 

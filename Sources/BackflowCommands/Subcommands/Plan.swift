@@ -1,0 +1,65 @@
+import ArgumentParser
+import BackflowConfig
+import BackflowPlanner
+import BackflowState
+import Foundation
+
+extension PlanFormat: ExpressibleByArgument {}
+
+extension Backflow {
+  /// `backflow plan`: what apply would do to each sync's config and rows; changes nothing.
+  public struct Plan: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+      abstract: "Show what apply would change: each sync's config and the rows to add, change and remove.",
+      discussion: """
+        Reads the models and the state store and changes nothing. Exits 0 on success and 1 on an \
+        error; with --detailed-exitcode, 2 when there are changes.
+        """)
+
+    @OptionGroup(title: "Global options")
+    var global: GlobalOptions
+
+    @Option(
+      parsing: .upToNextOption,
+      help: ArgumentHelp("Plan only these syncs; NAME+ adds the syncs that run after NAME.", valueName: "sync"))
+    var select: [String] = []
+
+    @Option(help: "text, json (documented in docs/plan-format.md) or markdown (for a pull-request comment).")
+    var format: PlanFormat = .text
+
+    @Option(help: ArgumentHelp("Write a plan file that `apply FILE` executes exactly.", valueName: "file"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("List up to N row keys per operation.", valueName: "n"))
+    var showRows = 0
+
+    @Flag(help: "Exit 2 when the plan has changes, 0 when it has none, 1 on an error.")
+    var detailedExitcode = false
+
+    public init() {}
+
+    public func run() async throws {
+      let session = try CommandSession(global: global)
+      let selection = SyncSelection(
+        select, project: session.project, knownNames: Set(try session.state.syncs().map(\.name)))
+      guard selection.errors.isEmpty else {
+        session.fail(selection.errors)
+      }
+      let writer = try out.map { try PlanFileWriter(url: session.workingDirectory.resolvingProjectPath($0)) }
+      let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
+        selection: selection.names, commit: GitCommit.head(of: global.projectURL), sampleSize: max(showRows, 0),
+        sink: writer)
+      let renderer = PlanRenderer(plan: plan, terminal: session.terminal, stateDescription: session.stateDescription)
+      print(renderer.render(as: format), terminator: "")
+      if plan.diagnostics.hasErrors {
+        if out != nil, format == .text { printError("No plan file was written: the plan has errors.") }
+        throw ExitCode.failure
+      }
+      if let writer, let out {
+        try writer.finish(plan, backflowVersion: BackflowVersion.current)
+        if format == .text, !global.quiet { print("Saved the plan to \(out); `backflow apply \(out)` runs exactly it.") }
+      }
+      if detailedExitcode, plan.hasChanges { throw ExitCode(2) }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import BackflowConfig
+import BackflowSources
+
+extension Plan {
+  /// The documented JSON form (docs/plan-format.md); a plan file's header adds each sync's config.
+  public func json(backflowVersion: String, includingConfig: Bool = false) -> JSONValue {
+    .object([
+      ("format_version", .int(Self.formatVersion)),
+      ("backflow_version", .string(backflowVersion)),
+      ("commit", commit.map(JSONValue.string) ?? .null),
+      ("state_lineage", stateLineage.map(JSONValue.string) ?? .null),
+      ("changes", .bool(hasChanges)),
+      ("syncs", .array(syncs.map { $0.json(includingConfig: includingConfig) })),
+      (
+        "errors",
+        .array(
+          diagnostics.sorted.map { diagnostic in
+            .object([
+              ("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message)),
+              ("file", .string(diagnostic.location.file)), ("line", .int(diagnostic.location.line)),
+              ("column", .int(diagnostic.location.column)),
+            ])
+          })
+      ),
+    ])
+  }
+}
+
+extension SyncPlan {
+  /// `planned`, `failed` (see the plan's errors), `disabled` or `retired`.
+  public var status: String {
+    if configAction == .retire { return "retired" }
+    if failed { return "failed" }
+    return enabled ? "planned" : "disabled"
+  }
+
+  func json(includingConfig: Bool) -> JSONValue {
+    func count(_ value: Int?) -> JSONValue { value.map(JSONValue.int) ?? .null }
+    var members: [(String, JSONValue)] = [
+      ("name", .string(name)),
+      ("id", count(id)),
+      ("status", .string(status)),
+      ("config_action", .string(configAction.rawValue)),
+      (
+        "config_changes",
+        .array(
+          configChanges.map { change in
+            .object([
+              ("path", .string(change.path)), ("before", change.before ?? .null), ("after", change.after ?? .null),
+            ])
+          })
+      ),
+      ("model", model.map(JSONValue.string) ?? .null),
+      ("destination", destination.map(JSONValue.string) ?? .null),
+      ("pending", pending.map { .string($0.action.rawValue) } ?? .null),
+      ("basis", data.map { .string($0.basis.rawValue) } ?? .null),
+      ("rows_queried", count(data?.rowsQueried)),
+      ("add", count(data?.add)),
+      ("change", count(data?.change)),
+      ("remove", count(data?.remove)),
+      ("unchanged", count(data?.unchanged)),
+      ("previous_rows", count(data?.previousRows)),
+      ("duplicate_keys", count(data?.duplicateKeys)),
+      ("null_keys", count(data?.nullKeys)),
+      ("recorded", count(data?.recorded)),
+      ("ignored_removals", count(data?.ignoredRemovals)),
+      ("warnings", .array(warnings.map(JSONValue.string))),
+    ]
+    if let data, !data.sampleKeys.isEmpty || !data.rejectedKeys.isEmpty {
+      members.append(
+        (
+          "rows",
+          .object(
+            DataPlan.Operation.allCases.map { ($0.rawValue, .array(data.sampleKeys[$0, default: []].map(JSONValue.string))) }
+              + [("rejected", .array(data.rejectedKeys.map(JSONValue.string)))])
+        ))
+    }
+    if includingConfig {
+      members += [("serial", count(serial)), ("config_hash", config.map { .string($0.hash) } ?? .null)]
+      members.append(("config", config?.json ?? .null))
+    }
+    return .object(members)
+  }
+}
+
+extension FieldValue {
+  /// The value in JSON, keeping its type.
+  public var json: JSONValue {
+    switch self {
+    case .null: .null
+    case let .bool(flag): .bool(flag)
+    case let .integer(number): .int(Int(number))
+    case let .number(text): .number(text)
+    case let .string(text): .string(text)
+    case let .json(text): (try? JSONValue.parse(text)) ?? .string(text)
+    }
+  }
+}

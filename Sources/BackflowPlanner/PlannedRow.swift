@@ -1,0 +1,20 @@
+import BackflowSources
+import BackflowState
+
+/// One row-level step of a plan, as a plan file records it for apply.
+public enum PlannedRow: Sendable, Equatable {
+  case add(FingerprintedRow)
+  case change(FingerprintedRow)
+  case remove(SnapshotEntry)
+  /// Reset CDC: recorded into the snapshot, not sent.
+  case record(FingerprintedRow)
+  /// Fails at apply with the reason; never reaches the destination.
+  case reject(FingerprintedRow, RejectReason)
+}
+
+/// Receives a plan's rows as they are planned, so none has to be held in memory.
+public protocol PlannedRowSink: AnyObject {
+  /// Called before a sync's rows, with the model columns its rows' values are for.
+  func begin(sync: String, columns: [String]) throws
+  func write(_ row: PlannedRow) throws
+}

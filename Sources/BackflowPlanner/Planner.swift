@@ -1,0 +1,266 @@
+import BackflowConfig
+import BackflowSources
+import BackflowState
+import Foundation
+
+/// Makes a plan: compares each sync's config with state and its model's rows with its snapshot.
+/// Changes nothing anywhere.
+public final class Planner {
+  private let project: Project
+  private let directory: URL
+  private let state: StateStore
+  private var readers: [String: any ModelReader] = [:]
+  private var diagnostics = Diagnostics()
+
+  /// `directory` is the project directory, against which SQLite paths are resolved.
+  public init(project: Project, directory: URL, state: StateStore) {
+    self.project = project
+    self.directory = directory
+    self.state = state
+  }
+
+  /// Plans the syncs named in `selection` (every sync when `nil`), listing up to `sampleSize` row
+  /// keys per operation and handing every planned row to `sink` when there is one.
+  public func plan(
+    selection: Set<String>? = nil, commit: String?, sampleSize: Int = 0, sink: (any PlannedRowSink)? = nil
+  ) throws -> Plan {
+    let records = try state.syncs().filter { $0.retiredAt == nil }
+    var plans: [SyncPlan] = []
+    for sync in project.syncs.sorted(by: { $0.name.value < $1.name.value })
+    where selection?.contains(sync.name.value) ?? true {
+      plans.append(try plan(sync, record: records.first { $0.name == sync.name.value }, sampleSize: sampleSize, sink: sink))
+    }
+    let names = Set(project.syncs.map(\.name.value))
+    for record in records where !names.contains(record.name) && (selection?.contains(record.name) ?? true) {
+      plans.append(
+        SyncPlan(
+          name: record.name, id: record.id, serial: record.serial, configAction: .retire, configChanges: [],
+          config: nil, model: nil, destination: nil, enabled: false, pending: nil, data: nil, warnings: [],
+          failed: false))
+    }
+    return Plan(commit: commit, stateLineage: state.lineage, syncs: plans, diagnostics: diagnostics)
+  }
+
+  private func plan(_ sync: Sync, record: SyncRecord?, sampleSize: Int, sink: (any PlannedRowSink)?) throws -> SyncPlan {
+    let config = try SyncConfiguration(sync: sync, in: project)
+    let applied = try record?.config.map(SyncConfiguration.init(stored:))
+    let changes = applied.map { config.changes(since: $0) } ?? []
+    let model = sync.inlineModel ?? project.models.first { $0.name.value == sync.model.value }
+    var plan = SyncPlan(
+      name: sync.name.value, id: record?.id, serial: record?.serial,
+      configAction: applied == nil ? .create : changes.isEmpty ? .none : .update, configChanges: changes,
+      config: config, model: model?.name.value, destination: "\(sync.destination.value)/\(sync.object.value)",
+      enabled: sync.enabled.value, pending: record?.pending, data: nil, warnings: [], failed: false)
+    guard sync.enabled.value, let model else { return plan }
+    do {
+      plan.data = try planRows(
+        sync, model: model, config: config, applied: applied, record: record, sampleSize: sampleSize, sink: sink,
+        warnings: &plan.warnings)
+    } catch let failure as PlanningFailure {
+      if let message = failure.message, let location = failure.location { diagnostics.error(message, at: location) }
+      plan.failed = true
+    }
+    return plan
+  }
+
+  private func planRows(
+    _ sync: Sync, model: Model, config: SyncConfiguration, applied: SyncConfiguration?, record: SyncRecord?,
+    sampleSize: Int, sink: (any PlannedRowSink)?, warnings: inout [String]
+  ) throws -> DataPlan {
+    let reader = try reader(for: model)
+    let sql = ModelSQL(model.relation)
+    let available = try failing(model) { try reader.columns(of: sql) }
+    let columns = try usedColumns(of: sync, model: model, available: available)
+    let key = model.primaryKey.value
+    let fingerprint = config.fingerprint
+
+    let pending = record?.pending?.action
+    let previousKey = record?.primaryKey
+    let keyChanged = previousKey != nil && previousKey != key
+    var data = DataPlan(basis: pending != nil || keyChanged ? .replaced : .previous)
+    if keyChanged, let record, let previousKey {
+      let count = try state.snapshotCount(syncID: record.id)
+      data.previousRows = count
+      warnings.append(
+        "the primary key changed from \(previousKey) to \(key): the snapshot of \(count) rows keyed by \(previousKey) "
+          + "is discarded (CDC reset), every row is sent as added and none is removed")
+    }
+    let snapshot = try record.flatMap { keyChanged ? nil : try state.snapshot(syncID: $0.id) }
+    let rows = try failing(model) { try reader.rows(of: sql, key: key, columns: columns) }
+    let diff = RowDiff(
+      rows: {
+        try rows.next().map { row in FingerprintedRow(key: row.key, fingerprint: fingerprint.of(row.values), values: row.values) }
+      }, snapshot: { try snapshot?.next() })
+
+    try sink?.begin(sync: sync.name.value, columns: columns)
+    func emit(_ operation: DataPlan.Operation, _ key: String, _ row: PlannedRow) throws {
+      if data.sampleKeys[operation, default: []].count < sampleSize { data.sampleKeys[operation, default: []].append(key) }
+      try sink?.write(row)
+    }
+    while let comparison = try failing(model, { try diff.next() }) {
+      switch comparison {
+      case let .rejected(row, reason):
+        data.rowsQueried += 1
+        if reason == .duplicateKey { data.duplicateKeys += 1 } else { data.nullKeys += 1 }
+        if data.rejectedKeys.count < sampleSize { data.rejectedKeys.append(row.key ?? "NULL") }
+        try sink?.write(.reject(row, reason))
+      case let .removed(entry):
+        data.previousRows += 1
+        if pending == nil {
+          data.remove += 1
+          try emit(.remove, entry.key, .remove(entry))
+        } else {
+          data.ignoredRemovals += 1
+        }
+      case let .added(row), let .changed(row, _), let .unchanged(row):
+        data.rowsQueried += 1
+        if case .added = comparison {} else { data.previousRows += 1 }
+        let key = row.key ?? ""
+        switch (pending, comparison) {
+        case (.resetCDC?, _):
+          data.recorded += 1
+          try sink?.write(.record(row))
+        case (.resync?, _), (.resyncClear?, _), (nil, .added):
+          data.add += 1
+          try emit(.add, key, .add(row))
+        case (nil, .changed):
+          data.change += 1
+          try emit(.change, key, .change(row))
+        default:
+          data.unchanged += 1
+        }
+      }
+    }
+    warnings += rowWarnings(
+      sync, model: model, data: data, config: config, applied: applied, pending: pending, keyChanged: keyChanged)
+    return data
+  }
+
+  /// Duplicate and NULL keys, a mass removal, and a mapping change that touches every row.
+  private func rowWarnings(
+    _ sync: Sync, model: Model, data: DataPlan, config: SyncConfiguration, applied: SyncConfiguration?,
+    pending: PendingRequest.Action?, keyChanged: Bool
+  ) -> [String] {
+    var warnings: [String] = []
+    let key = model.primaryKey.value
+    if data.duplicateKeys > 0 {
+      warnings.append(
+        "duplicate primary keys (\(key)): \(plural(data.duplicateKeys, "row")) repeat the key of another row; one row "
+          + "per key is planned and the repeats will fail at apply with \"duplicate primary key\"")
+    }
+    if data.nullKeys > 0 {
+      warnings.append(
+        "NULL primary keys (\(key)) in \(plural(data.nullKeys, "row")): they cannot be tracked and will fail at apply "
+          + "with \"primary key is NULL\"")
+    }
+    if data.remove > 0, data.remove > sync.maxRemove.value.limit(of: data.previousRows) {
+      let share = data.previousRows == 0 ? 100 : data.remove * 100 / data.previousRows
+      warnings.append(
+        "removes \(data.remove) of the \(data.previousRows) rows last synced (\(share)%), more than max_remove "
+          + "\(sync.maxRemove.value): apply will refuse this sync unless --allow-mass-delete is given")
+    }
+    if let applied, !keyChanged, applied.fingerprint != config.fingerprint, data.previousRows > 0 {
+      warnings.append(
+        "the match or mappings changed, so every row already synced is sent again: \(data.change) planned as changed")
+    }
+    switch pending {
+    case .resync?, .resyncClear?:
+      warnings.append(
+        "a resync was requested: every row is sent as added without diffing"
+          + (data.ignoredRemovals > 0 ? ", and the \(data.ignoredRemovals) rows that left the model are not removed" : ""))
+    case .resetCDC?:
+      warnings.append("a CDC reset was requested: \(data.recorded) rows are recorded as the new snapshot and none is sent")
+    default:
+      break
+    }
+    return warnings
+  }
+
+  /// The model columns the sync reads, sorted; each missing one is reported where the config names it.
+  private func usedColumns(of sync: Sync, model: Model, available: [String]) throws -> [String] {
+    var wanted: [(name: String, location: SourceLocation, path: String)] = [
+      (model.primaryKey.value, model.primaryKey.location, "primary_key")
+    ]
+    if let match = sync.match { wanted.append((match.column.value, match.column.location, "match")) }
+    for (index, mapping) in sync.mappings.enumerated() {
+      switch mapping.origin {
+      case let .column(name): wanted.append((name.value, name.location, "mappings[\(index)].from"))
+      case let .template(text):
+        for name in TemplateColumns.names(in: text.value) {
+          wanted.append((name, text.location, "mappings[\(index)].template"))
+        }
+      case .value: break
+      }
+    }
+    let missing = wanted.filter { !available.contains($0.name) }
+    guard missing.isEmpty else {
+      for column in missing {
+        diagnostics.error(
+          "\(column.path) names column \"\(column.name)\", which model \(model.name.value) does not return"
+            + Suggestion.hint(for: column.name, in: available) + "; its columns are \(available.joined(separator: ", "))",
+          at: column.location)
+      }
+      throw PlanningFailure.reported
+    }
+    return Set(wanted.dropFirst().map(\.name)).sorted()
+  }
+
+  private func reader(for model: Model) throws -> any ModelReader {
+    if let reader = readers[model.source.value] { return reader }
+    guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
+      throw PlanningFailure(message: "source \(model.source.value) is not declared", location: model.source.location)
+    }
+    let location = (source.url ?? source.path)?.location ?? source.name.location
+    let reader = try failing(at: location, "source \(source.name.value)") {
+      try SourceConnector.reader(for: source, in: directory)
+    }
+    readers[model.source.value] = reader
+    return reader
+  }
+
+  /// Runs `body`, turning a source's error into a failure reported at `location`.
+  private func failing<Result>(
+    at location: SourceLocation, _ subject: String, query: String? = nil, _ body: () throws -> Result
+  ) throws -> Result {
+    do {
+      return try body()
+    } catch let error as SourceError {
+      var message = "\(subject): \(error.message)"
+      if let position = error.position, let query {
+        message += " (line \(query.prefix(position).count { $0 == "\n" } + 1) of the query)"
+      }
+      throw PlanningFailure(message: message, location: location)
+    }
+  }
+
+  /// Runs `body`, reporting a source's error at the model's query or table.
+  private func failing<Result>(_ model: Model, _ body: () throws -> Result) throws -> Result {
+    switch model.relation {
+    case let .query(sql): try failing(at: sql.location, "model \(model.name.value)", query: sql.value, body)
+    case let .table(name): try failing(at: name.location, "model \(model.name.value)", body)
+    }
+  }
+}
+
+/// Why one sync's rows could not be planned; the message is already written for the user.
+struct PlanningFailure: Error {
+  var message: String?
+  var location: SourceLocation?
+
+  /// The problems are already in the plan's diagnostics.
+  static let reported = PlanningFailure(message: nil, location: nil)
+}
+
+extension MaxRemove {
+  /// The most rows a plan may remove from a snapshot of `previous` rows.
+  public func limit(of previous: Int) -> Int {
+    switch self {
+    case let .percent(share): Int((Double(previous) * share / 100).rounded(.down))
+    case let .rows(count): count
+    }
+  }
+}
+
+func plural(_ count: Int, _ noun: String) -> String {
+  "\(count) \(noun)\(count == 1 ? "" : "s")"
+}

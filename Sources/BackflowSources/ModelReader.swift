@@ -1,0 +1,60 @@
+import BackflowConfig
+import Foundation
+
+/// Reads models from one source: their columns without running them, and their rows as a stream.
+public protocol ModelReader: AnyObject {
+  /// The columns a model's result has, in order; the query is checked, not run.
+  func columns(of model: ModelSQL) throws -> [String]
+  /// Streams the model's rows sorted by `key`'s text, with the values of `columns`.
+  func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream
+}
+
+/// The SQL of a model, ready to be wrapped as a subquery.
+public struct ModelSQL: Sendable, Equatable {
+  public var text: String
+
+  public init(_ relation: Model.Relation) {
+    switch relation {
+    case let .query(sql): text = Self.trimmed(sql.value)
+    case let .table(name): text = "SELECT * FROM \(name.value)"
+    }
+  }
+
+  /// A trailing semicolon ends a statement but cannot end a subquery.
+  private static func trimmed(_ sql: String) -> String {
+    var text = Substring(sql)
+    while let last = text.last, last.isWhitespace || last == ";" { text.removeLast() }
+    return String(text)
+  }
+
+  /// `SELECT list FROM (model) AS backflow_model rest`, and where the model's text starts in it.
+  ///
+  /// The model goes on lines of its own so a trailing `-- comment` cannot swallow the parenthesis.
+  func wrapped(select list: String, rest: String = "") -> (sql: String, modelOffset: Int) {
+    let prefix = "SELECT \(list) FROM (\n"
+    return (prefix + text + "\n) AS backflow_model" + rest, prefix.count)
+  }
+}
+
+/// Quotes an identifier for PostgreSQL and SQLite alike.
+func quotedIdentifier(_ name: String) -> String {
+  "\"" + name.replacing("\"", with: "\"\"") + "\""
+}
+
+/// Opens the source a model reads from.
+public enum SourceConnector {
+  /// Connects to `source`; a relative SQLite path is resolved against the project `directory`.
+  public static func reader(for source: Source, in directory: URL) throws -> any ModelReader {
+    switch source.type.value {
+    case .postgres:
+      return try PostgresModelReader(conninfo: source.url?.value ?? "")
+    case .sqlite:
+      let path = source.path?.value ?? ""
+      let url = directory.resolvingProjectPath(path)
+      guard FileManager.default.fileExists(atPath: url.path) else {
+        throw SourceError("the SQLite database \(path) does not exist")
+      }
+      return try SQLiteModelReader(path: url.path)
+    }
+  }
+}

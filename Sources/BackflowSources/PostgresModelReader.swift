@@ -1,0 +1,103 @@
+import BackflowPostgres
+
+/// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
+final class PostgresModelReader: ModelReader {
+  private let connection: PostgresConnection
+
+  init(conninfo: String) throws {
+    do {
+      connection = try PostgresConnection(conninfo: conninfo)
+    } catch {
+      throw SourceError("could not connect: \(error)")
+    }
+  }
+
+  func columns(of model: ModelSQL) throws -> [String] {
+    try describe(model).map(\.name)
+  }
+
+  func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
+    let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
+    let keyText = "(\(quotedIdentifier(key)))::text"
+    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    // "C" orders by bytes, as the state store and the merge do, whatever the database's collation.
+    let (select, offset) = model.wrapped(select: list, rest: "\nORDER BY \(keyText) COLLATE \"C\" NULLS FIRST")
+    let copy = "COPY (" + select + ") TO STDOUT"
+    do {
+      let stream = try connection.copyOut(copy)
+      return PostgresRowStream(stream: stream, kinds: columns.map { Kind(oid: types[$0] ?? 0) })
+    } catch let error as PostgresError {
+      throw Self.sourceError(error, modelOffset: offset + "COPY (".count, model: model)
+    }
+  }
+
+  private func describe(_ model: ModelSQL) throws -> [PostgresColumn] {
+    let (sql, offset) = model.wrapped(select: "*")
+    do {
+      return try connection.describe(sql)
+    } catch let error as PostgresError {
+      throw Self.sourceError(error, modelOffset: offset, model: model)
+    }
+  }
+
+  /// The server's error, with its position moved from the wrapping statement into the model.
+  private static func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
+    let position = error.position.map { $0 - modelOffset }.flatMap { (1...model.text.count).contains($0) ? $0 : nil }
+    return SourceError(error.description, position: position)
+  }
+
+  /// How a column's text becomes a typed value.
+  enum Kind {
+    case bool
+    case integer
+    case number
+    case json
+    case string
+
+    init(oid: UInt32) {
+      switch oid {
+      case 16: self = .bool
+      case 20, 21, 23, 26: self = .integer
+      case 700, 701, 1700: self = .number
+      case 114, 3802: self = .json
+      default: self = .string
+      }
+    }
+
+    func value(_ text: String?) -> FieldValue {
+      guard let text else { return .null }
+      switch self {
+      case .bool: return .bool(text == "t")
+      case .integer: return Int64(text).map(FieldValue.integer) ?? .number(text)
+      // NaN and Infinity are not JSON numbers.
+      case .number: return Double(text)?.isFinite == true ? .number(text) : .string(text)
+      case .json: return .json(text)
+      case .string: return .string(text)
+      }
+    }
+  }
+}
+
+private final class PostgresRowStream: ModelRowStream {
+  let stream: PostgresCopyOut
+  let kinds: [PostgresModelReader.Kind]
+
+  init(stream: PostgresCopyOut, kinds: [PostgresModelReader.Kind]) {
+    self.stream = stream
+    self.kinds = kinds
+  }
+
+  func next() throws -> ModelRow? {
+    let fields: [String?]?
+    do {
+      fields = try stream.next()
+    } catch {
+      throw SourceError("\(error)")
+    }
+    guard let fields else { return nil }
+    var values: [FieldValue] = []
+    values.reserveCapacity(kinds.count)
+    for (index, kind) in kinds.enumerated() { values.append(kind.value(fields[index + 1])) }
+    return ModelRow(key: fields[0], values: values)
+  }
+}

@@ -1,0 +1,66 @@
+import BackflowSQLite
+
+/// Models on SQLite: a stepped statement, read-only.
+final class SQLiteModelReader: ModelReader {
+  private let database: SQLiteDatabase
+
+  init(path: String) throws {
+    do {
+      database = try SQLiteDatabase(path: path, readOnly: true)
+    } catch {
+      throw SourceError("could not open the SQLite database: \(error)")
+    }
+  }
+
+  func columns(of model: ModelSQL) throws -> [String] {
+    try prepare(model.wrapped(select: "*").sql).columnNames
+  }
+
+  func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
+    // BINARY orders by bytes, as the state store and the merge do, whatever the column's collation.
+    let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"
+    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let statement = try prepare(model.wrapped(select: list, rest: "\nORDER BY \(keyText) COLLATE BINARY").sql)
+    return SQLiteRowStream(statement: statement, columnCount: columns.count)
+  }
+
+  private func prepare(_ sql: String) throws -> SQLiteStatement {
+    do {
+      return try database.prepare(sql)
+    } catch {
+      throw SourceError("\(error)")
+    }
+  }
+}
+
+private final class SQLiteRowStream: ModelRowStream {
+  let statement: SQLiteStatement
+  let columnCount: Int
+
+  init(statement: SQLiteStatement, columnCount: Int) {
+    self.statement = statement
+    self.columnCount = columnCount
+  }
+
+  func next() throws -> ModelRow? {
+    do {
+      guard try statement.step() else { return nil }
+    } catch {
+      throw SourceError("\(error)")
+    }
+    var values: [FieldValue] = []
+    values.reserveCapacity(columnCount)
+    // Column 0 is the key.
+    for column in 1..<(columnCount + 1) {
+      switch statement.value(at: column) {
+      case .null: values.append(.null)
+      case let .integer(number): values.append(.integer(number))
+      // SQLite's own text for a REAL, which is what it prints and what fingerprints use.
+      case .real: values.append(.number(statement.text(at: column) ?? ""))
+      case let .text(text): values.append(.string(text))
+      case let .blob(bytes): values.append(.string(String(decoding: bytes, as: UTF8.self)))
+      }
+    }
+    return ModelRow(key: statement.text(at: 0), values: values)
+  }
+}

@@ -1,0 +1,298 @@
+import BackflowConfig
+import BackflowPostgres
+import BackflowSQLite
+import Foundation
+
+/// Sync IDs, the config each sync was last applied with, snapshots and runs, in SQLite or
+/// PostgreSQL with the same schema.
+///
+/// Opening for reading never creates anything: `plan` on a fresh repository sees an empty state.
+public final class StateStore {
+  /// The schema this Backflow writes; it reads this version and every older one.
+  public static let schemaVersion = 1
+
+  private let database: (any StateDatabase)?
+  /// A random ID given to the state when it is created, so a plan can tell it was made against
+  /// another state store.
+  public private(set) var lineage: String?
+
+  private init(database: (any StateDatabase)?) {
+    self.database = database
+  }
+
+  /// Opens the state at `location` (a relative SQLite path is resolved against `directory`).
+  ///
+  /// Without `writer` (the Backflow version that writes) a missing store reads as empty; with it,
+  /// the store is created or migrated.
+  public static func open(_ location: StateLocation, in directory: URL, writer: String? = nil) throws -> StateStore {
+    let forWriting = writer != nil
+    let database: (any StateDatabase)?
+    switch location {
+    case let .sqlite(path):
+      let url = directory.resolvingProjectPath(path)
+      if !forWriting, !FileManager.default.fileExists(atPath: url.path) {
+        database = nil
+      } else {
+        if forWriting {
+          try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        database = try wrapped("open the state file \(path)") {
+          try SQLiteDatabase(path: url.path, readOnly: !forWriting)
+        }
+      }
+    case let .postgres(url):
+      database = try wrapped("connect to the PostgreSQL state store") { try PostgresConnection(conninfo: url) }
+    }
+    let store = StateStore(database: database)
+    if let writer { try store.migrate(writer: writer) }
+    try store.readMeta()
+    return store
+  }
+
+  /// Whether anything has ever been written.
+  public var exists: Bool { lineage != nil }
+
+  private var connection: any StateDatabase {
+    get throws {
+      guard let database else { throw StateError("the state store has not been created yet") }
+      return database
+    }
+  }
+
+  private func table(_ name: String) throws -> String { try connection.dialect.table(name) }
+
+  // MARK: Schema
+
+  private func readMeta() throws {
+    guard let database else { return }
+    let metaExists: Bool
+    switch database.dialect {
+    case .sqlite:
+      metaExists = try !database.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", []).isEmpty
+    case .postgres:
+      metaExists = try database.query("SELECT to_regclass('backflow_state.meta') IS NOT NULL", []).first?.first == "t"
+    }
+    guard metaExists else { return }
+    var meta: [String: String] = [:]
+    for row in try database.query("SELECT key, value FROM \(database.dialect.table("meta"))", []) {
+      if let key = row[0], let value = row[1] { meta[key] = value }
+    }
+    guard let versionText = meta["schema_version"], let version = Int(versionText) else {
+      throw StateError("the state store has no schema version; it was not written by Backflow")
+    }
+    guard version <= Self.schemaVersion else {
+      throw StateError(
+        "the state store has schema version \(version), written by Backflow \(meta["written_by"] ?? "newer than this one"); "
+          + "this Backflow reads up to version \(Self.schemaVersion): upgrade Backflow")
+    }
+    lineage = meta["lineage"]
+  }
+
+  /// Creates the schema, or brings an older one up to `schemaVersion`, in one transaction.
+  private func migrate(writer: String) throws {
+    let database = try connection
+    let dialect = database.dialect
+    try readMeta()
+    if lineage != nil { return }  // Version 1 is the only one yet: nothing to bring forward.
+    let meta = dialect.table("meta")
+    let syncs = dialect.table("syncs")
+    let snapshots = dialect.table("snapshots")
+    let runs = dialect.table("runs")
+    let text = dialect.byteOrderedText
+    try transaction {
+      if dialect == .postgres { try database.execute("CREATE SCHEMA IF NOT EXISTS backflow_state") }
+      try database.execute(
+        """
+        CREATE TABLE IF NOT EXISTS \(meta) (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS \(syncs) (
+          id \(dialect.identityColumn),
+          name TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          retired_at TEXT,
+          serial BIGINT NOT NULL DEFAULT 0,
+          config TEXT,
+          config_hash TEXT,
+          primary_key TEXT,
+          git_commit TEXT,
+          applied_at TEXT,
+          pending_action TEXT,
+          pending_requested_by TEXT,
+          pending_requested_at TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS syncs_active_name ON \(syncs) (name) WHERE retired_at IS NULL;
+        CREATE TABLE IF NOT EXISTS \(snapshots) (
+          sync_id BIGINT NOT NULL,
+          row_key \(text) NOT NULL,
+          fingerprint TEXT NOT NULL,
+          PRIMARY KEY (sync_id, row_key)
+        )\(dialect == .sqlite ? " WITHOUT ROWID" : "");
+        CREATE TABLE IF NOT EXISTS \(runs) (
+          id \(dialect.identityColumn),
+          sync_id BIGINT NOT NULL,
+          status TEXT NOT NULL,
+          error TEXT,
+          started_at TEXT NOT NULL,
+          finished_at TEXT,
+          git_commit TEXT,
+          rows_queried BIGINT,
+          planned_add BIGINT, planned_change BIGINT, planned_remove BIGINT,
+          attempted_add BIGINT, attempted_change BIGINT, attempted_remove BIGINT,
+          succeeded_add BIGINT, succeeded_change BIGINT, succeeded_remove BIGINT,
+          failed_add BIGINT, failed_change BIGINT, failed_remove BIGINT
+        );
+        """)
+      let insertMeta = "INSERT INTO \(meta) (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+      try database.execute(insertMeta, ["schema_version", String(Self.schemaVersion)])
+      try database.execute(insertMeta, ["lineage", UUID().uuidString.lowercased()])
+      try database.execute(insertMeta, ["written_by", writer])
+    }
+    try readMeta()
+  }
+
+  /// Runs `body` in one transaction, rolled back if it throws.
+  public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+    let database = try connection
+    try database.execute("BEGIN")
+    do {
+      let result = try body()
+      try database.execute("COMMIT")
+      return result
+    } catch {
+      try? database.execute("ROLLBACK")
+      throw error
+    }
+  }
+
+  // MARK: Syncs
+
+  /// Every sync ever registered, retired ones included, by ID.
+  public func syncs() throws -> [SyncRecord] {
+    guard database != nil, exists else { return [] }
+    let rows = try connection.query(
+      """
+      SELECT id, name, created_at, retired_at, serial, config, config_hash, primary_key, git_commit,
+        applied_at, pending_action, pending_requested_by, pending_requested_at
+      FROM \(try table("syncs")) ORDER BY id
+      """, [])
+    return rows.map { row in
+      SyncRecord(
+        id: Int(row[0] ?? "") ?? 0, name: row[1] ?? "", createdAt: row[2] ?? "", retiredAt: row[3],
+        serial: Int(row[4] ?? "") ?? 0, config: row[5], configHash: row[6], primaryKey: row[7],
+        gitCommit: row[8], appliedAt: row[9],
+        pending: row[10].flatMap(PendingRequest.Action.init(rawValue:)).map {
+          PendingRequest(action: $0, requestedBy: row[11] ?? "", requestedAt: row[12] ?? "")
+        })
+    }
+  }
+
+  /// Gives a new sync its ID.
+  public func register(syncNamed name: String) throws -> Int {
+    let rows = try connection.query(
+      "INSERT INTO \(try table("syncs")) (name, created_at) VALUES ($1, $2) RETURNING id", [name, Self.now()])
+    guard let id = rows.first?.first.flatMap({ $0.flatMap(Int.init) }) else {
+      throw StateError("the state store did not return an ID for sync \"\(name)\"")
+    }
+    return id
+  }
+
+  /// Records the config a sync was applied with.
+  public func recordApplied(
+    syncID: Int, config: String, configHash: String, primaryKey: String, gitCommit: String?
+  ) throws {
+    try connection.execute(
+      """
+      UPDATE \(try table("syncs")) SET config = $1, config_hash = $2, primary_key = $3, git_commit = $4,
+        applied_at = $5, serial = serial + 1 WHERE id = $6
+      """, [config, configHash, primaryKey, gitCommit, Self.now(), String(syncID)])
+  }
+
+  /// Marks a sync retired: its name is free again, its ID stays taken, its snapshot is dropped.
+  public func retire(syncID: Int) throws {
+    try transaction {
+      try connection.execute(
+        "UPDATE \(try table("syncs")) SET retired_at = $1, serial = serial + 1 WHERE id = $2",
+        [Self.now(), String(syncID)])
+      try connection.execute("DELETE FROM \(try table("snapshots")) WHERE sync_id = $1", [String(syncID)])
+    }
+  }
+
+  /// Sets (or with `nil`, cancels) the request the next run of a sync acts on.
+  public func setPending(_ request: PendingRequest?, syncID: Int) throws {
+    try connection.execute(
+      """
+      UPDATE \(try table("syncs")) SET pending_action = $1, pending_requested_by = $2, pending_requested_at = $3,
+        serial = serial + 1 WHERE id = $4
+      """, [request?.action.rawValue, request?.requestedBy, request?.requestedAt, String(syncID)])
+  }
+
+  // MARK: Snapshots
+
+  /// A sync's snapshot in the order of its keys' UTF-8 bytes.
+  public func snapshot(syncID: Int) throws -> SnapshotStream {
+    guard database != nil, exists else { return SnapshotStream(rows: nil) }
+    let rows = try connection.stream(
+      "SELECT row_key, fingerprint FROM \(try table("snapshots")) WHERE sync_id = \(syncID) ORDER BY row_key")
+    return SnapshotStream(rows: rows)
+  }
+
+  /// How many rows a sync's snapshot holds.
+  public func snapshotCount(syncID: Int) throws -> Int {
+    guard database != nil, exists else { return 0 }
+    let rows = try connection.query(
+      "SELECT count(*) FROM \(try table("snapshots")) WHERE sync_id = $1", [String(syncID)])
+    return rows.first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
+  }
+
+  /// Advances a snapshot: `entries` replace or add rows, `removedKeys` leave it. One transaction.
+  public func updateSnapshot(syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false)
+    throws
+  {
+    let snapshots = try table("snapshots")
+    let id = String(syncID)
+    try transaction {
+      if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
+      for entry in entries {
+        try connection.execute(
+          """
+          INSERT INTO \(snapshots) (sync_id, row_key, fingerprint) VALUES ($1, $2, $3)
+          ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint
+          """, [id, entry.key, entry.fingerprint])
+      }
+      for key in removedKeys {
+        try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key = $2", [id, key])
+      }
+      try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
+    }
+  }
+
+  static func now() -> String {
+    Date().formatted(.iso8601)
+  }
+
+  /// Turns a driver's error into one that says which step failed.
+  private static func wrapped<Result>(_ step: String, _ body: () throws -> Result) throws -> Result {
+    do {
+      return try body()
+    } catch {
+      throw StateError("could not \(step): \(error)")
+    }
+  }
+}
+
+/// A snapshot read one entry at a time.
+public final class SnapshotStream {
+  private let rows: (any RowStream)?
+
+  init(rows: (any RowStream)?) {
+    self.rows = rows
+  }
+
+  public func next() throws -> SnapshotEntry? {
+    guard let row = try rows?.next() else { return nil }
+    guard let key = row[0], let fingerprint = row[1] else {
+      throw StateError("the state store holds a snapshot row without a key or fingerprint")
+    }
+    return SnapshotEntry(key: key, fingerprint: fingerprint)
+  }
+}

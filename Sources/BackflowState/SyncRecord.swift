@@ -1,0 +1,53 @@
+/// What the state store knows of one sync: its ID, the config it was last applied with, and any
+/// request waiting for its next run.
+public struct SyncRecord: Sendable, Equatable {
+  /// Assigned on the first apply; never changes and is never reused.
+  public var id: Int
+  public var name: String
+  public var createdAt: String
+  /// Set when the sync left the repository and apply retired it; its ID stays taken.
+  public var retiredAt: String?
+  /// Grows with every change to this sync's state, so a plan made earlier can tell it is stale.
+  public var serial: Int
+  /// Canonical JSON of the config last applied; secrets appear as written (`${NAME}`), never read.
+  public var config: String?
+  public var configHash: String?
+  /// The model column the snapshot is keyed by.
+  public var primaryKey: String?
+  public var gitCommit: String?
+  public var appliedAt: String?
+  public var pending: PendingRequest?
+}
+
+/// A request, made with `backflow resync` or `reset-cdc`, that changes what the next run sends.
+public struct PendingRequest: Sendable, Equatable {
+  public enum Action: String, Sendable, CaseIterable {
+    /// Send every current row as added, without diffing.
+    case resync
+    /// Empty the destination first, then resync.
+    case resyncClear = "resync_clear"
+    /// Record a snapshot of the current rows and send nothing.
+    case resetCDC = "reset_cdc"
+  }
+
+  public var action: Action
+  public var requestedBy: String
+  public var requestedAt: String
+
+  public init(action: Action, requestedBy: String, requestedAt: String) {
+    self.action = action
+    self.requestedBy = requestedBy
+    self.requestedAt = requestedAt
+  }
+}
+
+/// One row of a sync's snapshot: the row's key and the fingerprint of what was last sent for it.
+public struct SnapshotEntry: Sendable, Equatable {
+  public var key: String
+  public var fingerprint: String
+
+  public init(key: String, fingerprint: String) {
+    self.key = key
+    self.fingerprint = fingerprint
+  }
+}
