@@ -55,7 +55,7 @@ let package = Package(
       dependencies: ["BackflowConfig", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowCommandsTests",
-      dependencies: ["BackflowCommands", "BackflowTestSupport", "backflow"]),
+      dependencies: ["BackflowCommands", "BackflowSQLite", "BackflowState", "BackflowTestSupport", "backflow"]),
     .testTarget(
       name: "BackflowPlannerTests",
       dependencies: ["BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

@@ -1,0 +1,56 @@
+import BackflowConfig
+import BackflowState
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// The state store behaves the same on SQLite and PostgreSQL.
+@Suite("state store")
+struct StateStoreTests {
+  func withState(_ backend: Backend, _ body: (StateStore, () throws -> StateStore) throws -> Void) throws {
+    try withTemporaryDirectory { directory in
+      let location: StateLocation =
+        backend == .postgres ? .postgres(url: try PostgresDatabase.create("state").url) : .sqlite(path: "state/s.db")
+      let reader = { try StateStore.open(location, in: directory) }
+      #expect(try !reader().exists, "reading creates nothing")
+      try body(try StateStore.open(location, in: directory, writer: "test"), reader)
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
+  func syncIDsAreAssignedOnceAndNeverReused(backend: Backend) throws {
+    guard backend.available else { return }
+    try withState(backend) { state, reader in
+      let first = try state.register(syncNamed: "a")
+      let second = try state.register(syncNamed: "b")
+      #expect(second > first)
+      try state.retire(syncID: second)
+      let third = try state.register(syncNamed: "b")
+      #expect(third > second)
+      #expect(try reader().syncs().map(\.name) == ["a", "b", "b"])
+      #expect(try reader().syncs().map { $0.retiredAt == nil } == [true, false, true])
+      #expect(throws: (any Error).self) { try state.register(syncNamed: "a") }
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
+  func snapshotsReadBackInByteOrderAndEveryWriteMovesTheSerial(backend: Backend) throws {
+    guard backend.available else { return }
+    try withState(backend) { state, reader in
+      let id = try state.register(syncNamed: "s")
+      let keys = ["b", "a", "B", "10", "9", "é", "e\u{301}"]
+      try state.updateSnapshot(syncID: id, entries: keys.map { SnapshotEntry(key: $0, fingerprint: "f\($0)") }, removedKeys: [])
+      try state.updateSnapshot(syncID: id, entries: [SnapshotEntry(key: "a", fingerprint: "new")], removedKeys: ["b"])
+      let stream = try reader().snapshot(syncID: id)
+      var read: [SnapshotEntry] = []
+      while let entry = try stream.next() { read.append(entry) }
+      #expect(read.map(\.key) == ["10", "9", "B", "a", "e\u{301}", "é"])
+      #expect(read.first { $0.key == "a" }?.fingerprint == "new")
+      let serial = try #require(try reader().syncs().first?.serial)
+      try state.recordApplied(syncID: id, config: "{}", configHash: "h", primaryKey: "id", gitCommit: "abc")
+      let record = try #require(try reader().syncs().first)
+      #expect(record.serial > serial && record.gitCommit == "abc" && record.config == "{}")
+      #expect(try reader().lineage == state.lineage && state.lineage != nil)
+    }
+  }
+}
