@@ -32,3 +32,9 @@ if "$backflow" validate --project "$broken"; then
   exit 1
 fi
 echo "(exit 1, as expected)"
+
+step "backflow plan: what apply would send, read from the warehouse and compared with state"
+"$backflow" plan --show-rows 3
+
+step "backflow plan --format markdown (the pull-request comment)"
+"$backflow" plan --format markdown
