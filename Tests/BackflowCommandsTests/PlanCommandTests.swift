@@ -142,6 +142,33 @@ struct PlanCommandTests {
     }
   }
 
+  @Test func selectingNamePlusAddsTheSyncsThatRunAfterIt() throws {
+    try withProject { directory in
+      ProjectFixture.write(
+        [
+          "backflow.yaml": Self.project, "syncs/users_to_crm.yaml": Self.sync,
+          "syncs/follower.yaml": Self.sync + "schedule: { after: [users_to_crm] }\n",
+          "syncs/second_follower.yaml": Self.sync + "schedule: { after: [follower] }\n",
+          "syncs/unrelated.yaml": Self.sync,
+        ], into: directory)
+      let one = try selected(["--select", "users_to_crm"], in: directory)
+      let withFollowers = try selected(["--select", "users_to_crm+"], in: directory)
+      let mixed = try selected(["--select", "follower+,unrelated"], in: directory)
+      let all = try selected([], in: directory)
+      #expect(one == ["users_to_crm"])
+      #expect(withFollowers == ["follower", "second_follower", "users_to_crm"])
+      #expect(mixed == ["follower", "second_follower", "unrelated"])
+      #expect(all.count == 4)
+    }
+  }
+
+  /// The names of the syncs a JSON plan covers.
+  func selected(_ arguments: [String], in directory: URL) throws -> [String] {
+    let result = try plan(["--format", "json"] + arguments, in: directory)
+    guard case let .array(syncs)? = try JSONValue.parse(result.stdout)["syncs"] else { return [] }
+    return syncs.compactMap { if case let .string(name)? = $0["name"] { name } else { nil } }
+  }
+
   @Test func aStateWrittenByANewerBackflowIsRefused() throws {
     try withProject { directory in
       _ = try StateStore.open(.sqlite(path: ".backflow/state.db"), in: directory, writer: "9.9.9")
