@@ -1,8 +1,11 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both install what is missing.
 SWIFT ?= swift
 BACKFLOW := .build/debug/backflow
+# make bench builds release in its own scratch directory: SwiftPM locks one while it builds, so a
+# benchmark build never waits for (or blocks) a debug build or test run in .build.
+BENCH_BUILD ?= .build-bench
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -19,5 +22,11 @@ test: deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
 
+# `backflow plan` on PostgreSQL models of 100k and 1M rows (BENCH_SIZES="..." for others): wall time
+# and peak RSS next to a psql COPY floor, as a table and in bench/results.json. See bench/README.md.
+bench: deps
+	$(SWIFT) build -c release --scratch-path $(BENCH_BUILD)
+	BACKFLOW=$(BENCH_BUILD)/release/backflow scripts/with-postgres.sh bench/run.sh
+
 clean:
-	rm -rf .build .backflow demo/*.db out
+	rm -rf .build $(BENCH_BUILD) .backflow demo/*.db out

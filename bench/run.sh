@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Usage: bench/run.sh        (normally `make bench`, which builds a release binary and starts PostgreSQL)
+#
+# Measures `backflow` on PostgreSQL models of N rows: wall time and peak RSS of each scenario, next
+# to a floor (psql COPY out piped into psql COPY in) measured in the same run on the same data. Prints
+# a table and writes bench/results.json. See bench/README.md.
+#
+# Needs a reachable PostgreSQL in the PG* variables (scripts/with-postgres.sh exports them), psql,
+# jq and GNU time (scripts/install-deps.sh installs them).
+#
+# Environment:
+#   BACKFLOW         the binary to measure      (default .build-bench/release/backflow)
+#   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
+#   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan plan-out"; see the scenario_* functions)
+#   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
+sizes=${BENCH_SIZES:-100000 1000000}
+scenarios=${BENCH_SCENARIOS:-floor plan plan-out}
+results_file=${BENCH_RESULTS:-$root/bench/results.json}
+# GNU time by path: the shell keyword `time` cannot report peak RSS.
+time_bin=/usr/bin/time
+
+log() { echo "bench: $*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Preconditions: fail before any work rather than after minutes of it.
+
+[[ -x $backflow ]] || die "no backflow binary at $backflow (build it: swift build -c release --scratch-path .build-bench)"
+backflow=$(cd "$(dirname "$backflow")" && pwd)/$(basename "$backflow")
+for tool in psql jq; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (scripts/install-deps.sh installs it)"
+done
+# BSD and busybox time have no -f; the numbers would be missing, not wrong, so check up front.
+"$time_bin" -f '%e %M' -o /dev/null true 2>/dev/null || die "$time_bin is missing or not GNU time (apt-get install time)"
+[[ -n ${PGDATABASE:-} ]] || die "PGDATABASE is not set; run under scripts/with-postgres.sh (make bench does)"
+for size in $sizes; do
+  [[ $size =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES: \"$size\" is not a positive whole number of rows"
+done
+
+# -X: no ~/.psqlrc, whose settings would change what is measured; ON_ERROR_STOP: a failed statement
+# fails; client_min_messages: no "does not exist, skipping" notices from the drops.
+sql() { PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+sql -c 'select 1' >/dev/null || die "cannot connect to PostgreSQL (PGHOST=${PGHOST:-} PGDATABASE=$PGDATABASE)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/backflow-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+results=$work/results.jsonl # one JSON object per measurement; assembled at the end
+
+# ---------------------------------------------------------------------------------------------
+# Data and project.
+
+# N rows x 8 columns: id, 3 integers, 2 texts, 2 timestamps. Deterministic, so runs compare.
+# VACUUM sets hint bits and the visibility map now, so the first scenario does not pay for them.
+create_model_table() {
+  local rows=$1 table=bench_rows_$1
+  log "creating $table"
+  sql <<SQL
+drop table if exists $table, bench_floor_$rows;
+create table $table (
+  id bigint primary key,
+  c1 integer, c2 integer, c3 integer,
+  c4 text, c5 text,
+  c6 timestamptz, c7 timestamptz
+);
+insert into $table
+select i, (i % 1000)::integer, ((i * 7919) % 1000003)::integer, (i % 7)::integer,
+       md5(i::text), 'name ' || i,
+       timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second',
+       timestamptz '2020-06-15 12:00:00+00' + (i % 100000) * interval '1 minute'
+from generate_series(1, $rows::bigint) as i;
+vacuum (analyze) $table;
+SQL
+}
+
+# A project whose one sync reads the whole table. State lives in the same database; libpq takes the
+# host, port and user from the PG* variables, so the URLs name only the database.
+write_project() {
+  local rows=$1 dir=$2
+  mkdir -p "$dir/syncs/models"
+  cat >"$dir/backflow.yaml" <<YAML
+version: 1
+state: postgresql:///$PGDATABASE
+sources:
+  warehouse: { type: postgres, url: "dbname=$PGDATABASE" }
+destinations:
+  target: { type: postgres, url: "dbname=$PGDATABASE" }
+YAML
+  cat >"$dir/syncs/models/bench_rows.yaml" <<YAML
+source: warehouse
+primary_key: id
+table: bench_rows_$rows
+YAML
+  {
+    echo "model: bench_rows"
+    echo "destination: target"
+    echo "object: bench_target"
+    echo "match: { id: id }"
+    echo "mappings:"
+    for column in c1 c2 c3 c4 c5 c6 c7; do echo "  - { from: $column, to: $column }"; done
+  } >"$dir/syncs/bench.yaml"
+  "$backflow" validate --project "$dir" >"$work/validate.out" 2>&1 ||
+    { cat "$work/validate.out" >&2; die "the generated project does not validate"; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring.
+
+# measure NAME CMD...: runs CMD under GNU time with stdout in $work/NAME.out and stderr in
+# $work/NAME.err, and sets wall_s, rss_kb, user_s and sys_s. A failing run stops the benchmark:
+# numbers from a run that did not do the work are worse than none.
+measure() {
+  local name=$1
+  shift
+  if ! "$time_bin" -f '%e %M %U %S' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"; then
+    tail -n 30 "$work/$name.err" >&2
+    die "$name failed: $*"
+  fi
+  # GNU time writes "Command exited with non-zero status" first on failure; the last line is ours.
+  read -r wall_s rss_kb user_s sys_s < <(tail -n 1 "$work/$name.time")
+}
+
+# record SCENARIO ROWS [EXTRA_JSON]: stores the last measurement, with EXTRA_JSON's fields merged in.
+record() {
+  local scenario=$1 rows=$2 extra=${3:-'{}'}
+  jq -nc --arg scenario "$scenario" --argjson rows "$rows" --argjson wall "$wall_s" --argjson rss "$rss_kb" \
+    --argjson user "$user_s" --argjson sys "$sys_s" --argjson extra "$extra" \
+    '{scenario: $scenario, rows: $rows, wall_s: $wall, peak_rss_mb: ($rss / 1024 * 10 | round / 10),
+      cpu_user_s: $user, cpu_sys_s: $sys} + $extra' >>"$results"
+  log "$(printf '%-9s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
+}
+
+# check_plan JSON_FILE ROWS: the plan must have read and planned as added every row, without errors;
+# prints {"rows_queried": …, "add": …} for record.
+check_plan() {
+  local file=$1 rows=$2 seen
+  seen=$(jq -c '{rows_queried: .syncs[0].rows_queried, add: .syncs[0].add,
+                 status: .syncs[0].status, errors: (.errors | length)}' "$file") ||
+    die "the plan output is not JSON: $(head -c 300 "$file")"
+  jq -e --argjson n "$rows" '.rows_queried == $n and .add == $n and .status == "planned" and .errors == 0' \
+    <<<"$seen" >/dev/null || die "the plan did not plan all $rows rows as added: $seen"
+  jq -c '{rows_queried, add}' <<<"$seen"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios: scenario_NAME ROWS PROJECT_DIR, each ending in one `record`. Add one by writing a
+# function and naming it in BENCH_SCENARIOS.
+
+# The floor: the same rows copied out of and back into PostgreSQL by psql, no Backflow at all.
+# The target has the same columns and no index, so it measures moving the data, not indexing it.
+# Peak RSS is psql's (the larger of the two).
+scenario_floor() {
+  local rows=$1
+  sql -c "drop table if exists bench_floor_$rows; create table bench_floor_$rows (like bench_rows_$rows)"
+  measure "floor-$rows" bash -c "set -o pipefail
+    psql -X -q -v ON_ERROR_STOP=1 -c 'copy (select * from bench_rows_$rows) to stdout' |
+      psql -X -q -v ON_ERROR_STOP=1 -c 'copy bench_floor_$rows from stdin'"
+  local copied
+  copied=$(sql -At -c "select count(*) from bench_floor_$rows")
+  [[ $copied -eq $rows ]] || die "the floor copied $copied rows, not $rows"
+  record floor "$rows"
+}
+
+# `plan` with no state: every row is read, fingerprinted and planned as added; nothing is written.
+scenario_plan() {
+  local rows=$1 dir=$2
+  measure "plan-$rows" "$backflow" plan --project "$dir" --format json
+  record plan "$rows" "$(check_plan "$work/plan-$rows.out" "$rows")"
+}
+
+# `plan --out`: as plan, and every planned row is also written to a plan file.
+scenario_plan-out() {
+  local rows=$1 dir=$2 file=$2/bench.plan
+  measure "plan-out-$rows" "$backflow" plan --project "$dir" --format json --out "$file"
+  local seen bytes
+  seen=$(check_plan "$work/plan-out-$rows.out" "$rows")
+  [[ -f $file ]] || die "plan --out wrote no plan file"
+  bytes=$(wc -c <"$file" | tr -d ' ')
+  rm -f "$file"
+  record plan-out "$rows" "$(jq -c --argjson bytes "$bytes" '. + {output_mb: ($bytes / 1048576 * 10 | round / 10)}' <<<"$seen")"
+}
+
+for scenario in $scenarios; do
+  declare -F "scenario_$scenario" >/dev/null || die "BENCH_SCENARIOS: no scenario named $scenario"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Run: every scenario on every size, smallest first, each size on a fresh table dropped afterwards.
+
+for rows in $sizes; do
+  create_model_table "$rows"
+  project=$work/project-$rows
+  write_project "$rows" "$project"
+  for scenario in $scenarios; do
+    "scenario_$scenario" "$rows" "$project"
+  done
+  sql -c "drop table if exists bench_rows_$rows, bench_floor_$rows"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Report: rows/s and the ratio to the same size's floor are derived here, once every run is in.
+
+memory_mb=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo 2>/dev/null || true)
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+jq -s \
+  --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true)" \
+  --arg version "$("$backflow" --version 2>/dev/null || true)" \
+  --arg postgres "$(sql -At -c 'show server_version')" \
+  --arg nproc "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)" \
+  --arg memory "$memory_mb" --arg cpu "$cpu" --arg kernel "$(uname -sr)" '
+  (map(select(.scenario == "floor") | {key: (.rows | tostring), value: .wall_s}) | from_entries) as $floor
+  | {
+      date: $date, commit: $commit, backflow_version: $version,
+      machine: {nproc: ($nproc | tonumber), memory_mb: ($memory | tonumber? // null),
+                cpu: $cpu, kernel: $kernel, postgres: $postgres},
+      results: map(. + {
+        rows_per_s: (if .wall_s > 0 then (.rows / .wall_s | round) else null end),
+        floor_ratio: ($floor[.rows | tostring] as $f
+                      | if $f and $f > 0 then (.wall_s / $f * 100 | round / 100) else null end)
+      })
+    }' "$results" >"$results_file"
+
+# number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
+number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
+{
+  printf '%-9s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
+  jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb, .output_mb]
+                    | map(. // "-") | @tsv' "$results_file" |
+    while IFS=$'\t' read -r scenario rows wall rate ratio rss output; do
+      printf '%-9s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
+        "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
+    done
+  jq -r '.machine | "\(.nproc) CPUs, \(.memory_mb) MB RAM, PostgreSQL \(.postgres); " ' "$results_file" |
+    tr -d '\n'
+  echo "results in ${results_file#"$root"/}"
+}
