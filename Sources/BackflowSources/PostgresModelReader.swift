@@ -3,6 +3,8 @@ import BackflowPostgres
 /// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
 final class PostgresModelReader: ModelReader {
   private let connection: PostgresConnection
+  /// Each model is described once: its column names are checked, then its types read its rows.
+  private var described: [String: [PostgresColumn]] = [:]
 
   init(conninfo: String) throws {
     do {
@@ -32,9 +34,12 @@ final class PostgresModelReader: ModelReader {
   }
 
   private func describe(_ model: ModelSQL) throws -> [PostgresColumn] {
+    if let columns = described[model.text] { return columns }
     let (sql, offset) = model.wrapped(select: "*")
     do {
-      return try connection.describe(sql)
+      let columns = try connection.describe(sql)
+      described[model.text] = columns
+      return columns
     } catch let error as PostgresError {
       throw Self.sourceError(error, modelOffset: offset, model: model)
     }
