@@ -43,12 +43,6 @@ struct CommandSession {
     return ExitCode.failure
   }
 
-  /// Reports each message as an error and ends the command.
-  func fail(_ messages: [String]) -> Never {
-    for message in messages { printError(message) }
-    Backflow.exit(withError: ExitCode.failure)
-  }
-
   /// A SQLite path as written; a PostgreSQL URL without its password.
   private static func describe(_ location: StateLocation) -> String {
     switch location {

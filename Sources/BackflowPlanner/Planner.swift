@@ -260,7 +260,3 @@ extension MaxRemove {
     }
   }
 }
-
-func plural(_ count: Int, _ noun: String) -> String {
-  "\(count) \(noun)\(count == 1 ? "" : "s")"
-}

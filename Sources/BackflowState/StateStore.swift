@@ -45,8 +45,8 @@ public final class StateStore {
       database = try wrapped("connect to the PostgreSQL state store") { try PostgresConnection(conninfo: url) }
     }
     let store = StateStore(database: database)
-    if let writer { try store.migrate(writer: writer) }
-    try store.readMeta()
+    // Migrating reads the meta it leaves behind; reading alone reads it here.
+    if let writer { try store.migrate(writer: writer) } else { try store.readMeta() }
     return store
   }
 

@@ -43,7 +43,8 @@ extension Backflow {
       let selection = SyncSelection(
         select, project: session.project, knownNames: Set(try session.state.syncs().map(\.name)))
       guard selection.errors.isEmpty else {
-        session.fail(selection.errors)
+        selection.errors.forEach { printError($0) }
+        throw ExitCode.failure
       }
       let writer = try out.map { try PlanFileWriter(url: session.workingDirectory.resolvingProjectPath($0)) }
       let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
