@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
   name: "Backflow",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "backflow", targets: ["backflow"]),
     .library(name: "BackflowConfig", targets: ["BackflowConfig"]),
@@ -13,6 +13,9 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
   ],
   targets: [
     // C libraries enter through pkg-config, as SwiftPM wraps SQLite3 itself.
@@ -23,21 +26,35 @@ let package = Package(
       name: "CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
 
-    // config → planner → engine → connectors (sources, destinations) → state; the engine joins
-    // with apply.
+    // config → planner → engine → connectors (sources, destinations) → state.
     .target(
       name: "BackflowConfig",
-      dependencies: [.product(name: "Yams", package: "Yams")]),
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "Stencil", package: "Stencil"),
+      ]),
     .target(name: "BackflowPostgres", dependencies: ["CLibPQ"]),
     .target(name: "BackflowSQLite", dependencies: ["CSQLite"]),
     .target(name: "BackflowSources", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowState", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
+    .target(
+      name: "BackflowDestinations",
+      dependencies: [
+        "BackflowConfig", "BackflowPostgres", "BackflowSQLite",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowSources", "BackflowState"]),
+    .target(
+      name: "BackflowEngine",
+      dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations"]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
         "BackflowPlanner",
+        "BackflowEngine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -49,7 +66,15 @@ let package = Package(
       ]),
     .executableTarget(name: "backflow", dependencies: ["BackflowCommands"]),
 
-    .target(name: "BackflowTestSupport", dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowPostgres"]),
+    .target(
+      name: "BackflowTestSupport",
+      dependencies: [
+        "BackflowConfig", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        // The HTTP protocol server that destination tests talk to over 127.0.0.1.
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     .testTarget(
       name: "BackflowConfigTests",
       dependencies: ["BackflowConfig", "BackflowTestSupport"]),
@@ -59,6 +84,12 @@ let package = Package(
     .testTarget(
       name: "BackflowPlannerTests",
       dependencies: ["BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+    .testTarget(
+      name: "BackflowDestinationTests",
+      dependencies: ["BackflowDestinations", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+    .testTarget(
+      name: "BackflowEngineTests",
+      dependencies: ["BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

@@ -74,6 +74,13 @@ extension NodeReader {
     references.inlineModelSource = inlineModel?.source
     if case let .after(leaders, _) = schedule?.value { references.after = leaders }
 
+    // The match field is written from the match column; a mapping to it would write it twice.
+    if let match, let mappings, let index = mappings.firstIndex(where: { $0.to.value == match.field.value }) {
+      error(
+        "mappings[\(index)].to \"\(match.field.value)\" is the match field, which match already writes from column "
+          + "\(match.column.value); remove this mapping", at: mappings[index].to.location)
+      return (nil, references)
+    }
     guard let modelName, let destination, let object, let type, let mode, let mappings, let batch,
       let onDelete, let maxRemove, let schedule, let enabled,
       match != nil || !mode.value.matchesRecords, !isInline || inlineModel != nil
@@ -168,14 +175,45 @@ extension NodeReader {
       return scalarValue(node, path: "\(path).value").map(Mapping.Origin.value)
     default:
       guard let template = string(node, path: "\(path).template") else { return nil }
-      let opens = template.value.components(separatedBy: "{{").count
-      let closes = template.value.components(separatedBy: "}}").count
-      guard opens == closes else {
-        error("\(path).template has unbalanced {{ and }}", at: node)
+      do {
+        _ = try MappingTemplate(template.value)
+      } catch let problem as MappingTemplateError {
+        reportTemplate(problem, in: template, at: node, path: "\(path).template")
+        return nil
+      } catch {
+        self.error("\(path).template: \(error)", at: node)
         return nil
       }
       return .template(template)
     }
+  }
+
+  /// Reports a template that does not parse at the tag at fault when the template is one line
+  /// written as it is read (no escapes), else at the template's start.
+  private func reportTemplate(_ problem: MappingTemplateError, in template: Located<String>, at node: Node, path: String) {
+    guard !template.isSecret else {
+      error("\(path) read from the environment does not parse as a template", at: node)
+      return
+    }
+    var at = location(of: node)
+    var message = "\(path): \(problem.message)"
+    if let line = problem.line, let column = problem.column, let scalar = node.scalar {
+      let text = template.value
+      let hasNoEscapes =
+        switch scalar.style {
+        case .plain, .any: true
+        case .singleQuoted: !text.contains("'")
+        case .doubleQuoted: !text.contains { $0 == "\"" || $0 == "\\" || $0.unicodeScalars.contains { $0.value < 0x20 } }
+        default: false
+        }
+      if hasNoEscapes, scalar.string == text, !text.contains("\n") {
+        let quote = scalar.style == .singleQuoted || scalar.style == .doubleQuoted ? 1 : 0
+        at.column += quote + column - 1
+      } else if text.contains("\n") {
+        message += " (line \(line), column \(column) of the template)"
+      }
+    }
+    error(message, at: at)
   }
 
   /// A constant with the type YAML gave it: `value: 3` is a number, `value: "3"` a string.
@@ -226,6 +264,13 @@ extension NodeReader {
     guard let behavior = choice(node, path: "on_delete", as: Sync.DeleteBehavior.self) else { return nil }
     if mode == .mirror, behavior.value != .delete {
       error("mode mirror always deletes records that leave the model; remove on_delete or use mode upsert", at: node)
+      return nil
+    }
+    if behavior.value != .nothing, type == .event || (type == .object && mode == .insert) {
+      // Nothing identifies the record a removed row created: insert-only syncs have no match.
+      let reason = type == .event ? "event syncs only add events, without a match key" : "mode insert only creates records, without a match key"
+      let instead = type == .event ? "remove on_delete" : "use mode upsert with match, or remove on_delete"
+      error("on_delete: \(behavior.value.rawValue) must find the record of a removed row, but \(reason); \(instead)", at: node)
       return nil
     }
     if let type, type != .object {

@@ -21,7 +21,7 @@ struct ProjectValidator {
   /// False when backflow.yaml could not be read: then every source and destination would look
   /// undeclared, and those errors would only bury the one that matters.
   var checksConnections: Bool
-  private(set) var diagnostics = Diagnostics()
+  var diagnostics = Diagnostics()
 
   private static let sourcesHome = "backflow.yaml under sources"
   private static let destinationsHome = "backflow.yaml under destinations"
@@ -59,6 +59,7 @@ struct ProjectValidator {
       diagnostics.warning("model \"\(model.name.value)\" is not used by any sync", at: model.name.location)
     }
     reportAfterCycles()
+    if checksConnections { checkDestinationCapabilities() }
   }
 
   private mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {

@@ -133,6 +133,15 @@ public final class Planner {
     }
     warnings += rowWarnings(
       sync, model: model, data: data, config: config, applied: applied, pending: pending, keyChanged: keyChanged)
+    if sync.mode.value == .mirror, record?.sweptAt == nil {
+      // Only a plan that holds every model row knows which destination records are absent.
+      data.sweep = data.basis == .replaced || data.previousRows == 0
+      warnings.append(
+        data.sweep
+          ? "first mirror run: records in \(sync.destination.value)/\(sync.object.value) whose \(sync.match?.field.value ?? "match") "
+            + "is not among the model's rows are deleted once every row has been sent"
+          : "mirror's first-run sweep has not completed: run `backflow resync \(sync.name.value)` to delete the records absent from the model")
+    }
     return data
   }
 
@@ -186,7 +195,14 @@ public final class Planner {
       switch mapping.origin {
       case let .column(name): wanted.append((name.value, name.location, "mappings[\(index)].from"))
       case let .template(text):
-        for name in TemplateColumns.names(in: text.value) {
+        let template: MappingTemplate
+        do {
+          template = try MappingTemplate(text.value)
+        } catch {
+          // Validation reports this first; a plan must not guess which columns a template reads.
+          throw PlanningFailure(message: "mappings[\(index)].template: \(error)", location: text.location)
+        }
+        for name in template.columns {
           wanted.append((name, text.location, "mappings[\(index)].template"))
         }
       case .value: break

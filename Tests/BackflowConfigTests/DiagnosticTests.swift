@@ -163,7 +163,7 @@ let diagnosticCases: [DiagnosticCase] = [
   DiagnosticCase(
     name: "unbalanced template",
     files: [s: DiagnosticCase.sync("mappings:\n  - { template: \"{{ email }\", to: name }")],
-    errors: [.error(s, 6, 17, "mappings[0].template has unbalanced {{ and }}")]),
+    errors: [.error(s, 6, 18, "mappings[0].template: {{ is not closed; end it with }}")]),
   DiagnosticCase(
     name: "invalid cron: out of range",
     files: [s: DiagnosticCase.sync("schedule: { cron: \"61 * * * *\" }")],

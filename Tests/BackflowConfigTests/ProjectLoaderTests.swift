@@ -124,7 +124,7 @@ struct ProjectLoaderTests {
   @Test func warningsDoNotFailValidation() {
     let loaded = ProjectFixture.load([
       "syncs/models/orphan.yaml": ProjectFixture.modelFile,
-      "syncs/e.yaml": "model: users\ndestination: api\ntype: event\nobject: x\nmatch: { id: id }\non_delete: delete\n",
+      "syncs/e.yaml": "model: users\ndestination: api\ntype: event\nobject: x\nmatch: { id: id }\non_delete: nothing\n",
     ])
     #expect(!loaded.diagnostics.hasErrors)
     #expect(

@@ -87,6 +87,8 @@ struct SchemaAgreementTests {
       "syncs/two_origins.yaml": DiagnosticCase.sync("mappings:\n  - { from: a, value: b, to: c }"),
       "syncs/two_schedules.yaml": DiagnosticCase.sync("schedule: { every: 1h, cron: \"@daily\" }"),
       "syncs/bad_rate.yaml": DiagnosticCase.sync("batch: { rate: fast }"),
+      "syncs/insert_delete.yaml": DiagnosticCase.sync("mode: insert\non_delete: delete", match: ""),
+      "syncs/event_clear.yaml": DiagnosticCase.sync("type: event\non_delete: clear", match: ""),
     ]
     try withTemporaryDirectory { directory in
       ProjectFixture.write(files, into: directory)

@@ -1,0 +1,111 @@
+import Foundation
+import Stencil
+
+extension MappingTemplate {
+  /// Every filter a template may use. Liquid's names (`downcase`, `strip`) and the shorter ones
+  /// people type first (`lower`, `trim`) mean the same.
+  public static let filterNames = [
+    "append", "capitalize", "date", "default", "downcase", "lower", "lstrip", "prepend", "replace",
+    "rstrip", "strip", "trim", "truncate", "upcase", "upper",
+  ]
+
+  /// Stencil with Backflow's filters only: Stencil's own tags and filters (`include`, `filter`,
+  /// `now`) could read files, the clock or variables nobody can list, so they are left out.
+  static func makeEnvironment() -> Environment {
+    let filters = Extension()
+    func text(_ name: String, _ transform: @escaping (String) -> String) {
+      filters.registerFilter(name) { (value: Any?, arguments: [Any?]) throws -> Any? in
+        try expect(name, arguments, count: 0...0, usage: name)
+        return value.map { transform(templateText($0)) }
+      }
+    }
+    text("lower") { $0.lowercased() }
+    text("downcase") { $0.lowercased() }
+    text("upper") { $0.uppercased() }
+    text("upcase") { $0.uppercased() }
+    text("capitalize") { $0.prefix(1).uppercased() + $0.dropFirst().lowercased() }
+    text("trim") { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    text("strip") { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    text("lstrip") { String($0.drop { $0.isWhitespace }) }
+    text("rstrip") { String($0.reversed().drop { $0.isWhitespace }.reversed()) }
+
+    filters.registerFilter("default") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("default", arguments, count: 1...1, usage: "default: other_column or default: \"text\"")
+      if let value, !(value is String && templateText(value).isEmpty) { return value }
+      return arguments[0]
+    }
+    filters.registerFilter("append") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("append", arguments, count: 1...1, usage: "append: \" text\"")
+      return (value.map(templateText) ?? "") + (arguments[0].map(templateText) ?? "")
+    }
+    filters.registerFilter("prepend") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("prepend", arguments, count: 1...1, usage: "prepend: \"text \"")
+      return (arguments[0].map(templateText) ?? "") + (value.map(templateText) ?? "")
+    }
+    filters.registerFilter("replace") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("replace", arguments, count: 2...2, usage: "replace: \"old\", \"new\"")
+      guard let value else { return nil }
+      let old = arguments[0].map(templateText) ?? ""
+      guard !old.isEmpty else { return templateText(value) }
+      return templateText(value).replacingOccurrences(of: old, with: arguments[1].map(templateText) ?? "")
+    }
+    filters.registerFilter("truncate") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      let usage = "truncate: 50 or truncate: 50, \"…\""
+      try expect("truncate", arguments, count: 1...2, usage: usage)
+      let length = try arguments[0].map { argument in
+        guard let length = Int(templateText(argument)), length >= 0 else {
+          throw MappingTemplateError("truncate needs a length of 0 or more, e.g. \(usage); got \(templateText(argument))")
+        }
+        return length
+      }
+      guard let value, let length else { return value }
+      let text = templateText(value)
+      let ellipsis = arguments.count > 1 ? arguments[1].map(templateText) ?? "" : "..."
+      guard text.count > length else { return text }
+      return String(text.prefix(max(0, length - ellipsis.count))) + ellipsis
+    }
+    filters.registerFilter("date") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("date", arguments, count: 1...1, usage: "date: \"%Y-%m-%d\"")
+      let format = arguments[0].map(templateText)
+      if let format { try TemplateTimestamp.validate(format: format) }
+      guard let value else { return nil }
+      guard let format else { throw MappingTemplateError("date: the format is NULL") }
+      let text = templateText(value)
+      if text.isEmpty { return text }
+      guard let timestamp = value is Int ? TemplateTimestamp(epoch: value as? Int ?? 0) : TemplateTimestamp(parsing: text)
+      else {
+        throw MappingTemplateError(
+          "date cannot read \"\(text)\" as a date or timestamp; expected ISO 8601 text such as 2024-03-01, "
+            + "2024-03-01 12:34:56+00 or 2024-03-01T12:34:56Z, or seconds since 1970")
+      }
+      return timestamp.formatted(format)
+    }
+
+    var environment = Environment(extensions: [filters])
+    environment.extensions = [filters]
+    return environment
+  }
+
+  private static func expect(_ name: String, _ arguments: [Any?], count: ClosedRange<Int>, usage: String) throws {
+    guard !count.contains(arguments.count) else { return }
+    let wanted =
+      switch count.upperBound {
+      case 0: "takes no argument"
+      case 1: "takes one argument"
+      case count.lowerBound: "takes \(count.lowerBound) arguments"
+      default: "takes \(count.lowerBound) or \(count.upperBound) arguments"
+      }
+    throw MappingTemplateError("\(name) \(wanted) (\(usage)), got \(arguments.count)")
+  }
+}
+
+/// A template value as text: strings as they are, numbers as printed, booleans as true/false.
+func templateText(_ value: Any) -> String {
+  switch value {
+  case let text as String: text
+  case let flag as Bool: flag ? "true" : "false"
+  case let number as Int: String(number)
+  case let other as CustomStringConvertible: other.description
+  default: "\(value)"
+  }
+}
