@@ -102,7 +102,8 @@ unix_socket_permissions = 0777
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 50
+# Suites run in parallel, each test with its own database and a few connections.
+max_connections = 200
 CONF
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

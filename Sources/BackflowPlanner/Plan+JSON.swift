@@ -64,6 +64,7 @@ extension SyncPlan {
       ("null_keys", count(data?.nullKeys)),
       ("recorded", count(data?.recorded)),
       ("ignored_removals", count(data?.ignoredRemovals)),
+      ("sweep", data.map { .bool($0.sweep) } ?? .null),
       ("warnings", .array(warnings.map(JSONValue.string))),
     ]
     if let data, !data.sampleKeys.isEmpty || !data.rejectedKeys.isEmpty {

@@ -91,6 +91,9 @@ public struct DataPlan: Sendable {
   public var ignoredRemovals = 0
   /// How many rows the snapshot held before this plan.
   public var previousRows = 0
+  /// Mirror's first run: after every row is sent, destination records absent from the model are
+  /// deleted.
+  public var sweep = false
   /// Up to `--show-rows` keys per operation.
   public var sampleKeys: [Operation: [String]] = [:]
   /// Up to `--show-rows` keys of rejected rows.
@@ -105,6 +108,6 @@ public struct DataPlan: Sendable {
   }
 
   public var hasChanges: Bool {
-    add + change + remove + recorded + ignoredRemovals > 0 || basis == .replaced
+    add + change + remove + recorded + ignoredRemovals > 0 || basis == .replaced || sweep
   }
 }

@@ -42,7 +42,10 @@ public final class PlanFileWriter: PlannedRowSink {
         ("fields", .object(zip(columns, planned.values.map(\.json)).map { ($0, $1) })),
       ]
     case let .remove(entry):
-      members += [("op", .string("remove")), ("key", .string(entry.key)), ("fingerprint", .string(entry.fingerprint))]
+      members += [
+        ("op", .string("remove")), ("key", .string(entry.key)), ("fingerprint", .string(entry.fingerprint)),
+        ("match", entry.matchValue.flatMap { try? JSONValue.parse($0) } ?? .null),
+      ]
     case let .reject(planned, reason):
       members += [
         ("op", .string("reject")), ("key", planned.key.map(JSONValue.string) ?? .null),
@@ -133,5 +136,39 @@ final class LineReader {
         ended = true
       }
     }
+  }
+}
+
+/// One sync's rows of a plan file, optionally only some operations, read without parsing the
+/// lines it skips.
+public final class PlanFileRows {
+  private let lines: LineReader
+  private let prefix: String
+  private let operations: [String]
+  private var started = false
+
+  /// `operations` are `op` values (`add`, `change`, `remove`, `record`, `reject`); all when empty.
+  public init(url: URL, sync: String, operations: [String] = []) throws {
+    lines = try LineReader(url: url)
+    _ = try lines.next()  // the header
+    // PlanFileWriter writes `sync` then `op` first, compact.
+    prefix = "{\"sync\":" + JSONValue.string(sync).rendered(compact: true) + ",\"op\":"
+    self.operations = operations.map { JSONValue.string($0).rendered(compact: true) + "," }
+  }
+
+  public func next() throws -> JSONValue? {
+    while let line = try lines.next() {
+      guard line.hasPrefix(prefix) else {
+        if started { return nil }  // a sync's rows are contiguous
+        continue
+      }
+      started = true
+      if !operations.isEmpty {
+        let rest = line.utf8.dropFirst(prefix.utf8.count)
+        guard operations.contains(where: { rest.starts(with: $0.utf8) }) else { continue }
+      }
+      return try JSONValue.parse(line)
+    }
+    return nil
   }
 }

@@ -12,6 +12,7 @@ public final class StateStore {
   public static let schemaVersion = 1
 
   private let database: (any StateDatabase)?
+  private var transactionDepth = 0
   /// A random ID given to the state when it is created, so a plan can tell it was made against
   /// another state store.
   public private(set) var lineage: String?
@@ -53,14 +54,14 @@ public final class StateStore {
   /// Whether anything has ever been written.
   public var exists: Bool { lineage != nil }
 
-  private var connection: any StateDatabase {
+  var connection: any StateDatabase {
     get throws {
       guard let database else { throw StateError("the state store has not been created yet") }
       return database
     }
   }
 
-  private func table(_ name: String) throws -> String { try connection.dialect.table(name) }
+  func table(_ name: String) throws -> String { try connection.dialect.table(name) }
 
   // MARK: Schema
 
@@ -99,6 +100,7 @@ public final class StateStore {
     let syncs = dialect.table("syncs")
     let snapshots = dialect.table("snapshots")
     let runs = dialect.table("runs")
+    let failedRows = dialect.table("failed_rows")
     let text = dialect.byteOrderedText
     try transaction {
       if dialect == .postgres { try database.execute("CREATE SCHEMA IF NOT EXISTS backflow_state") }
@@ -118,13 +120,15 @@ public final class StateStore {
           applied_at TEXT,
           pending_action TEXT,
           pending_requested_by TEXT,
-          pending_requested_at TEXT
+          pending_requested_at TEXT,
+          swept_at TEXT
         );
         CREATE UNIQUE INDEX IF NOT EXISTS syncs_active_name ON \(syncs) (name) WHERE retired_at IS NULL;
         CREATE TABLE IF NOT EXISTS \(snapshots) (
           sync_id BIGINT NOT NULL,
           row_key \(text) NOT NULL,
           fingerprint TEXT NOT NULL,
+          match_value TEXT,
           PRIMARY KEY (sync_id, row_key)
         )\(dialect == .sqlite ? " WITHOUT ROWID" : "");
         CREATE TABLE IF NOT EXISTS \(runs) (
@@ -139,8 +143,19 @@ public final class StateStore {
           planned_add BIGINT, planned_change BIGINT, planned_remove BIGINT,
           attempted_add BIGINT, attempted_change BIGINT, attempted_remove BIGINT,
           succeeded_add BIGINT, succeeded_change BIGINT, succeeded_remove BIGINT,
-          failed_add BIGINT, failed_change BIGINT, failed_remove BIGINT
+          failed_add BIGINT, failed_change BIGINT, failed_remove BIGINT,
+          aborted_add BIGINT, aborted_change BIGINT, aborted_remove BIGINT
         );
+        CREATE INDEX IF NOT EXISTS runs_sync ON \(runs) (sync_id, id);
+        CREATE TABLE IF NOT EXISTS \(failedRows) (
+          id \(dialect.identityColumn),
+          run_id BIGINT NOT NULL,
+          sync_id BIGINT NOT NULL,
+          operation TEXT NOT NULL,
+          row_key TEXT,
+          reason TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS failed_rows_run ON \(failedRows) (run_id);
         """)
       let insertMeta = "INSERT INTO \(meta) (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
       try database.execute(insertMeta, ["schema_version", String(Self.schemaVersion)])
@@ -150,10 +165,18 @@ public final class StateStore {
     try readMeta()
   }
 
-  /// Runs `body` in one transaction, rolled back if it throws.
+  /// Runs `body` in one transaction, rolled back if it throws. Inside another transaction it
+  /// joins that one.
   public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
     let database = try connection
+    if transactionDepth > 0 {
+      transactionDepth += 1
+      defer { transactionDepth -= 1 }
+      return try body()
+    }
     try database.execute("BEGIN")
+    transactionDepth = 1
+    defer { transactionDepth = 0 }
     do {
       let result = try body()
       try database.execute("COMMIT")
@@ -172,7 +195,7 @@ public final class StateStore {
     let rows = try connection.query(
       """
       SELECT id, name, created_at, retired_at, serial, config, config_hash, primary_key, git_commit,
-        applied_at, pending_action, pending_requested_by, pending_requested_at
+        applied_at, pending_action, pending_requested_by, pending_requested_at, swept_at
       FROM \(try table("syncs")) ORDER BY id
       """, [])
     return rows.map { row in
@@ -182,7 +205,7 @@ public final class StateStore {
         gitCommit: row[8], appliedAt: row[9],
         pending: row[10].flatMap(PendingRequest.Action.init(rawValue:)).map {
           PendingRequest(action: $0, requestedBy: row[11] ?? "", requestedAt: row[12] ?? "")
-        })
+        }, sweptAt: row[13])
     }
   }
 
@@ -226,46 +249,6 @@ public final class StateStore {
       """, [request?.action.rawValue, request?.requestedBy, request?.requestedAt, String(syncID)])
   }
 
-  // MARK: Snapshots
-
-  /// A sync's snapshot in the order of its keys' UTF-8 bytes.
-  public func snapshot(syncID: Int) throws -> SnapshotStream {
-    guard database != nil, exists else { return SnapshotStream(rows: nil) }
-    let rows = try connection.stream(
-      "SELECT row_key, fingerprint FROM \(try table("snapshots")) WHERE sync_id = \(syncID) ORDER BY row_key")
-    return SnapshotStream(rows: rows)
-  }
-
-  /// How many rows a sync's snapshot holds.
-  public func snapshotCount(syncID: Int) throws -> Int {
-    guard database != nil, exists else { return 0 }
-    let rows = try connection.query(
-      "SELECT count(*) FROM \(try table("snapshots")) WHERE sync_id = $1", [String(syncID)])
-    return rows.first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
-  }
-
-  /// Advances a snapshot: `entries` replace or add rows, `removedKeys` leave it. One transaction.
-  public func updateSnapshot(syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false)
-    throws
-  {
-    let snapshots = try table("snapshots")
-    let id = String(syncID)
-    try transaction {
-      if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
-      for entry in entries {
-        try connection.execute(
-          """
-          INSERT INTO \(snapshots) (sync_id, row_key, fingerprint) VALUES ($1, $2, $3)
-          ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint
-          """, [id, entry.key, entry.fingerprint])
-      }
-      for key in removedKeys {
-        try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key = $2", [id, key])
-      }
-      try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
-    }
-  }
-
   static func now() -> String {
     Date().formatted(.iso8601)
   }
@@ -277,22 +260,5 @@ public final class StateStore {
     } catch {
       throw StateError("could not \(step): \(error)")
     }
-  }
-}
-
-/// A snapshot read one entry at a time.
-public final class SnapshotStream {
-  private let rows: (any RowStream)?
-
-  init(rows: (any RowStream)?) {
-    self.rows = rows
-  }
-
-  public func next() throws -> SnapshotEntry? {
-    guard let row = try rows?.next() else { return nil }
-    guard let key = row[0], let fingerprint = row[1] else {
-      throw StateError("the state store holds a snapshot row without a key or fingerprint")
-    }
-    return SnapshotEntry(key: key, fingerprint: fingerprint)
   }
 }

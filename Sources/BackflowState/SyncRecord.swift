@@ -17,6 +17,8 @@ public struct SyncRecord: Sendable, Equatable {
   public var gitCommit: String?
   public var appliedAt: String?
   public var pending: PendingRequest?
+  /// When mirror's first-run sweep deleted the destination records absent from the model.
+  public var sweptAt: String?
 }
 
 /// A request, made with `backflow resync` or `reset-cdc`, that changes what the next run sends.
@@ -41,13 +43,17 @@ public struct PendingRequest: Sendable, Equatable {
   }
 }
 
-/// One row of a sync's snapshot: the row's key and the fingerprint of what was last sent for it.
+/// One row of a sync's snapshot: the row's key, the fingerprint of what was last sent for it, and
+/// the match value it was sent with, so a removal can find the destination record.
 public struct SnapshotEntry: Sendable, Equatable {
   public var key: String
   public var fingerprint: String
+  /// Compact JSON of the match column's value; `nil` for syncs without `match`.
+  public var matchValue: String?
 
-  public init(key: String, fingerprint: String) {
+  public init(key: String, fingerprint: String, matchValue: String? = nil) {
     self.key = key
     self.fingerprint = fingerprint
+    self.matchValue = matchValue
   }
 }

@@ -16,7 +16,7 @@ struct PlannerTests {
   @Test(arguments: Backend.allCases)
   func firstPlanAddsEveryRowAndWritesNothing(backend: Backend) throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
     let plan = try scenario.plan()
     let sync = try plan.sync()
@@ -33,11 +33,11 @@ struct PlannerTests {
   }
 
   @Test(arguments: Backend.allCases)
-  func incrementalPlansListAddedChangedAndRemovedRowsAndAgreeWhenRepeated(backend: Backend) throws {
+  func incrementalPlansListAddedChangedAndRemovedRowsAndAgreeWhenRepeated(backend: Backend) async throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
-    try scenario.apply()
+    try await scenario.apply()
     let quiet = try scenario.plan()
     #expect(try quiet.sync().configAction == .none && quiet.sync().id != nil)
     #expect(try quiet.sync().data?.unchanged == 4 && !quiet.hasChanges)
@@ -58,17 +58,17 @@ struct PlannerTests {
       #expect(data.previousRows == 4 && data.rowsQueried == 4)
     }
     // Applying catches the snapshot up.
-    try scenario.apply()
+    try await scenario.apply()
     #expect(try !scenario.plan().hasChanges)
   }
 
   @Test(arguments: Backend.allCases)
-  func configChangesListEachPathAndAMappingChangeTouchesEveryRow(backend: Backend) throws {
+  func configChangesListEachPathAndAMappingChangeTouchesEveryRow(backend: Backend) async throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
-    try scenario.apply()
-    scenario.write(["syncs/users_to_crm.yaml": PlanScenario.sync.replacingOccurrences(of: "to: tier", with: "to: level")
+    try await scenario.apply()
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "to: tier", with: "to: level")
       + "batch: { size: 100 }\n"])
     let sync = try scenario.plan().sync()
     #expect(sync.configAction == .update)
@@ -81,27 +81,27 @@ struct PlannerTests {
     #expect(sync.warnings.contains { $0.contains("mappings changed") && $0.contains("4 planned as changed") })
 
     // A batch size alone changes the config, not the rows.
-    scenario.write(["syncs/users_to_crm.yaml": PlanScenario.sync + "batch: { size: 100 }\n"])
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "batch: { size: 100 }\n"])
     let batchOnly = try scenario.plan().sync()
     #expect(batchOnly.configAction == .update && batchOnly.data?.change == 0 && batchOnly.warnings.isEmpty)
   }
 
   @Test(arguments: Backend.allCases)
-  func aSyncGoneFromTheRepositoryIsRetiredAndItsIDIsNeverReused(backend: Backend) throws {
+  func aSyncGoneFromTheRepositoryIsRetiredAndItsIDIsNeverReused(backend: Backend) async throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
-    try scenario.apply()
+    try await scenario.apply()
     let id = try #require(try scenario.plan().sync().id)
     try scenario.remove("syncs/users_to_crm.yaml")
     let retiring = try scenario.plan()
     #expect(try retiring.sync().configAction == .retire && retiring.sync().id == id)
-    try scenario.apply()
+    try await scenario.apply()
     #expect(try scenario.plan().syncs.isEmpty)
     // The same name coming back is a new sync with a new ID, starting from an empty snapshot.
-    scenario.write(["syncs/users_to_crm.yaml": PlanScenario.sync])
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync])
     #expect(try scenario.plan().sync().configAction == .create)
-    try scenario.apply()
+    try await scenario.apply()
     let again = try scenario.plan().sync()
     #expect(try #require(again.id) > id)
   }
@@ -109,7 +109,7 @@ struct PlannerTests {
   @Test(arguments: Backend.allCases)
   func duplicateAndNullKeysArePlannedOnceAndWarned(backend: Backend) throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people + [(2, "grace2@example.com", "Grace", "pro"), (nil, "nobody@example.com", "No", "free")])
     let file = scenario.directory.appendingPathComponent("dup.plan")
     let sync = try scenario.plan(out: file).sync()
@@ -130,9 +130,9 @@ struct PlannerTests {
   @Test(arguments: Backend.allCases)
   func missingColumnsAreErrorsAtTheLinesThatNameThem(backend: Backend) throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     scenario.write([
-      "syncs/users_to_crm.yaml": PlanScenario.sync.replacingOccurrences(of: "from: plan", with: "from: plna")
+      "syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "from: plan", with: "from: plna")
         + "  - { template: \"{{ first_name }} {{ surname | default: nick }}\", to: full_name }\n"
     ])
     let plan = try scenario.plan(expectSuccess: false)
@@ -151,7 +151,7 @@ struct PlannerTests {
   @Test(arguments: Backend.allCases)
   func queryErrorsPointAtTheModel(backend: Backend) throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     scenario.write([
       "syncs/models/users.yaml": "source: warehouse\nprimary_key: user_id\nquery: |\n  select user_id, email\n  from no_such_table\n"
     ])
@@ -165,11 +165,11 @@ struct PlannerTests {
   }
 
   @Test(arguments: Backend.allCases)
-  func warnsOfAMassRemovalAndAPrimaryKeyChange(backend: Backend) throws {
+  func warnsOfAMassRemovalAndAPrimaryKeyChange(backend: Backend) async throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
-    try scenario.apply()
+    try await scenario.apply()
     try scenario.sql("delete from users where user_id > 1")
     let removal = try scenario.plan().sync()
     #expect(removal.data?.remove == 3)
@@ -177,11 +177,11 @@ struct PlannerTests {
       "removes 3 of the 4 rows last synced (75%), more than max_remove 50%: apply will refuse this sync unless "
         + "--allow-mass-delete is given"
     ])
-    scenario.write(["syncs/users_to_crm.yaml": PlanScenario.sync + "max_remove: 3\n"])
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "max_remove: 3\n"])
     #expect(try scenario.plan().sync().warnings.isEmpty)
 
     scenario.write([
-      "syncs/users_to_crm.yaml": PlanScenario.sync,
+      "syncs/users_to_crm.yaml": Scenario.sync,
       "syncs/models/users.yaml": "source: warehouse\nprimary_key: email\nquery: select user_id, email, first_name, plan from users\n",
     ])
     let rekeyed = try scenario.plan().sync()
@@ -191,11 +191,11 @@ struct PlannerTests {
   }
 
   @Test(arguments: Backend.allCases)
-  func resyncAndResetRequestsChangeWhatIsPlanned(backend: Backend) throws {
+  func resyncAndResetRequestsChangeWhatIsPlanned(backend: Backend) async throws {
     guard backend.available else { return }
-    let scenario = try PlanScenario(backend)
+    let scenario = try Scenario(backend)
     try scenario.insert(people)
-    try scenario.apply()
+    try await scenario.apply()
     try scenario.sql("delete from users where user_id = 4; update users set plan = 'x' where user_id = 1")
     let state = try scenario.openState(writing: true)
     let id = try #require(try scenario.plan().sync().id)
@@ -208,7 +208,7 @@ struct PlannerTests {
     let reset = try scenario.plan().sync()
     #expect((reset.data?.add, reset.data?.change, reset.data?.remove, reset.data?.recorded) == (0, 0, 0, 3))
     #expect(reset.hasChanges && reset.warnings.contains { $0.hasPrefix("a CDC reset was requested") })
-    try scenario.apply()
+    try await scenario.apply()
     let after = try scenario.plan().sync()
     #expect(after.pending == nil && after.data?.unchanged == 3 && !after.hasChanges)
   }

@@ -1,0 +1,6 @@
+import BackflowTestSupport
+import Testing
+
+extension Backend: CustomTestStringConvertible {
+  public var testDescription: String { rawValue }
+}
