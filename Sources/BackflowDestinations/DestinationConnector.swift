@@ -1,0 +1,140 @@
+import BackflowConfig
+
+/// What one run of a sync asks of its destination; fixed for the run.
+public struct DestinationTarget: Sendable {
+  public var syncName: String
+  public var syncID: Int
+  public var runID: Int
+  public var type: Sync.Kind
+  public var mode: Sync.Mode
+  /// The table, API object or file name (`object:`).
+  public var object: String
+  /// The destination field records are matched on (`match:`); `nil` for syncs that only insert,
+  /// whose record keys are the model's primary key.
+  public var matchField: String?
+  /// The destination fields the mappings write, in mapping order; `DestinationRecord.values`
+  /// follow this order.
+  public var fields: [String]
+  /// How many batches may be in flight at once.
+  public var concurrency: Int
+
+  public init(
+    syncName: String, syncID: Int, runID: Int, type: Sync.Kind, mode: Sync.Mode, object: String,
+    matchField: String?, fields: [String], concurrency: Int
+  ) {
+    self.syncName = syncName
+    self.syncID = syncID
+    self.runID = runID
+    self.type = type
+    self.mode = mode
+    self.object = object
+    self.matchField = matchField
+    self.fields = fields
+    self.concurrency = concurrency
+  }
+}
+
+/// What a batch asks the destination to do to each of its records (the HTTP protocol's
+/// `operation`).
+public enum DestinationOperation: String, Sendable, CaseIterable {
+  /// Create or update by the match field.
+  case upsert
+  /// Update an existing record; a missing one fails with "not found".
+  case update
+  /// Create; nothing is matched.
+  case insert
+  /// Delete the record with this match value.
+  case delete
+  /// Set every mapped field of the matched record to null (`on_delete: clear`).
+  case clearFields = "clear_fields"
+  /// Add a member to a list.
+  case add
+  /// Remove a member from a list.
+  case remove
+  /// Record one event.
+  case track
+  /// Empty the object (`resync --clear`); sent alone, never with records.
+  case clear
+}
+
+/// One record of a batch.
+public struct DestinationRecord: Sendable, Equatable {
+  /// The match field's value, typed as the model gave it; for syncs without `match`, the model
+  /// row's primary key as text.
+  public var key: JSONValue
+  /// The mapped fields' values in `DestinationTarget.fields` order; empty for `delete` and
+  /// `remove`.
+  public var values: [JSONValue]
+
+  public init(key: JSONValue, values: [JSONValue]) {
+    self.key = key
+    self.values = values
+  }
+}
+
+/// Records sent together: one request, one transaction, one COPY.
+public struct DestinationBatch: Sendable {
+  /// 1-based within the run; part of the HTTP `Idempotency-Key` (`{sync_id}-{run_id}-{batch}`).
+  public var number: Int
+  public var operation: DestinationOperation
+  public var records: [DestinationRecord]
+
+  public init(number: Int, operation: DestinationOperation, records: [DestinationRecord]) {
+    self.number = number
+    self.operation = operation
+    self.records = records
+  }
+}
+
+/// What happened to one record.
+public enum RecordOutcome: Sendable, Equatable {
+  case succeeded
+  /// The destination's own reason (a constraint's message, an API's `error`, "not found").
+  case failed(String)
+}
+
+/// A destination, opened for one run of one sync. Batches may be sent concurrently, up to the
+/// target's `concurrency`.
+public protocol DestinationConnector: Sendable {
+  /// Checks, before anything is sent, that the destination can take this sync: the object exists,
+  /// the fields exist, the match field is unique. Throws a `DestinationError` that says what to fix.
+  func prepare() async throws
+
+  /// Sends one batch and returns one outcome per record, in order. A rejected record fails alone.
+  /// Throws only when the batch could not be attempted at all (the connection is gone); its
+  /// records then fail with the error's message and the run stops.
+  func send(_ batch: DestinationBatch) async throws -> [RecordOutcome]
+
+  /// Empties the object (`resync --clear`). Only called when the capabilities allow it.
+  func clear() async throws
+
+  /// Starts mirror's first-run sweep: after every key of the model has been passed to `keep`,
+  /// `finish` deletes the destination's records whose match value is not among them.
+  func sweep() async throws -> any DestinationSweep
+
+  /// Called once after the last batch. Destinations that write at the end (files) make every
+  /// batch durable here; until it returns, their outcomes are provisional.
+  func finish() async throws
+
+  /// Whether outcomes only hold once `finish` returns; the engine then advances the snapshot after it.
+  var writesAtFinish: Bool { get }
+}
+
+/// Mirror's first run: the keys to keep, then one deletion of the rest.
+public protocol DestinationSweep: Sendable {
+  func keep(_ keys: [JSONValue]) async throws
+  /// Deletes the records absent from the kept keys and returns how many it deleted.
+  func finish() async throws -> Int
+}
+
+/// Why a destination refused a sync or a batch, in words the user can act on. Never holds a
+/// secret: URLs are shown without passwords.
+public struct DestinationError: Error, CustomStringConvertible, Sendable {
+  public var message: String
+
+  public init(_ message: String) {
+    self.message = message
+  }
+
+  public var description: String { message }
+}

@@ -1,0 +1,148 @@
+import BackflowConfig
+
+/// The records of one file destination's file, held in memory for a run: a table keyed by the
+/// match field, in the order records were first created. Pure, so every operation is tested
+/// without a file.
+struct FileTable {
+  /// The file's columns: the match field (if any), the sync's fields, then any other columns the
+  /// file already had, which are kept as they are.
+  private(set) var columns: [String]
+  /// Records in creation order; nil where one was deleted.
+  private var rows: [[JSONValue]?] = []
+  /// Match value (as text) → position in `rows`.
+  private var index: [String: Int] = [:]
+  private let keyColumn: Int?
+  private let fieldColumns: [Int]
+
+  /// An empty table for `target`.
+  init(target: DestinationTarget) {
+    self.init(columns: Self.required(by: target), target: target)
+  }
+
+  /// A table over `columns`, which must hold the match field and every field of `target`.
+  private init(columns: [String], target: DestinationTarget) {
+    self.columns = columns
+    keyColumn = target.matchField.flatMap { columns.firstIndex(of: $0) }
+    fieldColumns = target.fields.compactMap { columns.firstIndex(of: $0) }
+  }
+
+  /// The columns a file must have for `target`: the match field, then the mapped fields.
+  static func required(by target: DestinationTarget) -> [String] {
+    (target.matchField.map { [$0] } ?? []) + target.fields.filter { $0 != target.matchField }
+  }
+
+  /// A table read back from a file: `columns` as its header says and `records` in file order.
+  /// Throws, naming the columns, when the header lacks a column `target` writes.
+  init(columns: [String], records: [[JSONValue]], target: DestinationTarget) throws {
+    let missing = Self.required(by: target).filter { !columns.contains($0) }
+    guard missing.isEmpty else {
+      throw DestinationError(
+        "has no \(missing.count == 1 ? "column" : "columns") \(missing.joined(separator: ", ")) "
+          + "(its columns are \(columns.joined(separator: ", ")))")
+    }
+    var seen = Set<String>()
+    if let duplicate = columns.first(where: { !seen.insert($0).inserted }) {
+      throw DestinationError("has the column \(duplicate) twice")
+    }
+    self.init(columns: columns, target: target)
+    for record in records { append(record) }
+  }
+
+  /// The live records, in order.
+  var records: [[JSONValue]] { rows.compactMap { $0 } }
+
+  var count: Int { index.count }
+
+  /// Applies one batch and returns each record's outcome.
+  mutating func apply(_ batch: DestinationBatch) -> [RecordOutcome] {
+    if batch.operation == .clear {
+      clear()
+      return batch.records.map { _ in .succeeded }
+    }
+    return batch.records.map { apply(batch.operation, $0) }
+  }
+
+  private mutating func apply(_ operation: DestinationOperation, _ record: DestinationRecord) -> RecordOutcome {
+    let writesValues = [.upsert, .update, .insert, .add, .track].contains(operation)
+    if writesValues, record.values.count != fieldColumns.count {
+      return .failed("expected \(fieldColumns.count) field values, got \(record.values.count)")
+    }
+    if operation == .insert || operation == .track {
+      var row = Array(repeating: JSONValue.null, count: columns.count)
+      if let keyColumn { row[keyColumn] = record.key }
+      for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
+      append(row)
+      return .succeeded
+    }
+    guard let key = Self.keyText(record.key) else {
+      return .failed("the match value is null; a record cannot be found or created without one")
+    }
+    let position = index[key]
+    switch operation {
+    case .upsert, .add:
+      if let position {
+        set(record.values, at: position)
+      } else {
+        var row = Array(repeating: JSONValue.null, count: columns.count)
+        if let keyColumn { row[keyColumn] = record.key }
+        for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
+        append(row)
+      }
+    case .update:
+      guard let position else { return .failed("not found") }
+      set(record.values, at: position)
+    case .delete, .remove:
+      if let position {
+        rows[position] = nil
+        index[key] = nil
+      }
+    case .clearFields:
+      if let position { set(Array(repeating: .null, count: fieldColumns.count), at: position) }
+    case .insert, .track, .clear:
+      break
+    }
+    return .succeeded
+  }
+
+  mutating func clear() {
+    rows.removeAll()
+    index.removeAll()
+  }
+
+  /// Deletes every record whose match value is not in `kept` and returns how many it deleted.
+  mutating func removeAll(except kept: Set<String>) -> Int {
+    var removed = 0
+    for (key, position) in index where !kept.contains(key) {
+      rows[position] = nil
+      index[key] = nil
+      removed += 1
+    }
+    return removed
+  }
+
+  private mutating func set(_ values: [JSONValue], at position: Int) {
+    guard var row = rows[position] else { return }
+    for (column, value) in zip(fieldColumns, values) { row[column] = value }
+    rows[position] = row
+  }
+
+  /// Adds a record at the end; the first record with a match value is the one found by it.
+  private mutating func append(_ row: [JSONValue]) {
+    if let keyColumn, let key = Self.keyText(row[keyColumn]), index[key] == nil {
+      index[key] = rows.count
+    }
+    rows.append(row)
+  }
+
+  /// A match value as the text records are keyed by: a CSV file gives every value back as text,
+  /// so the number 7 and the text "7" name the same record.
+  static func keyText(_ value: JSONValue) -> String? {
+    switch value {
+    case .null: nil
+    case let .string(text), let .number(text): text
+    case let .int(number): String(number)
+    case let .bool(flag): flag ? "true" : "false"
+    case .double, .array, .object: value.rendered(compact: true)
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import BackflowConfig
+import BackflowPostgres
+import Foundation
+
+/// One connection of a PostgreSQL destination and the batch table on it; used on one thread
+/// at a time (a `BlockingQueue`).
+final class PostgresDestinationSession {
+  let connection: PostgresConnection
+  /// Whether this connection's batch table exists yet.
+  private var hasBatchTable = false
+
+  /// Connects; the error never holds the connection string, which may carry a password.
+  init(conninfo: String) throws {
+    do {
+      connection = try PostgresConnection(conninfo: conninfo)
+    } catch let error as PostgresError {
+      throw DestinationError("cannot connect to PostgreSQL: \(Self.reason(error))")
+    }
+  }
+
+  /// Applies a batch and returns one outcome per record, in order.
+  ///
+  /// The records are copied into the batch table and merged by one statement in one
+  /// transaction. If that fails, the batch is split in halves, each tried in its own
+  /// transaction, and so on down to single records: a record that fails alone fails with the
+  /// database's message while every other record lands.
+  func send(_ batch: DestinationBatch, to table: PostgresDestinationTable) throws
+    -> [RecordOutcome]
+  {
+    let operation = batch.operation
+    var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
+    var pending: [Int] = []
+    for (index, record) in batch.records.enumerated() {
+      if let refusal = table.columns.refusal(of: record, for: operation) {
+        outcomes[index] = .failed(refusal)
+      } else {
+        pending.append(index)
+      }
+    }
+    // Nothing to empty: the sync maps no field but the match field.
+    let isNoOp = operation == .clearFields && table.columns.settable.isEmpty
+    if !pending.isEmpty, !isNoOp {
+      try ensureBatchTable(table)
+      try attempt(pending[...], of: batch, table: table, outcomes: &outcomes)
+    }
+    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// Empties the table.
+  func clear(_ table: PostgresDestinationTable) throws {
+    do {
+      try connection.execute(table.mergeSQL(.clear))
+    } catch let error as PostgresError {
+      throw DestinationError("cannot empty \(table.object): \(Self.reason(error))")
+    }
+  }
+
+  /// Tries `indexes` of the batch in one transaction, and splits them on failure.
+  private func attempt(
+    _ indexes: ArraySlice<Int>, of batch: DestinationBatch, table: PostgresDestinationTable,
+    outcomes: inout [RecordOutcome?]
+  ) throws {
+    do {
+      let found = try merge(indexes, of: batch, table: table)
+      for index in indexes {
+        outcomes[index] =
+          found.map { $0.contains(index) ? .succeeded : .failed("not found") }
+          ?? .succeeded
+      }
+    } catch let failure as MergeFailure {
+      _ = try? connection.execute("ROLLBACK")
+      if connection.isLost {
+        throw DestinationError(
+          "lost the connection to PostgreSQL during batch \(batch.number): \(failure.reason)")
+      }
+      // A refusal that is no record's fault would fail every piece the same way, so it fails
+      // the records here: no privilege or a column dropped since prepare (class 42), a full
+      // disk or exhausted memory (53), a system or internal error (58, XX).
+      let failsEveryRecord = ["42", "53", "58", "XX"].contains(failure.sqlState?.prefix(2) ?? "")
+      guard indexes.count > 1, !failsEveryRecord else {
+        for index in indexes { outcomes[index] = .failed(failure.reason) }
+        return
+      }
+      let middle = indexes.startIndex + indexes.count / 2
+      try attempt(indexes[..<middle], of: batch, table: table, outcomes: &outcomes)
+      try attempt(indexes[middle...], of: batch, table: table, outcomes: &outcomes)
+    }
+  }
+
+  /// Copies `indexes` of the batch and merges them in one transaction; for `update`, returns
+  /// the indexes the merge found. Throws `MergeFailure` after which the transaction must be
+  /// rolled back.
+  private func merge(
+    _ indexes: ArraySlice<Int>, of batch: DestinationBatch, table: PostgresDestinationTable
+  ) throws -> Set<Int>? {
+    let operation = batch.operation
+    do {
+      try connection.execute("BEGIN")
+      let copy = try connection.copyIn(table.copySQL(operation))
+      for index in indexes {
+        try copy.write(table.row(batch.records[index], ordinal: index, operation: operation))
+      }
+      try copy.finish()
+      if operation == .update, indexes.count > 1,
+        !(try connection.query(table.duplicateKeySQL).isEmpty)
+      {
+        // Two records with one match value: splitting puts them in separate transactions,
+        // applied in order. No record is at fault.
+        throw MergeFailure(reason: "the same match value twice in one batch", sqlState: nil)
+      }
+      let rows = try connection.query(table.mergeSQL(operation))
+      try connection.execute("COMMIT")
+      guard operation == .update else { return nil }
+      return Set(rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } })
+    } catch let error as PostgresError {
+      throw MergeFailure(reason: Self.reason(error), sqlState: error.sqlState)
+    }
+  }
+
+  /// Creates the batch table on first use; the connection keeps it until it closes.
+  private func ensureBatchTable(_ table: PostgresDestinationTable) throws {
+    guard !hasBatchTable else { return }
+    do {
+      try connection.execute(table.createBatchTableSQL)
+    } catch let error as PostgresError {
+      throw DestinationError("cannot prepare a batch for \(table.object): \(Self.reason(error))")
+    }
+    hasBatchTable = true
+  }
+
+  /// The server's message on one line (`primary; DETAIL: …; HINT: …`), without the severity,
+  /// and without the CONTEXT and query excerpt, which would name Backflow's own batch table and
+  /// statement rather than the record's problem.
+  static func reason(_ error: PostgresError) -> String {
+    var lines: [String] = []
+    for line in error.message.split(whereSeparator: \.isNewline) {
+      var text = line.trimmingCharacters(in: .whitespaces)
+      if text.hasPrefix("CONTEXT:") || text.hasPrefix("LINE ") || text.hasPrefix("^") { continue }
+      for label in ["ERROR:", "FATAL:", "PANIC:"] where text.hasPrefix(label) {
+        text = String(text.dropFirst(label.count)).trimmingCharacters(in: .whitespaces)
+      }
+      for label in ["DETAIL:", "HINT:"] where text.hasPrefix(label) {
+        text = label + " " + text.dropFirst(label.count).trimmingCharacters(in: .whitespaces)
+      }
+      if !text.isEmpty { lines.append(text) }
+    }
+    return lines.isEmpty ? error.message : lines.joined(separator: "; ")
+  }
+}
+
+/// Why a merge was rolled back.
+private struct MergeFailure: Error {
+  var reason: String
+  var sqlState: String?
+}

@@ -1,0 +1,74 @@
+import BackflowConfig
+
+/// The columns a table destination writes, named as the table spells them, and how a record's
+/// values line up with them; shared by PostgreSQL and SQLite.
+struct TableColumns: Sendable, Equatable {
+  /// The match column; `nil` for syncs that only insert.
+  let matchField: String?
+  /// One column per mapped field, in `DestinationTarget.fields` order (a column may repeat).
+  let fields: [String]
+
+  /// The columns a record's values fill: the match column, then the other fields, each once.
+  var written: [String] { TableSQL.columns(matchField: matchField, fields: fields) }
+
+  /// The fields an upsert or update sets and `clear_fields` empties: all but the match column.
+  var settable: [String] {
+    var seen: Set<String> = matchField.map { [$0] } ?? []
+    return fields.filter { seen.insert($0).inserted }
+  }
+
+  /// The columns `operation` fills from each record: `written`, or only the match column for
+  /// operations that carry no values.
+  func columns(for operation: DestinationOperation) -> [String] {
+    Self.carriesValues(operation) ? written : [matchField].compactMap { $0 }
+  }
+
+  /// One record's values in `columns(for:)` order. An insert writes the match column's mapped
+  /// value when there is one; every other operation finds the record by its key.
+  func values(of record: DestinationRecord, for operation: DestinationOperation) -> [JSONValue] {
+    var values: [JSONValue] = []
+    if let matchField {
+      let isInsert = operation == .insert || operation == .track
+      if isInsert, let index = fields.firstIndex(of: matchField), index < record.values.count {
+        values.append(record.values[index])
+      } else {
+        values.append(record.key)
+      }
+    }
+    guard Self.carriesValues(operation) else { return values }
+    var seen: Set<String> = matchField.map { [$0] } ?? []
+    for (field, value) in zip(fields, record.values) where seen.insert(field).inserted {
+      values.append(value)
+    }
+    return values
+  }
+
+  /// Why `record` cannot be sent for `operation` before the database sees it, if it cannot: a
+  /// null match value (it would match nothing, and an upsert would insert it again on every run)
+  /// or values that do not line up with the fields.
+  func refusal(of record: DestinationRecord, for operation: DestinationOperation) -> String? {
+    if Self.matches(operation), record.key == .null {
+      return "the match field \(matchField ?? "") is null"
+    }
+    if Self.carriesValues(operation), record.values.count != fields.count {
+      return "the record has \(record.values.count) values for \(fields.count) fields"
+    }
+    return nil
+  }
+
+  /// Whether `operation` carries the mapped fields, or only each record's key.
+  static func carriesValues(_ operation: DestinationOperation) -> Bool {
+    switch operation {
+    case .upsert, .add, .update, .insert, .track: true
+    case .delete, .remove, .clearFields, .clear: false
+    }
+  }
+
+  /// Whether `operation` finds existing records by their match value.
+  static func matches(_ operation: DestinationOperation) -> Bool {
+    switch operation {
+    case .upsert, .add, .update, .delete, .remove, .clearFields: true
+    case .insert, .track, .clear: false
+    }
+  }
+}

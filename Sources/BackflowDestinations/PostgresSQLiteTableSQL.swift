@@ -1,0 +1,132 @@
+import BackflowConfig
+
+/// SQL text and messages the PostgreSQL and SQLite destinations share: both quote identifiers
+/// with double quotes and refuse a sync for the same reasons.
+enum TableSQL {
+  /// `name` as a quoted identifier, whatever characters it holds.
+  static func quoted(_ name: String) -> String {
+    "\"" + name.replacing("\"", with: "\"\"") + "\""
+  }
+
+  /// `name` as a person would write it in SQL: bare when it is a plain lower-case identifier,
+  /// quoted otherwise.
+  static func readable(_ name: String) -> String {
+    let isPlain =
+      name.first.map { $0 == "_" || ("a"..."z").contains($0) } == true
+      && name.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    return isPlain ? name : quoted(name)
+  }
+
+  /// The parts of a table name, optionally schema-qualified: `crm.contacts` is `crm` and
+  /// `contacts`, `"My.Schema"."Contacts"` is `My.Schema` and `Contacts`. `nil` when quotes do not
+  /// pair up, a part is empty, or there are more than two parts.
+  static func nameParts(_ object: String) -> [String]? {
+    var parts: [String] = []
+    var current = ""
+    var wasQuoted = false
+    var index = object.startIndex
+    while index < object.endIndex {
+      let character = object[index]
+      if character == "\"" {
+        guard current.isEmpty, !wasQuoted else { return nil }
+        var closed = false
+        index = object.index(after: index)
+        while index < object.endIndex {
+          if object[index] == "\"" {
+            let next = object.index(after: index)
+            if next < object.endIndex, object[next] == "\"" {
+              current.append("\"")
+              index = object.index(after: next)
+              continue
+            }
+            closed = true
+            index = next
+            break
+          }
+          current.append(object[index])
+          index = object.index(after: index)
+        }
+        guard closed, !current.isEmpty else { return nil }
+        wasQuoted = true
+        continue
+      }
+      if character == "." {
+        guard !current.isEmpty else { return nil }
+        parts.append(current)
+        current = ""
+        wasQuoted = false
+      } else {
+        guard !wasQuoted else { return nil }
+        current.append(character)
+      }
+      index = object.index(after: index)
+    }
+    guard !current.isEmpty else { return nil }
+    parts.append(current)
+    return parts.count <= 2 ? parts : nil
+  }
+
+  /// The columns a table for `target` needs, in the order a suggested `CREATE TABLE` lists them:
+  /// the match field first, then the mapped fields.
+  static func columns(matchField: String?, fields: [String]) -> [String] {
+    var columns: [String] = []
+    for column in [matchField].compactMap({ $0 }) + fields where !columns.contains(column) {
+      columns.append(column)
+    }
+    return columns
+  }
+
+  /// A `CREATE TABLE` to start from: the match field as primary key, every column `text`.
+  static func createTable(_ object: String, target: DestinationTarget) -> String {
+    let definitions = columns(matchField: target.matchField, fields: target.fields).map {
+      readable($0) + " text" + ($0 == target.matchField ? " PRIMARY KEY" : "")
+    }
+    return "CREATE TABLE \(object) (" + definitions.joined(separator: ", ") + ")"
+  }
+
+  /// The error for a table that does not exist, with a `CREATE TABLE` to start from.
+  static func missingTable(_ object: String, target: DestinationTarget) -> DestinationError {
+    DestinationError(
+      "table \(object) does not exist; Backflow does not create tables. Create it, choosing "
+        + "each column's type, for example: " + createTable(object, target: target))
+  }
+
+  /// The error for mapped fields (or the match field) that are not columns of the table.
+  static func missingColumns(
+    _ missing: [String], in object: String, columns: [String], caseInsensitive: Bool = false
+  ) -> DestinationError {
+    let names = missing.map(readable).joined(separator: ", ")
+    var message =
+      missing.count == 1
+      ? "table \(object) has no column \(names)" : "table \(object) has no columns \(names)"
+    if !caseInsensitive {
+      // PostgreSQL column names are case-sensitive once quoted; a near miss is worth naming.
+      let nearMisses = missing.compactMap { name in
+        columns.first { $0.lowercased() == name.lowercased() }.map { "\(readable($0)) for \(name)" }
+      }
+      if !nearMisses.isEmpty { message += " (did you mean \(nearMisses.joined(separator: ", "))?)" }
+    }
+    message += "; its columns are: " + columns.map(readable).joined(separator: ", ")
+    return DestinationError(message)
+  }
+
+  /// The error for a match field without a unique index of its own.
+  static func missingUniqueIndex(
+    _ matchField: String, in object: String, notes: [String]
+  ) -> DestinationError {
+    var message =
+      "the match field \(readable(matchField)) of table \(object) needs a unique index on exactly "
+      + "that column (a PRIMARY KEY or UNIQUE constraint, or a unique index that is not partial)"
+    if !notes.isEmpty { message += "; " + notes.joined(separator: "; ") }
+    message += ". Create one: CREATE UNIQUE INDEX ON \(object) (\(readable(matchField)))"
+    return DestinationError(message)
+  }
+
+  /// The error for a mapped column the database computes itself.
+  static func generatedColumns(_ columns: [String], in object: String) -> DestinationError {
+    DestinationError(
+      "table \(object) computes \(columns.map(readable).joined(separator: ", ")) itself "
+        + "(a generated column), so Backflow cannot write \(columns.count == 1 ? "it" : "them"); "
+        + "remove \(columns.count == 1 ? "its mapping" : "their mappings")")
+  }
+}

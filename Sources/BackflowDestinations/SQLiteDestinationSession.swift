@@ -1,0 +1,191 @@
+import BackflowConfig
+import BackflowSQLite
+import Foundation
+
+/// The connection of a SQLite destination and the statements compiled on it; used on one thread
+/// at a time (a `BlockingQueue`).
+final class SQLiteDestinationSession {
+  let path: String
+  let database: SQLiteDestinationDatabase
+  /// One compiled statement per operation, reused by every record and batch.
+  private var statements: [DestinationOperation: SQLiteDestinationStatement] = [:]
+
+  /// Opens an existing database; Backflow does not create databases or tables.
+  init(path: String, target: DestinationTarget) throws {
+    self.path = path
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw DestinationError(
+        "no SQLite database at \(path); Backflow creates neither databases nor tables. Create "
+          + "it with the table, choosing each column's type, for example: sqlite3 \(path) '"
+          + TableSQL.createTable(target.object, target: target) + "'")
+    }
+    do {
+      database = try SQLiteDestinationDatabase(path: path)
+      // Off by default in SQLite; on, a record that breaks a declared foreign key fails alone
+      // instead of landing.
+      try database.execute("PRAGMA foreign_keys = ON")
+    } catch let error as SQLiteError {
+      throw DestinationError("cannot open SQLite database \(path): \(error.message)")
+    }
+  }
+
+  /// Applies a batch in one transaction, one statement per record, and returns one outcome per
+  /// record, in order. A record SQLite refuses (a constraint, a trigger's RAISE) fails alone
+  /// with SQLite's message while the transaction goes on; if the refusal rolled the whole
+  /// transaction back (`ON CONFLICT ROLLBACK`), the batch runs again without that record.
+  func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable) throws -> [RecordOutcome] {
+    let operation = batch.operation
+    var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
+    var pending: [Int] = []
+    for (index, record) in batch.records.enumerated() {
+      if let refusal = table.columns.refusal(of: record, for: operation) {
+        outcomes[index] = .failed(refusal)
+      } else {
+        pending.append(index)
+      }
+    }
+    // Nothing to empty: the sync maps no field but the match field.
+    let isNoOp = operation == .clearFields && table.columns.settable.isEmpty
+    guard !pending.isEmpty, !isNoOp else { return outcomes.map { $0 ?? .succeeded } }
+
+    let statement = try self.statement(operation, table: table, batch: batch.number)
+    let checksFound = operation == .update
+    let selectsFound = table.columns.settable.isEmpty
+    attempts: while true {
+      try run("BEGIN IMMEDIATE", batch: batch.number)
+      var results: [(Int, RecordOutcome)] = []
+      for index in pending {
+        let values = table.columns.values(of: batch.records[index], for: operation)
+        do {
+          let rows = try statement.run(values.map(SQLiteDestinationTable.binding))
+          let found = selectsFound ? !rows.isEmpty : database.changes > 0
+          results.append((index, !checksFound || found ? .succeeded : .failed("not found")))
+        } catch let error as SQLiteError {
+          if Self.isFatal(error.code) {
+            rollback()
+            throw DestinationError(
+              "SQLite could not write batch \(batch.number) to \(path): \(error.message)")
+          }
+          guard database.isInTransaction else {
+            // The refusal rolled back the records before it too: they run again without it.
+            outcomes[index] = .failed(error.message)
+            pending.removeAll { $0 == index }
+            if pending.isEmpty { break attempts }
+            continue attempts
+          }
+          results.append((index, .failed(error.message)))
+        }
+      }
+      try run("COMMIT", batch: batch.number)
+      for (index, outcome) in results { outcomes[index] = outcome }
+      break
+    }
+    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// Empties the table.
+  func clear(_ table: SQLiteDestinationTable) throws {
+    do {
+      try database.execute(table.sql(.clear))
+    } catch let error as SQLiteError {
+      throw DestinationError("cannot empty \(table.object): \(error.message)")
+    }
+  }
+
+  /// The temporary table of mirror's first run, holding the match values to keep.
+  static let keepTable = "temp.backflow_keep"
+
+  /// Creates the table of kept match values, with the match column's affinity so values
+  /// compare as they do in the table.
+  func startSweep(_ table: SQLiteDestinationTable, matchField: String) throws {
+    let match = TableSQL.quoted(matchField)
+    try sweeping(table) {
+      try database.execute(
+        """
+        DROP TABLE IF EXISTS \(Self.keepTable);
+        CREATE TEMP TABLE backflow_keep AS SELECT \(match) FROM \(table.name) WHERE 0;
+        CREATE INDEX temp.backflow_keep_match ON backflow_keep (\(match));
+        """)
+    }
+  }
+
+  /// Adds match values to keep, in one transaction.
+  func keep(_ keys: [JSONValue], table: SQLiteDestinationTable, matchField: String) throws {
+    try sweeping(table) {
+      let insert = try database.prepare(
+        "INSERT INTO \(Self.keepTable) (\(TableSQL.quoted(matchField))) VALUES (?1)")
+      try database.execute("BEGIN")
+      do {
+        for key in keys where key != .null {
+          try insert.run([SQLiteDestinationTable.binding(key)])
+        }
+        try database.execute("COMMIT")
+      } catch {
+        rollback()
+        throw error
+      }
+    }
+  }
+
+  /// Deletes the rows whose match value was not kept and returns how many; rows whose match
+  /// value is NULL stay, since no model row can name them.
+  func finishSweep(_ table: SQLiteDestinationTable, matchField: String) throws -> Int {
+    let match = TableSQL.quoted(matchField)
+    return try sweeping(table) {
+      try database.execute(
+        "DELETE FROM \(table.name) WHERE \(match) IS NOT NULL "
+          + "AND \(match) NOT IN (SELECT \(match) FROM \(Self.keepTable))")
+      let deleted = database.changes
+      try database.execute("DROP TABLE \(Self.keepTable)")
+      return deleted
+    }
+  }
+
+  /// Runs a step of the sweep, in words the user can act on when it fails.
+  private func sweeping<T>(_ table: SQLiteDestinationTable, _ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as SQLiteError {
+      throw DestinationError(
+        "cannot delete the records of \(table.object) absent from the model: \(error.message)")
+    }
+  }
+
+  /// The statement for `operation`, compiled on first use.
+  private func statement(
+    _ operation: DestinationOperation, table: SQLiteDestinationTable, batch: Int
+  ) throws -> SQLiteDestinationStatement {
+    if let statement = statements[operation] { return statement }
+    do {
+      let statement = try database.prepare(table.sql(operation))
+      statements[operation] = statement
+      return statement
+    } catch let error as SQLiteError {
+      throw DestinationError(
+        "SQLite could not write batch \(batch) to \(table.object): \(error.message)")
+    }
+  }
+
+  /// Runs a transaction's BEGIN or COMMIT; its failure (the database stayed locked past the
+  /// busy timeout, the disk is full) means the batch could not be written at all.
+  private func run(_ sql: String, batch: Int) throws {
+    do {
+      try database.execute(sql)
+    } catch let error as SQLiteError {
+      rollback()
+      throw DestinationError("SQLite could not write batch \(batch) to \(path): \(error.message)")
+    }
+  }
+
+  private func rollback() {
+    if database.isInTransaction { _ = try? database.execute("ROLLBACK") }
+  }
+
+  /// Failures no record is to blame for: the file, the disk, the lock or memory. Every other
+  /// code (a constraint, a type mismatch, an error a trigger raises) fails only its record.
+  private static func isFatal(_ code: Int32) -> Bool {
+    // SQLITE_PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, FULL,
+    // CANTOPEN, PROTOCOL, AUTH, NOTADB: primary codes, the low byte of an extended one.
+    [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 23, 26].contains(code & 0xFF)
+  }
+}
