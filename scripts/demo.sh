@@ -34,7 +34,34 @@ fi
 echo "(exit 1, as expected)"
 
 step "backflow plan: what apply would send, read from the warehouse and compared with state"
+rm -rf .backflow out
 "$backflow" plan --show-rows 3
 
 step "backflow plan --format markdown (the pull-request comment)"
 "$backflow" plan --format markdown
+
+step "Creating the demo CRM's tables: demo/crm.db (Backflow does not create tables)"
+rm -f demo/crm.db
+sqlite3 demo/crm.db < demo/crm.sql
+
+step "backflow apply --auto-approve: the first run sends every row"
+"$backflow" apply --auto-approve
+printf '  contacts in the CRM: %s\n' "$(sqlite3 demo/crm.db 'select count(*) from contacts')"
+
+step "The warehouse changes: Grace upgrades, Linus deactivates, a new user signs up"
+sqlite3 demo/warehouse.db <<'SQL'
+update users set plan = 'enterprise' where user_id = 2;
+update users set active = 0 where user_id = 5;
+insert into users (user_id, email, first_name, last_name, plan, active, created_at)
+  values (100, 'new.user@example.com', 'Nova', 'User', 'starter', 1, '2026-11-21T09:00:00Z');
+SQL
+
+step "backflow plan --out demo.plan: only the change"
+"$backflow" plan --show-rows 3 --out .backflow/demo.plan
+
+step "backflow apply .backflow/demo.plan: sends exactly that plan"
+"$backflow" apply .backflow/demo.plan
+sqlite3 -header -column demo/crm.db "select email, first_name, tier, full_name from contacts where email in ('grace.hopper@example.com', 'linus@example.org', 'new.user@example.com')"
+
+step "backflow plan --detailed-exitcode: nothing left to do (exit 0)"
+"$backflow" plan --detailed-exitcode

@@ -6,7 +6,7 @@ public struct Backflow: AsyncParsableCommand {
     commandName: "backflow",
     abstract: "Keep destinations in step with warehouse models, declared as YAML in git.",
     version: BackflowVersion.current,
-    subcommands: [Validate.self, Plan.self, Init.self])
+    subcommands: [Validate.self, Plan.self, Apply.self, Init.self])
 
   public init() {}
 }

@@ -12,6 +12,8 @@ struct CommandSession {
   /// The state store as output names it: its path, or its URL as written, never a password.
   let stateDescription: String
   let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+  private let stateLocation: StateLocation
+  private let projectURL: URL
 
   /// Loads the project and opens state, for reading unless `writer` (the Backflow version) is given.
   /// An invalid project or an unreachable state store ends the command with exit code 1.
@@ -30,10 +32,35 @@ struct CommandSession {
       throw Self.failure("\(written.location): state must be sqlite:PATH or a postgres:// URL")
     }
     stateDescription = written.isSecret ? written.written ?? "(from the environment)" : Self.describe(location)
+    stateLocation = location
+    projectURL = global.projectURL
+    state = try Self.open(location, in: projectURL, writer: writer, description: stateDescription)
+  }
+
+  /// The syncs `--select` names (every sync when `nil`); an unknown name ends the command with
+  /// exit code 1.
+  func selection(_ arguments: [String]) throws -> Set<String>? {
+    let selection = SyncSelection(arguments, project: project, knownNames: Set(try state.syncs().map(\.name)))
+    guard selection.errors.isEmpty else {
+      selection.errors.forEach { printError($0) }
+      throw ExitCode.failure
+    }
+    return selection.names
+  }
+
+  /// Opens the state store again for writing, creating or migrating it: for commands that read
+  /// first and write only once the user agrees.
+  func writableState() throws -> StateStore {
+    try Self.open(stateLocation, in: projectURL, writer: BackflowVersion.current, description: stateDescription)
+  }
+
+  private static func open(_ location: StateLocation, in directory: URL, writer: String?, description: String) throws
+    -> StateStore
+  {
     do {
-      state = try StateStore.open(location, in: global.projectURL, writer: writer)
+      return try StateStore.open(location, in: directory, writer: writer)
     } catch let error as StateError {
-      throw Self.failure("state store \(stateDescription): \(error)")
+      throw failure("state store \(description): \(error)")
     }
   }
 

@@ -15,20 +15,39 @@ public struct BackflowProcess {
     return directory.appendingPathComponent("backflow")
   }
 
-  /// Runs `backflow arguments…` in `directory` with exactly `environment` (plus PATH), no terminal.
-  public static func run(
-    _ arguments: [String], in directory: URL, environment: [String: String] = [:]
-  ) throws -> Output {
+  /// Starts `backflow arguments…` in `directory` with exactly `environment` (plus PATH and the
+  /// test server's PG* variables), no terminal, its output discarded: for tests that stop it.
+  public static func start(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws
+    -> Process
+  {
+    let process = prepare(arguments, in: directory, environment: environment)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
+  private static func prepare(_ arguments: [String], in directory: URL, environment: [String: String]) -> Process {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = directory
-    process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { first, _ in first }
+    let inherited = ProcessInfo.processInfo.environment.filter { $0.key == "PATH" || $0.key.hasPrefix("PG") }
+    process.environment = environment.merging(inherited) { first, _ in first }
+    process.standardInput = FileHandle.nullDevice
+    return process
+  }
+
+  /// Runs `backflow arguments…` in `directory` with exactly `environment` (plus PATH and the
+  /// test server's PG* variables), no terminal.
+  public static func run(
+    _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+  ) throws -> Output {
+    let process = prepare(arguments, in: directory, environment: environment)
     let stdout = Pipe()
     let stderr = Pipe()
     process.standardOutput = stdout
     process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
     try process.run()
     // Read before waiting so a full pipe cannot block the child.
     let out = stdout.fileHandleForReading.readDataToEndOfFile()

@@ -31,9 +31,13 @@ public enum ProjectFixture {
     }
   }
 
-  /// Writes the default project and model files, then `files` over them ("" deletes a file).
-  public static func write(_ files: [String: String], into directory: URL) {
-    let all = ["backflow.yaml": projectFile, "syncs/models/users.yaml": modelFile].merging(files) { $1 }
+  /// Writes `defaults` (the default project and model files), then `files` over them ("" leaves a
+  /// file out).
+  public static func write(
+    _ files: [String: String], into directory: URL,
+    over defaults: [String: String] = ["backflow.yaml": projectFile, "syncs/models/users.yaml": modelFile]
+  ) {
+    let all = defaults.merging(files) { $1 }
     for (path, text) in all where !text.isEmpty {
       let url = directory.appendingPathComponent(path)
       // A fixture that cannot be written would make every assertion after it meaningless.

@@ -40,15 +40,10 @@ extension Backflow {
 
     public func run() async throws {
       let session = try CommandSession(global: global)
-      let selection = SyncSelection(
-        select, project: session.project, knownNames: Set(try session.state.syncs().map(\.name)))
-      guard selection.errors.isEmpty else {
-        selection.errors.forEach { printError($0) }
-        throw ExitCode.failure
-      }
+      let selection = try session.selection(select)
       let writer = try out.map { try PlanFileWriter(url: session.workingDirectory.resolvingProjectPath($0)) }
       let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
-        selection: selection.names, commit: GitCommit.head(of: global.projectURL), sampleSize: max(showRows, 0),
+        selection: selection, commit: GitCommit.head(of: global.projectURL), sampleSize: max(showRows, 0),
         sink: writer)
       let renderer = PlanRenderer(plan: plan, terminal: session.terminal, stateDescription: session.stateDescription)
       print(renderer.render(as: format), terminator: "")

@@ -1,0 +1,257 @@
+import BackflowConfig
+import BackflowDestinations
+import BackflowPlanner
+import BackflowState
+import Foundation
+
+/// Applies plan files: records each sync's config in state, sends its planned rows, and records
+/// the run.
+public final class Engine {
+  private let project: Project
+  private let directory: URL
+  private let state: StateStore
+
+  /// `state` must be open for writing; `directory` is the project directory.
+  public init(project: Project, directory: URL, state: StateStore) {
+    self.project = project
+    self.directory = directory
+    self.state = state
+  }
+
+  /// Applies the plan file at `url` to the syncs in `selection` (all when `nil`). Throws before
+  /// anything is changed when the plan is stale; a sync that fails does not stop the others.
+  public func apply(
+    planFile url: URL, selection: Set<String>? = nil, allowMassDelete: Bool = false,
+    cancellation: Cancellation = Cancellation(), observer: (any ApplyObserver)? = nil
+  ) async throws -> [SyncOutcome] {
+    let header = try PlanFileReader(url: url).header
+    guard case let .array(plans)? = header["syncs"] else { throw ApplyError("the plan file lists no syncs") }
+    let commit: String? = if case let .string(sha)? = header["commit"] { sha } else { nil }
+    let selected = plans.filter { plan in
+      guard case let .string(name)? = plan["name"] else { return false }
+      return selection?.contains(name) ?? true
+    }
+    try checkFresh(header: header, plans: selected)
+    var outcomes: [SyncOutcome] = []
+    for plan in selected {
+      if cancellation.isRequested { break }
+      let outcome = await apply(plan, planFile: url, commit: commit, allowMassDelete: allowMassDelete,
+        cancellation: cancellation, observer: observer)
+      observer?.syncFinished(outcome)
+      outcomes.append(outcome)
+    }
+    return outcomes
+  }
+
+  /// Refuses a plan made against other state, or before a change to a sync's state or config.
+  private func checkFresh(header: JSONValue, plans: [JSONValue]) throws {
+    let again = "run `backflow plan` again (or `backflow apply` without a plan file)"
+    let lineage: String? = if case let .string(text)? = header["state_lineage"] { text } else { nil }
+    let records = try state.syncs().filter { $0.retiredAt == nil }
+    // A plan made before the store existed still holds while the store is empty.
+    guard lineage == state.lineage || (lineage == nil && records.isEmpty) else {
+      throw ApplyError(
+        lineage == nil
+          ? "the plan was made before the state store existed, and it has been written since: \(again)"
+          : "the plan was made against another state store: \(again)")
+    }
+    for plan in plans {
+      guard case let .string(name)? = plan["name"] else { continue }
+      let record = records.first { $0.name == name }
+      let id: Int? = if case let .int(number)? = plan["id"] { number } else { nil }
+      let serial: Int? = if case let .int(number)? = plan["serial"] { number } else { nil }
+      guard record?.id == id, record?.serial == serial else {
+        throw ApplyError("sync \(name) has changed in state since the plan was made (another apply, resync or reset-cdc): \(again)")
+      }
+      guard plan["config_action"] != .string("retire") else { continue }
+      guard let sync = project.sync(named: name),
+        plan["config_hash"] == .string(try SyncConfiguration(sync: sync, in: project).hash)
+      else {
+        throw ApplyError("the configuration of sync \(name) has changed since the plan was made: \(again)")
+      }
+    }
+  }
+
+  private func apply(
+    _ plan: JSONValue, planFile: URL, commit: String?, allowMassDelete: Bool, cancellation: Cancellation,
+    observer: (any ApplyObserver)?
+  ) async -> SyncOutcome {
+    let name: String = if case let .string(text)? = plan["name"] { text } else { "" }
+    let action = plan["config_action"].flatMap { value -> SyncPlan.ConfigAction? in
+      if case let .string(text) = value { SyncPlan.ConfigAction(rawValue: text) } else { nil }
+    } ?? .none
+    var outcome = SyncOutcome(name: name, configAction: action)
+    if case let .int(id)? = plan["id"] { outcome.id = id }
+    do {
+      if action == .retire, let id = outcome.id {
+        try state.retire(syncID: id)
+        let destination: String = if case let .string(text)? = plan["destination"] { " in \(text)" } else { "" }
+        outcome.notes.append("retired: its records\(destination) are left as they are, and its ID \(id) is never reused")
+        return outcome
+      }
+      guard let sync = project.sync(named: name) else { return outcome }
+      let configuration = try SyncConfiguration(sync: sync, in: project)
+      let data = DataCounts(plan)
+      if let data, !allowMassDelete, data.remove > sync.maxRemove.value.limit(of: data.previousRows) {
+        outcome.error =
+          "refused: removes \(data.remove) of the \(data.previousRows) rows last synced, more than max_remove "
+          + "\(sync.maxRemove.value); nothing was sent. Check the model, then apply with --allow-mass-delete if this is intended"
+        if let id = outcome.id { outcome.run = try refusedRun(syncID: id, commit: commit, data: data, error: outcome.error) }
+        return outcome
+      }
+      let id = try outcome.id ?? state.register(syncNamed: name)
+      outcome.id = id
+      try state.transaction {
+        try state.recordApplied(
+          syncID: id, config: configuration.text, configHash: configuration.hash,
+          primaryKey: configuration.primaryKey ?? "", gitCommit: commit)
+      }
+      guard let data else { return outcome }
+      outcome.run = try await run(
+        sync, id: id, data: data, planFile: planFile, commit: commit, cancellation: cancellation, observer: observer,
+        notes: &outcome.notes)
+    } catch {
+      outcome.error = SyncRun.message(of: error)
+    }
+    return outcome
+  }
+
+  private func run(
+    _ sync: Sync, id: Int, data: DataCounts, planFile: URL, commit: String?, cancellation: Cancellation,
+    observer: (any ApplyObserver)?, notes: inout [String]
+  ) async throws -> RunRecord {
+    let planned = OperationCounts(add: data.add + data.rejected, change: data.change, remove: data.remove)
+    let runID = try state.startRun(syncID: id, gitCommit: commit, rowsQueried: data.rowsQueried, planned: planned)
+    var run = RunRecord(
+      id: runID, syncID: id, status: .running, startedAt: "", gitCommit: commit, rowsQueried: data.rowsQueried,
+      planned: planned)
+    observer?.syncStarted(sync.name.value, run: run)
+    guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
+      throw ApplyError("destination \(sync.destination.value) is not declared")
+    }
+    let target = DestinationTarget(
+      syncName: sync.name.value, syncID: id, runID: runID, type: sync.type.value, mode: sync.mode.value,
+      object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
+      concurrency: sync.batch.concurrency.value)
+    do {
+      let connector = try DestinationConnectors.open(destination, for: target, in: directory)
+      let syncRun: SyncRun
+      do {
+        if data.pending == .resyncClear {
+          try await connector.prepare()
+          try await connector.clear()
+          notes.append("cleared \(sync.destination.value)/\(sync.object.value) before sending every row")
+        }
+        if data.basis == .replaced {
+          // The pending request is consumed with the old snapshot: a run cut short later resumes
+          // by diffing against what this one recorded.
+          try state.transaction {
+            try state.clearSnapshot(syncID: id)
+            if data.pending != nil { try state.setPending(nil, syncID: id) }
+          }
+        }
+        syncRun = try SyncRun(
+          sync: sync, run: run, planFile: planFile, sweep: data.sweep, connector: connector, state: state,
+          cancellation: cancellation, progress: { observer?.syncProgress(sync.name.value, run: $0) })
+      } catch {
+        // A connector is always finished: it holds connections and clients.
+        try? await connector.finish()
+        throw error
+      }
+      run = await syncRun.execute()
+      notes += syncRun.notes
+      if data.recorded > 0, run.status == .succeeded {
+        notes.append("CDC reset: \(plural(data.recorded, "row")) recorded in the snapshot, none sent")
+      }
+    } catch {
+      run.error = SyncRun.message(of: error)
+      run.status = .failed
+      run.aborted = planned
+    }
+    try state.finishRun(run)
+    return try state.runs(syncID: id, limit: 1).first ?? run
+  }
+
+  private func refusedRun(syncID: Int, commit: String?, data: DataCounts, error: String?) throws -> RunRecord {
+    let planned = OperationCounts(add: data.add + data.rejected, change: data.change, remove: data.remove)
+    let id = try state.startRun(syncID: syncID, gitCommit: commit, rowsQueried: data.rowsQueried, planned: planned)
+    try state.finishRun(
+      RunRecord(
+        id: id, syncID: syncID, status: .failed, error: error, startedAt: "", gitCommit: commit,
+        rowsQueried: data.rowsQueried, planned: planned, aborted: planned))
+    return try state.runs(syncID: syncID, limit: 1).first
+      ?? RunRecord(id: id, syncID: syncID, status: .failed, startedAt: "", gitCommit: commit, rowsQueried: 0, planned: planned)
+  }
+}
+
+/// The row counts of one sync in a plan file's header.
+private struct DataCounts {
+  var basis: DataPlan.Basis
+  var pending: PendingRequest.Action?
+  var rowsQueried: Int
+  var add: Int
+  var change: Int
+  var remove: Int
+  var rejected: Int
+  var recorded: Int
+  var previousRows: Int
+  var sweep: Bool
+
+  /// `nil` when the sync's rows were not planned (disabled).
+  init?(_ plan: JSONValue) {
+    guard case let .string(basis)? = plan["basis"], let basis = DataPlan.Basis(rawValue: basis) else { return nil }
+    func count(_ key: String) -> Int { if case let .int(number)? = plan[key] { number } else { 0 } }
+    self.basis = basis
+    pending = if case let .string(action)? = plan["pending"] { PendingRequest.Action(rawValue: action) } else { nil }
+    rowsQueried = count("rows_queried")
+    add = count("add")
+    change = count("change")
+    remove = count("remove")
+    rejected = count("duplicate_keys") + count("null_keys")
+    recorded = count("recorded")
+    previousRows = count("previous_rows")
+    sweep = plan["sweep"] == .bool(true)
+  }
+}
+
+/// What happened to one sync in an apply.
+public struct SyncOutcome: Sendable {
+  public var name: String
+  public var id: Int?
+  public var configAction: SyncPlan.ConfigAction
+  /// The run, when rows were planned.
+  public var run: RunRecord?
+  /// Why the sync was refused or stopped.
+  public var error: String?
+  /// What else the user should know: retired, swept, changes not sent.
+  public var notes: [String] = []
+
+  public init(name: String, configAction: SyncPlan.ConfigAction) {
+    self.name = name
+    self.configAction = configAction
+  }
+
+  /// Every row succeeded and nothing stopped the sync.
+  public var succeeded: Bool {
+    error == nil && run.map { $0.status == .succeeded } ?? true
+  }
+}
+
+/// Follows an apply as it goes: for progress lines and summaries.
+public protocol ApplyObserver: AnyObject {
+  func syncStarted(_ name: String, run: RunRecord)
+  /// After every batch.
+  func syncProgress(_ name: String, run: RunRecord)
+  func syncFinished(_ outcome: SyncOutcome)
+}
+
+/// Why a plan file cannot be applied; nothing has been changed.
+public struct ApplyError: Error, CustomStringConvertible, Sendable {
+  public var message: String
+
+  public init(_ message: String) {
+    self.message = message
+  }
+
+  public var description: String { message }
+}

@@ -1,0 +1,385 @@
+import BackflowConfig
+import BackflowDestinations
+import BackflowPlanner
+import BackflowState
+import Foundation
+
+/// One run of one sync: the planned rows of a plan file sent to the destination in batches, each
+/// outcome recorded, and the snapshot advanced for the rows that succeeded, and only those.
+final class SyncRun {
+  /// A planned row in flight: what the snapshot records if it succeeds.
+  struct PlannedRef: Sendable {
+    var operation: PlannedOperation
+    var key: String?
+    var fingerprint: String
+    var matchValue: String?
+  }
+
+  enum PlannedOperation: String, Sendable {
+    case add
+    case change
+    case remove
+  }
+
+  /// What a planned row becomes at the destination.
+  private enum Route {
+    case send(DestinationOperation)
+    /// Nothing to send (a change in insert mode, a removal with `on_delete: nothing`): the
+    /// snapshot advances as if it had been sent.
+    case skip
+  }
+
+  private struct BatchResult: Sendable {
+    var refs: [PlannedRef]
+    var outcome: Result<[RecordOutcome], DestinationError>
+  }
+
+  private typealias Batch = (operation: DestinationOperation, records: [DestinationRecord], refs: [PlannedRef])
+
+  private struct Pending {
+    var records: [DestinationRecord] = []
+    var refs: [PlannedRef] = []
+  }
+
+  private let sync: Sync
+  private let planFile: URL
+  private let mapper: RecordMapper
+  private let connector: any DestinationConnector
+  private let state: StateStore
+  private let cancellation: Cancellation
+  private let progress: (RunRecord) -> Void
+  private let sweep: Bool
+
+  private(set) var run: RunRecord
+  /// Facts the user should read in the summary.
+  private(set) var notes: [String] = []
+  private var pending: [DestinationOperation: Pending] = [:]
+  private var batchNumber = 0
+  private var bucket: TokenBucket?
+  private var stopReason: String?
+  private var skipped = OperationCounts()
+  // State changes not yet written: per batch, or at the end for destinations that write at finish.
+  private var entries: [SnapshotEntry] = []
+  private var removedKeys: [String] = []
+  private var failures: [FailedRow] = []
+
+  init(
+    sync: Sync, run: RunRecord, planFile: URL, sweep: Bool, connector: any DestinationConnector, state: StateStore,
+    cancellation: Cancellation, progress: @escaping (RunRecord) -> Void
+  ) throws {
+    self.sync = sync
+    self.run = run
+    self.planFile = planFile
+    self.sweep = sweep
+    mapper = try RecordMapper(sync: sync)
+    self.connector = connector
+    self.state = state
+    self.cancellation = cancellation
+    self.progress = progress
+    let clock = ContinuousClock.now
+    bucket = sync.batch.rate.map { TokenBucket(rate: $0.value.perSecond, now: Self.seconds(since: clock)) }
+    epoch = clock
+  }
+
+  private let epoch: ContinuousClock.Instant
+
+  /// Sends every planned row and records the outcome; never throws: a sync-level failure is the
+  /// run's `error`.
+  func execute() async -> RunRecord {
+    do {
+      try await connector.prepare()
+      if sweep { try await sendWithSweep() } else { try await sendAll(sweeping: nil) }
+    } catch {
+      stop(Self.message(of: error))
+    }
+    await finish()
+    return run
+  }
+
+  private func sendWithSweep() async throws {
+    let sweeper = try await connector.sweep()
+    try await sendAll(sweeping: sweeper)
+    guard stopReason == nil, !cancellation.isRequested else {
+      notes.append("mirror's sweep was skipped because the run did not send every row; the next full run does it")
+      return
+    }
+    let deleted = try await sweeper.finish()
+    if !connector.writesAtFinish { try state.markSwept(syncID: run.syncID) }
+    sweptRecords = deleted
+  }
+
+  private var sweptRecords: Int?
+
+  // Removals go first, so a match value that moved from a removed row to an added one ends up
+  // on the added row's record.
+  private func sendAll(sweeping sweeper: (any DestinationSweep)?) async throws {
+    let connector = connector
+    let limit = max(1, sync.batch.concurrency.value)
+    for operations in [["remove"], ["add", "change", "record", "reject"]] {
+      let rows = try PlanFileRows(url: planFile, sync: sync.name.value, operations: operations)
+      await withTaskGroup(of: BatchResult.self) { group in
+        var inFlight = 0
+        do {
+          while let batch = try nextBatch(from: rows) {
+            try await sweeper?.keep(batch.records.map(\.key))
+            while inFlight >= limit, let result = await group.next() {
+              inFlight -= 1
+              handle(result)
+            }
+            // A batch formed while the last one was in flight is not sent once the run is stopping.
+            if stopReason != nil || cancellation.isRequested { break }
+            let request = await pace(batch)
+            group.addTask { await Self.send(request, refs: batch.refs, to: connector) }
+            inFlight += 1
+          }
+        } catch {
+          stop(Self.message(of: error))
+        }
+        while let result = await group.next() { handle(result) }
+      }
+      if stopReason != nil || cancellation.isRequested { return }
+    }
+  }
+
+  /// The next full batch, then the partial ones once the rows run out; `nil` when there is
+  /// nothing left to send or the run is stopping.
+  private func nextBatch(from rows: PlanFileRows) throws -> Batch? {
+    while stopReason == nil, !cancellation.isRequested, let row = try rows.next() {
+      if let batch = try take(row) { return batch }
+    }
+    guard stopReason == nil, !cancellation.isRequested else { return nil }
+    for operation in DestinationOperation.allCases {
+      if let batch = flush(operation) { return batch }
+    }
+    return nil
+  }
+
+  /// Waits for the rate limit and numbers the batch.
+  private func pace(_ batch: Batch) async -> DestinationBatch {
+    if let wait = bucket?.take(now: Self.seconds(since: epoch)), wait > 0 {
+      try? await Task.sleep(for: .seconds(wait))
+    }
+    batchNumber += 1
+    return DestinationBatch(number: batchNumber, operation: batch.operation, records: batch.records)
+  }
+
+  private static func send(_ batch: DestinationBatch, refs: [PlannedRef], to connector: any DestinationConnector) async
+    -> BatchResult
+  {
+    do {
+      return BatchResult(refs: refs, outcome: .success(try await connector.send(batch)))
+    } catch {
+      return BatchResult(refs: refs, outcome: .failure(DestinationError(message(of: error))))
+    }
+  }
+
+  /// Files one planned row; returns a batch when one is full.
+  private func take(_ row: JSONValue) throws -> Batch? {
+    guard case let .string(op)? = row["op"] else { return nil }
+    let key: String? = if case let .string(text)? = row["key"] { text } else { nil }
+    let fingerprint: String = if case let .string(text)? = row["fingerprint"] { text } else { "" }
+    switch op {
+    case "reject":
+      let reason = row["reason"] == .string(RejectReason.nullKey.rawValue) ? "primary key is NULL" : "duplicate primary key"
+      run.failed.add += 1
+      failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: key, reason: reason))
+      return nil
+    case "record":
+      entries.append(SnapshotEntry(key: key ?? "", fingerprint: fingerprint, matchValue: mapper.matchValue(of: row["fields"] ?? .null)))
+      try flushStateIfLarge()
+      return nil
+    case "remove":
+      let ref = PlannedRef(operation: .remove, key: key, fingerprint: fingerprint, matchValue: nil)
+      guard case let .send(operation) = route(.remove) else { return skip(ref) }
+      let record = DestinationRecord(
+        key: row["match"].flatMap { $0 == .null ? nil : $0 } ?? .string(key ?? ""),
+        values: operation == .clearFields ? mapper.fields.map { _ in .null } : [])
+      return add(record, ref, to: operation)
+    default:
+      let operation: PlannedOperation = op == "add" ? .add : .change
+      let values = row["fields"] ?? .object([])
+      let ref = PlannedRef(operation: operation, key: key, fingerprint: fingerprint, matchValue: mapper.matchValue(of: values))
+      guard case let .send(destinationOperation) = route(operation) else { return skip(ref) }
+      do {
+        return add(try mapper.record(key: key ?? "", values: values), ref, to: destinationOperation)
+      } catch {
+        // A template that cannot render this row fails the row, not the run.
+        run.failed[operation] += 1
+        failures.append(FailedRow(operation: operation.rawValue, key: key, reason: Self.message(of: error)))
+        return nil
+      }
+    }
+  }
+
+  private func route(_ operation: PlannedOperation) -> Route {
+    let mode = sync.mode.value
+    switch (sync.type.value, operation) {
+    case (.list, .remove): return .send(.remove)
+    case (.list, _): return .send(.add)
+    case (.event, .add): return .send(.track)
+    case (.event, _): return .skip
+    case (.object, .remove):
+      if mode == .mirror { return .send(.delete) }
+      if mode == .insert { return .skip }
+      switch sync.onDelete.value {
+      case .nothing: return .skip
+      case .clear: return .send(.clearFields)
+      case .delete: return .send(.delete)
+      }
+    case (.object, .add):
+      return .send(mode == .update ? .update : mode == .insert ? .insert : .upsert)
+    case (.object, .change):
+      return mode == .insert ? .skip : .send(mode == .update ? .update : .upsert)
+    }
+  }
+
+  private func skip(_ ref: PlannedRef) -> Batch? {
+    skipped[ref.operation] += 1
+    run.succeeded[ref.operation] += 1
+    record(success: ref)
+    return nil
+  }
+
+  private func add(_ record: DestinationRecord, _ ref: PlannedRef, to operation: DestinationOperation)
+    -> Batch?
+  {
+    pending[operation, default: Pending()].records.append(record)
+    pending[operation]?.refs.append(ref)
+    return (pending[operation]?.records.count ?? 0) >= sync.batch.size.value ? flush(operation) : nil
+  }
+
+  private func flush(_ operation: DestinationOperation)
+    -> Batch?
+  {
+    guard let batch = pending.removeValue(forKey: operation), !batch.records.isEmpty else { return nil }
+    return (operation, batch.records, batch.refs)
+  }
+
+  private func handle(_ result: BatchResult) {
+    var outcomes: [RecordOutcome]
+    switch result.outcome {
+    case let .success(list) where list.count == result.refs.count:
+      outcomes = list
+    case let .success(list):
+      let message = "the destination answered \(list.count) outcomes for \(result.refs.count) records"
+      outcomes = result.refs.map { _ in .failed(message) }
+      stop(message)
+    case let .failure(error):
+      outcomes = result.refs.map { _ in .failed(error.message) }
+      stop(error.message)
+    }
+    for (ref, outcome) in zip(result.refs, outcomes) {
+      run.attempted[ref.operation] += 1
+      switch outcome {
+      case .succeeded:
+        run.succeeded[ref.operation] += 1
+        record(success: ref)
+      case let .failed(reason):
+        run.failed[ref.operation] += 1
+        failures.append(FailedRow(operation: ref.operation.rawValue, key: ref.key, reason: reason))
+      }
+    }
+    do {
+      if !connector.writesAtFinish { try writeState() }
+    } catch {
+      stop("could not record the run in the state store: \(Self.message(of: error))")
+    }
+    progress(run)
+  }
+
+  private func record(success ref: PlannedRef) {
+    if ref.operation == .remove {
+      if let key = ref.key { removedKeys.append(key) }
+    } else if let key = ref.key {
+      entries.append(SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue))
+    }
+  }
+
+  private func flushStateIfLarge() throws {
+    if !connector.writesAtFinish, entries.count + removedKeys.count >= 5_000 { try writeState() }
+  }
+
+  /// Writes the snapshot's advance and the failures gathered so far, in one transaction.
+  private func writeState() throws {
+    guard !entries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty else { return }
+    try state.transaction {
+      if !entries.isEmpty || !removedKeys.isEmpty {
+        try state.updateSnapshot(syncID: run.syncID, entries: entries, removedKeys: removedKeys)
+      }
+      try state.recordFailures(failures, runID: run.id, syncID: run.syncID)
+    }
+    entries.removeAll(keepingCapacity: true)
+    removedKeys.removeAll(keepingCapacity: true)
+    failures.removeAll(keepingCapacity: true)
+  }
+
+  private func stop(_ reason: String) {
+    if stopReason == nil { stopReason = reason }
+  }
+
+  private func finish() async {
+    do {
+      try await connector.finish()
+      if connector.writesAtFinish, sweptRecords != nil { try state.markSwept(syncID: run.syncID) }
+    } catch {
+      // Nothing a destination that writes at the end was given holds: none of it is recorded.
+      stop(Self.message(of: error))
+      if connector.writesAtFinish {
+        run.failed.add += run.succeeded.add
+        run.failed.change += run.succeeded.change
+        run.failed.remove += run.succeeded.remove
+        run.succeeded = OperationCounts()
+        entries.removeAll()
+        removedKeys.removeAll()
+        sweptRecords = nil
+      }
+    }
+    do {
+      try writeState()
+    } catch {
+      stop("could not record the run in the state store: \(Self.message(of: error))")
+    }
+    run.aborted = OperationCounts(
+      add: run.planned.add - run.succeeded.add - run.failed.add,
+      change: run.planned.change - run.succeeded.change - run.failed.change,
+      remove: run.planned.remove - run.succeeded.remove - run.failed.remove)
+    run.error = stopReason
+    run.status =
+      cancellation.isRequested && run.aborted.total > 0 ? .aborted
+      : stopReason != nil || run.failed.total > 0 || run.aborted.total > 0 ? .failed : .succeeded
+    if skipped.change > 0 { notes.append("\(plural(skipped.change, "changed row")) not sent: \(sync.type.value == .event ? "events are only inserted" : "insert mode ignores changes")") }
+    if skipped.remove > 0, sync.type.value == .object, sync.mode.value != .insert, sync.onDelete.value == .nothing {
+      notes.append("\(plural(skipped.remove, "removed row")) left in the destination (on_delete: nothing)")
+    }
+    if let sweptRecords { notes.append("mirror sweep deleted \(plural(sweptRecords, "record")) absent from the model") }
+  }
+
+  private static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+  }
+
+  static func message(of error: any Error) -> String {
+    if let error = error as? DestinationError { return error.message }
+    return String(describing: error)
+  }
+}
+
+extension OperationCounts {
+  subscript(operation: SyncRun.PlannedOperation) -> Int {
+    get {
+      switch operation {
+      case .add: add
+      case .change: change
+      case .remove: remove
+      }
+    }
+    set {
+      switch operation {
+      case .add: add = newValue
+      case .change: change = newValue
+      case .remove: remove = newValue
+      }
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import BackflowConfig
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A real HTTP/1.1 server on 127.0.0.1 that implements Backflow's HTTP destination protocol the
+/// way a team would in front of its API, for destination and engine tests.
+///
+/// Every request is kept (`requests`), records are stored per object (`records(in:)`), and tests
+/// inject faults while it runs: rate limits, 503s, dropped connections, slow answers, rejected
+/// keys, 400s. Safe to use from any task; it serves concurrent connections.
+public final class ProtocolServer: Sendable {
+  /// One record as the server stores it.
+  public struct Record: Sendable, Equatable {
+    public var key: JSONValue
+    /// A JSON object of the record's fields.
+    public var fields: JSONValue
+
+    public init(key: JSONValue, fields: JSONValue) {
+      self.key = key
+      self.fields = fields
+    }
+  }
+
+  /// One request as received.
+  public struct Request: Sendable {
+    public var method: String
+    /// The path without the query string, percent-decoded: `/contacts`.
+    public var path: String
+    public var headers: [(name: String, value: String)]
+    /// The body as text, exactly as sent.
+    public var text: String
+    /// The body parsed as JSON; `nil` when it is not JSON.
+    public var body: JSONValue?
+
+    /// The first value of a header, its name compared case-insensitively.
+    public func header(_ name: String) -> String? {
+      headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// The object the request is for: the path without its leading slash.
+    public var object: String { String(path.drop { $0 == "/" }) }
+  }
+
+  /// How the server misbehaves for the next requests.
+  public enum Fault: Sendable {
+    /// Answer with this instead of processing the request.
+    case answer(status: Int, headers: [(String, String)], body: String)
+    /// Close the connection without answering; the request is not processed.
+    case drop
+    /// Process the request, then answer only after this long.
+    case delay(Duration)
+
+    /// 429 with `Retry-After`.
+    public static func tooManyRequests(retryAfter: String) -> Fault {
+      .answer(status: 429, headers: [("Retry-After", retryAfter)], body: #"{"error": "rate limited"}"#)
+    }
+
+    /// 503 with a JSON `error`.
+    public static func unavailable(_ message: String = "service unavailable") -> Fault {
+      .answer(
+        status: 503, headers: [],
+        body: JSONValue.object([("error", .string(message))]).rendered(compact: true))
+    }
+
+    /// 400 with a JSON `error`.
+    public static func badRequest(_ message: String) -> Fault {
+      .answer(
+        status: 400, headers: [],
+        body: JSONValue.object([("error", .string(message))]).rendered(compact: true))
+    }
+  }
+
+  /// `http://127.0.0.1:PORT`, the destination's `url:`.
+  public let url: String
+  public let port: Int
+  private let channel: any Channel
+  private let state: ProtocolServerState
+
+  private init(channel: any Channel, port: Int, state: ProtocolServerState) {
+    self.channel = channel
+    self.port = port
+    self.url = "http://127.0.0.1:\(port)"
+    self.state = state
+  }
+
+  /// Listens on 127.0.0.1 on a port the system picks. With `deduplicating`, a request whose
+  /// `Idempotency-Key` was already answered gets the stored answer again and changes nothing.
+  public static func start(deduplicating: Bool = false) async throws -> ProtocolServer {
+    let state = ProtocolServerState(deduplicating: deduplicating)
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+      .serverChannelOption(.backlog, value: 256)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .childChannelInitializer { channel in
+        state.opened(channel)
+        return channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+          try channel.pipeline.syncOperations.addHandler(ProtocolServerHandler(state: state))
+        }
+      }
+      .bind(host: "127.0.0.1", port: 0)
+      .get()
+    guard let port = channel.localAddress?.port else {
+      try? await channel.close()
+      throw ProtocolServerError("the server has no local port")
+    }
+    return ProtocolServer(channel: channel, port: port, state: state)
+  }
+
+  /// Stops listening and closes every open connection.
+  public func stop() async throws {
+    try? await channel.close()
+    for connection in state.closeAll() { try? await connection.close() }
+  }
+
+  // MARK: Faults
+
+  /// Answers the next `count` requests with `fault`, after any faults already queued.
+  public func inject(_ fault: Fault, count: Int = 1) {
+    state.inject(fault, count: count)
+  }
+
+  /// Fails records with this key, in every request until the server stops, with `reason` in
+  /// `results`; they are not stored. The number 42 and the string "42" are one key.
+  public func reject(_ key: JSONValue, reason: String) {
+    state.reject(ProtocolServerStore.keyText(key), reason: reason)
+  }
+
+  public func reject(_ key: String, reason: String) {
+    reject(.string(key), reason: reason)
+  }
+
+  // MARK: What happened
+
+  /// Every request received, in arrival order, faulted ones included.
+  public var requests: [Request] { state.requests }
+
+  /// How many requests were answered from the idempotency store.
+  public var replays: Int { state.replays }
+
+  /// The stored records of an object, in the order they were created.
+  public func records(in object: String) -> [Record] {
+    state.records(in: object)
+  }
+
+  /// The stored record with this key, compared as text.
+  public func record(_ key: String, in object: String) -> Record? {
+    records(in: object).first { ProtocolServerStore.keyText($0.key) == key }
+  }
+}
+
+/// Why the protocol server could not start.
+public struct ProtocolServerError: Error, CustomStringConvertible {
+  public var description: String
+
+  public init(_ description: String) {
+    self.description = description
+  }
+}
+
+/// Runs `body` with a started protocol server that is stopped afterwards, whatever `body` does.
+public func withProtocolServer<T>(
+  deduplicating: Bool = false,
+  isolation: isolated (any Actor)? = #isolation,
+  _ body: (ProtocolServer) async throws -> T
+) async throws -> T {
+  let server = try await ProtocolServer.start(deduplicating: deduplicating)
+  do {
+    let result = try await body(server)
+    try await server.stop()
+    return result
+  } catch {
+    try? await server.stop()
+    throw error
+  }
+}

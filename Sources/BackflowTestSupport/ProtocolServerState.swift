@@ -1,0 +1,103 @@
+import BackflowConfig
+import Foundation
+import NIOCore
+
+/// The protocol server's mutable state behind one lock: NIO's event loops and the tests' tasks
+/// both reach it, and every access is short.
+final class ProtocolServerState: @unchecked Sendable {
+  /// What to do with one request.
+  enum Reply {
+    case answer(status: Int, headers: [(String, String)], body: String, delay: Duration?)
+    case drop
+  }
+
+  private let lock = NSLock()
+  private let deduplicating: Bool
+  private var store = ProtocolServerStore()
+  private var faults: [ProtocolServer.Fault] = []
+  private var rejected: [String: String] = [:]
+  private var received: [ProtocolServer.Request] = []
+  private var answered: [String: (status: Int, body: String)] = [:]
+  private var replayCount = 0
+  private var connections: [ObjectIdentifier: any Channel] = [:]
+
+  init(deduplicating: Bool) {
+    self.deduplicating = deduplicating
+  }
+
+  private func locked<T>(_ body: () throws -> T) rethrows -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body()
+  }
+
+  func inject(_ fault: ProtocolServer.Fault, count: Int) {
+    locked { faults += Array(repeating: fault, count: max(0, count)) }
+  }
+
+  func reject(_ key: String, reason: String) {
+    locked { rejected[key] = reason }
+  }
+
+  var requests: [ProtocolServer.Request] { locked { received } }
+  var replays: Int { locked { replayCount } }
+  func records(in object: String) -> [ProtocolServer.Record] { locked { store.objects[object] ?? [] } }
+
+  func opened(_ channel: any Channel) {
+    let id = ObjectIdentifier(channel)
+    locked { connections[id] = channel }
+    channel.closeFuture.whenComplete { [weak self] _ in
+      guard let self else { return }
+      self.locked { _ = self.connections.removeValue(forKey: id) }
+    }
+  }
+
+  func closeAll() -> [any Channel] {
+    locked {
+      defer { connections = [:] }
+      return Array(connections.values)
+    }
+  }
+
+  /// Records the request, then answers it: a queued fault first, then a replay of an answered
+  /// `Idempotency-Key`, then the protocol itself.
+  func handle(_ request: ProtocolServer.Request) -> Reply {
+    locked {
+      received.append(request)
+      var delay: Duration?
+      if !faults.isEmpty {
+        switch faults.removeFirst() {
+        case let .answer(status, headers, body):
+          return .answer(status: status, headers: headers, body: body, delay: nil)
+        case .drop:
+          return .drop
+        case let .delay(duration):
+          delay = duration
+        }
+      }
+      let key = request.header("Idempotency-Key")
+      if deduplicating, let key, let previous = answered[key] {
+        replayCount += 1
+        return .answer(
+          status: previous.status, headers: [("Idempotent-Replayed", "true")], body: previous.body,
+          delay: delay)
+      }
+      let (status, body) = answer(request)
+      if deduplicating, let key, (200..<300).contains(status) { answered[key] = (status, body) }
+      return .answer(status: status, headers: [], body: body, delay: delay)
+    }
+  }
+
+  /// The protocol's answer; called with the lock held.
+  private func answer(_ request: ProtocolServer.Request) -> (Int, String) {
+    guard request.method == "POST" else {
+      return (405, #"{"error": "only POST is supported"}"#)
+    }
+    guard !request.object.isEmpty else { return (404, #"{"error": "no object in the path"}"#) }
+    guard request.header("Content-Type")?.lowercased().hasPrefix("application/json") == true else {
+      return (415, #"{"error": "Content-Type must be application/json"}"#)
+    }
+    let (status, body) = store.apply(request.body, to: request.object, rejected: rejected)
+    return (status, body.rendered(compact: true))
+  }
+}
