@@ -11,14 +11,15 @@
 # Environment:
 #   BACKFLOW         the binary to measure      (default .build-bench/release/backflow)
 #   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
-#   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan plan-out"; see the scenario_* functions)
+#   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply apply-incremental";
+#                    plan-out is also there; see the scenario_* functions)
 #   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
 sizes=${BENCH_SIZES:-100000 1000000}
-scenarios=${BENCH_SCENARIOS:-floor plan plan-out}
+scenarios=${BENCH_SCENARIOS:-floor plan apply apply-incremental}
 results_file=${BENCH_RESULTS:-$root/bench/results.json}
 # GNU time by path: the shell keyword `time` cannot report peak RSS.
 time_bin=/usr/bin/time
@@ -104,6 +105,8 @@ YAML
     echo "match: { id: id }"
     echo "mappings:"
     for column in c1 c2 c3 c4 c5 c6 c7; do echo "  - { from: $column, to: $column }"; done
+    echo "batch: { size: 5000, concurrency: 2 }"
+    echo "on_delete: delete"
   } >"$dir/syncs/bench.yaml"
   "$backflow" validate --project "$dir" >"$work/validate.out" 2>&1 ||
     { cat "$work/validate.out" >&2; die "the generated project does not validate"; }
@@ -133,7 +136,7 @@ record() {
     --argjson user "$user_s" --argjson sys "$sys_s" --argjson extra "$extra" \
     '{scenario: $scenario, rows: $rows, wall_s: $wall, peak_rss_mb: ($rss / 1024 * 10 | round / 10),
       cpu_user_s: $user, cpu_sys_s: $sys} + $extra' >>"$results"
-  log "$(printf '%-9s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
+  log "$(printf '%-17s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
 }
 
 # check_plan JSON_FILE ROWS: the plan must have read and planned as added every row, without errors;
@@ -169,9 +172,11 @@ scenario_floor() {
 
 # `plan` with no state: every row is read, fingerprinted and planned as added; nothing is written.
 scenario_plan() {
-  local rows=$1 dir=$2
+  local rows=$1 dir=$2 seen
   measure "plan-$rows" "$backflow" plan --project "$dir" --format json
-  record plan "$rows" "$(check_plan "$work/plan-$rows.out" "$rows")"
+  # An assignment, not an argument: a failed check must stop the benchmark.
+  seen=$(check_plan "$work/plan-$rows.out" "$rows")
+  record plan "$rows" "$seen"
 }
 
 # `plan --out`: as plan, and every planned row is also written to a plan file.
@@ -186,6 +191,48 @@ scenario_plan-out() {
   record plan-out "$rows" "$(jq -c --argjson bytes "$bytes" '. + {output_mb: ($bytes / 1048576 * 10 | round / 10)}' <<<"$seen")"
 }
 
+# check_apply OUTPUT_FILE ADD CHANGE REMOVE: apply's summary line for the sync must say it succeeded
+# with exactly these planned counts; prints them as JSON for record.
+check_apply() {
+  local file=$1 add=$2 change=$3 remove=$4 line
+  line=$(grep -E '^bench \(ID [0-9]+, run [0-9]+\): ' "$file") || die "apply printed no summary: $(tail -c 300 "$file")"
+  [[ $line == *": succeeded in "* && $line == *" - $add to add, $change to change, $remove to remove; "* ]] ||
+    die "apply did not send $add/$change/$remove rows: $line"
+  jq -nc --argjson add "$add" --argjson change "$change" --argjson remove "$remove" '{add: $add, change: $change, remove: $remove}'
+}
+
+# `apply` with no state into an empty table with a primary key: the initial full sync (plan into a
+# temporary plan file, then upsert every row by COPY and merge, snapshot recorded per batch).
+scenario_apply() {
+  local rows=$1 dir=$2
+  sql -c "drop schema if exists backflow_state cascade; drop table if exists bench_target;
+          create table bench_target (like bench_rows_$rows including all)"
+  measure "apply-$rows" "$backflow" apply --project "$dir" --auto-approve
+  local seen
+  seen=$(check_apply "$work/apply-$rows.out" "$rows" 0 0)
+  [[ $(sql -At -c "select count(*) from bench_target") -eq $rows ]] || die "apply left the target without $rows rows"
+  record apply "$rows" "$seen"
+}
+
+# After `apply`: 1% of rows changed, 0.5% added, 0.5% removed, then `apply` sends just those.
+scenario_apply-incremental() {
+  local rows=$1 dir=$2 step=100
+  sql <<SQL
+update bench_rows_$rows set c5 = c5 || ' changed' where id % $step = 1;
+delete from bench_rows_$rows where id % (2 * $step) = 2;
+insert into bench_rows_$rows select id + $rows, c1, c2, c3, c4, c5, c6, c7 from bench_rows_$rows where id % (2 * $step) = 3;
+vacuum (analyze) bench_rows_$rows;
+SQL
+  local changed removed added
+  changed=$(sql -At -c "select count(*) from bench_rows_$rows where id % $step = 1 and id <= $rows")
+  removed=$(( (rows + 2 * step - 2) / (2 * step) ))
+  added=$(sql -At -c "select count(*) from bench_rows_$rows where id > $rows")
+  measure "apply-incremental-$rows" "$backflow" apply --project "$dir" --auto-approve
+  local seen
+  seen=$(check_apply "$work/apply-incremental-$rows.out" "$added" "$changed" "$removed")
+  record apply-incremental "$rows" "$seen"
+}
+
 for scenario in $scenarios; do
   declare -F "scenario_$scenario" >/dev/null || die "BENCH_SCENARIOS: no scenario named $scenario"
 done
@@ -194,13 +241,15 @@ done
 # Run: every scenario on every size, smallest first, each size on a fresh table dropped afterwards.
 
 for rows in $sizes; do
+  # Each size starts with no state: its syncs are new.
+  sql -c "drop schema if exists backflow_state cascade; drop table if exists bench_target"
   create_model_table "$rows"
   project=$work/project-$rows
   write_project "$rows" "$project"
   for scenario in $scenarios; do
     "scenario_$scenario" "$rows" "$project"
   done
-  sql -c "drop table if exists bench_rows_$rows, bench_floor_$rows"
+  sql -c "drop table if exists bench_rows_$rows, bench_floor_$rows, bench_target"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -230,11 +279,11 @@ jq -s \
 # number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
 number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
 {
-  printf '%-9s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
+  printf '%-17s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
   jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb, .output_mb]
                     | map(. // "-") | @tsv' "$results_file" |
     while IFS=$'\t' read -r scenario rows wall rate ratio rss output; do
-      printf '%-9s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
+      printf '%-17s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
         "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
     done
   jq -r '.machine | "\(.nproc) CPUs, \(.memory_mb) MB RAM, PostgreSQL \(.postgres); " ' "$results_file" |

@@ -104,55 +104,197 @@ public indirect enum JSONValue: Sendable, Equatable {
   }
 }
 
-extension JSONValue: Decodable {
-  /// Reads any JSON; object keys come back sorted, since decoding does not keep their order.
-  public init(from decoder: any Decoder) throws {
-    if let container = try? decoder.container(keyedBy: AnyKey.self) {
-      self = .object(
-        try container.allKeys.map(\.stringValue).sorted().map { key in
-          (key, try container.decode(JSONValue.self, forKey: AnyKey(stringValue: key)))
-        })
-      return
-    }
-    if var container = try? decoder.unkeyedContainer() {
-      var items: [JSONValue] = []
-      while !container.isAtEnd { items.append(try container.decode(JSONValue.self)) }
-      self = .array(items)
-      return
-    }
-    let container = try decoder.singleValueContainer()
-    if container.decodeNil() {
-      self = .null
-    } else if let flag = try? container.decode(Bool.self) {
-      self = .bool(flag)
-    } else if let number = try? container.decode(Int.self) {
-      self = .int(number)
-    } else if let number = try? container.decode(Double.self) {
-      self = .double(number)
-    } else {
-      self = .string(try container.decode(String.self))
-    }
-  }
-
-  /// Parses a JSON document.
-  public static func parse(_ text: String) throws -> JSONValue {
-    try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-  }
-
-  private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-  }
-}
-
 extension JSONValue {
   /// Any `Encodable` as a JSON tree, keys sorted: the canonical form of config.
   public init(encoding value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = [.sortedKeys]
-    self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
+    self = try JSONValue.parse(String(decoding: try encoder.encode(value), as: UTF8.self))
+  }
+
+  /// Reads a JSON document. Object members keep the order they were written in; a number that is
+  /// not a whole number fitting `Int` keeps its text (`.number`), so no digit is lost.
+  public static func parse(_ text: String) throws -> JSONValue {
+    var text = text
+    return try text.withUTF8 { bytes in
+      var parser = JSONParser(bytes: bytes)
+      let value = try parser.value()
+      parser.skipSpace()
+      guard parser.position == bytes.count else { throw parser.failure("unexpected text after the value") }
+      return value
+    }
+  }
+}
+
+/// Why a JSON document could not be read, with the byte offset.
+public struct JSONParseError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+}
+
+/// A recursive-descent JSON reader over UTF-8 bytes: plan files hold one document per row, so
+/// this runs once per row and must not allocate more than the values it returns.
+private struct JSONParser {
+  let bytes: UnsafeBufferPointer<UInt8>
+  var position = 0
+
+  init(bytes: UnsafeBufferPointer<UInt8>) {
+    self.bytes = bytes
+  }
+
+  func failure(_ message: String) -> JSONParseError {
+    JSONParseError(description: "invalid JSON at byte \(position): \(message)")
+  }
+
+  mutating func skipSpace() {
+    while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+  }
+
+  mutating func value() throws -> JSONValue {
+    skipSpace()
+    guard position < bytes.count else { throw failure("the document ends early") }
+    switch bytes[position] {
+    case UInt8(ascii: "{"):
+      position += 1
+      var members: [(String, JSONValue)] = []
+      skipSpace()
+      if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+        position += 1
+        return .object(members)
+      }
+      while true {
+        skipSpace()
+        let key = try string()
+        skipSpace()
+        try expect(UInt8(ascii: ":"))
+        members.append((key, try value()))
+        skipSpace()
+        if try separator(closing: UInt8(ascii: "}")) { return .object(members) }
+      }
+    case UInt8(ascii: "["):
+      position += 1
+      var items: [JSONValue] = []
+      skipSpace()
+      if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        position += 1
+        return .array(items)
+      }
+      while true {
+        items.append(try value())
+        skipSpace()
+        if try separator(closing: UInt8(ascii: "]")) { return .array(items) }
+      }
+    case UInt8(ascii: "\""): return .string(try string())
+    case UInt8(ascii: "t"): return try literal("true", .bool(true))
+    case UInt8(ascii: "f"): return try literal("false", .bool(false))
+    case UInt8(ascii: "n"): return try literal("null", .null)
+    default: return try number()
+    }
+  }
+
+  /// After a member or item: `true` at the closing bracket, `false` after a comma.
+  private mutating func separator(closing: UInt8) throws -> Bool {
+    guard position < bytes.count else { throw failure("the document ends early") }
+    defer { position += 1 }
+    if bytes[position] == closing { return true }
+    if bytes[position] == UInt8(ascii: ",") { return false }
+    throw failure("expected , or \(Character(UnicodeScalar(closing)))")
+  }
+
+  private mutating func expect(_ byte: UInt8) throws {
+    guard position < bytes.count, bytes[position] == byte else {
+      throw failure("expected \(Character(UnicodeScalar(byte)))")
+    }
+    position += 1
+  }
+
+  private mutating func literal(_ word: StaticString, _ value: JSONValue) throws -> JSONValue {
+    let count = word.utf8CodeUnitCount
+    guard position + count <= bytes.count,
+      UnsafeBufferPointer(rebasing: bytes[position..<position + count]).elementsEqual(
+        UnsafeBufferPointer(start: word.utf8Start, count: count))
+    else { throw failure("unknown literal") }
+    position += count
+    return value
+  }
+
+  private mutating func number() throws -> JSONValue {
+    let start = position
+    var whole = true
+    while position < bytes.count {
+      let byte = bytes[position]
+      if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "-") {
+        position += 1
+      } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+        || byte == UInt8(ascii: "+")
+      {
+        whole = false
+        position += 1
+      } else {
+        break
+      }
+    }
+    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    guard !text.isEmpty, Double(text) != nil else { throw failure("expected a value") }
+    if whole, let integer = Int(text) { return .int(integer) }
+    return .number(text)
+  }
+
+  private mutating func string() throws -> String {
+    try expect(UInt8(ascii: "\""))
+    let start = position
+    // The common case, no escapes: one copy of the bytes.
+    while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") {
+      position += 1
+    }
+    guard position < bytes.count else { throw failure("unterminated string") }
+    var scalars = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    if bytes[position] == UInt8(ascii: "\"") {
+      position += 1
+      return scalars
+    }
+    var utf8: [UInt8] = []
+    while position < bytes.count {
+      let byte = bytes[position]
+      position += 1
+      switch byte {
+      case UInt8(ascii: "\""):
+        scalars += String(decoding: utf8, as: UTF8.self)
+        return scalars
+      case UInt8(ascii: "\\"):
+        guard position < bytes.count else { throw failure("unterminated string") }
+        let escape = bytes[position]
+        position += 1
+        switch escape {
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "u"):
+          var scalar = try hex4()
+          if (0xD800..<0xDC00).contains(scalar), position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+            bytes[position + 1] == UInt8(ascii: "u")
+          {
+            position += 2
+            let low = try hex4()
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          }
+          utf8.append(contentsOf: String(UnicodeScalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+        default: utf8.append(escape)  // \" \\ \/
+        }
+      default:
+        utf8.append(byte)
+      }
+    }
+    throw failure("unterminated string")
+  }
+
+  private mutating func hex4() throws -> UInt32 {
+    guard position + 4 <= bytes.count,
+      let value = UInt32(String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<position + 4]), as: UTF8.self), radix: 16)
+    else { throw failure("bad \\u escape") }
+    position += 4
+    return value
   }
 }

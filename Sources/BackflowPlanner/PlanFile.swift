@@ -107,7 +107,9 @@ public final class PlanFileReader {
 /// Lines of a file, read in chunks.
 final class LineReader {
   private let handle: FileHandle
-  private var buffer = Data()
+  private var buffer: [UInt8] = []
+  /// Where the next line starts in `buffer`; bytes before it are consumed.
+  private var start = 0
   private var ended = false
 
   init(url: URL) throws {
@@ -119,19 +121,23 @@ final class LineReader {
   }
 
   func next() throws -> String? {
+    var searched = start
     while true {
-      if let newline = buffer.firstIndex(of: 0x0A) {
-        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-        buffer.removeSubrange(buffer.startIndex...newline)
-        return line
+      if let newline = buffer[searched...].firstIndex(of: 0x0A) {
+        defer { start = newline + 1 }
+        return String(decoding: buffer[start..<newline], as: UTF8.self)
       }
       if ended {
-        guard !buffer.isEmpty else { return nil }
-        defer { buffer.removeAll() }
-        return String(decoding: buffer, as: UTF8.self)
+        guard start < buffer.count else { return nil }
+        defer { start = buffer.count }
+        return String(decoding: buffer[start...], as: UTF8.self)
       }
+      // Drop consumed bytes only when reading more, so each byte moves at most once per chunk.
+      buffer.removeSubrange(0..<start)
+      start = 0
+      searched = buffer.count
       if let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-        buffer.append(chunk)
+        buffer.append(contentsOf: chunk)
       } else {
         ended = true
       }

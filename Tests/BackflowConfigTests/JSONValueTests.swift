@@ -1,0 +1,34 @@
+import BackflowConfig
+import Testing
+
+/// The JSON reader plan files and HTTP answers go through.
+@Suite("JSON values")
+struct JSONValueTests {
+  @Test func membersKeepTheirOrderAndNumbersTheirDigits() throws {
+    let value = try JSONValue.parse(#" {"z": 1, "a": [true, false, null], "n": 12345678901234567890.123456789, "e": -1.5e3, "i": -42} "#)
+    guard case let .object(members) = value else {
+      Issue.record("not an object: \(value)")
+      return
+    }
+    #expect(members.map(\.0) == ["z", "a", "n", "e", "i"])
+    #expect(value["n"].map { $0.rendered(compact: true) } == "12345678901234567890.123456789")
+    #expect(value["i"].map { $0.rendered() } == "-42")
+    #expect(value["a"] == .array([.bool(true), .bool(false), .null]))
+    #expect(value["e"] == .double(-1500))
+  }
+
+  @Test(arguments: ["plain", "tab\there", "quote\" and \\ backslash", "line\nbreak", "é ✓ 𝄞", "\u{1}control", ""])
+  func stringsRoundTrip(text: String) throws {
+    let rendered = JSONValue.object([("k", .string(text))]).rendered(compact: true)
+    #expect(try JSONValue.parse(rendered)["k"] == .string(text))
+  }
+
+  @Test func escapesIncludingSurrogatePairsAreDecoded() throws {
+    #expect(try JSONValue.parse(#""\u00e9\ud834\udd1e\/\b\f""#) == .string("é𝄞/\u{8}\u{C}"))
+  }
+
+  @Test(arguments: ["", "{", #"{"a" 1}"#, "[1,]", "tru", #""open"#, "1 2", "{\"a\":1,}", "-"])
+  func malformedDocumentsAreErrors(text: String) {
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+  }
+}
