@@ -58,6 +58,8 @@ final class SyncRun {
   private var bucket: TokenBucket?
   private var stopReason: String?
   private var skipped = OperationCounts()
+  /// Rows failed before reaching the destination: rejected keys, templates that did not render.
+  private var unsent = 0
   // State changes not yet written: per batch, or at the end for destinations that write at finish.
   private var entries: [SnapshotEntry] = []
   private var removedKeys: [String] = []
@@ -101,6 +103,14 @@ final class SyncRun {
     try await sendAll(sweeping: sweeper)
     guard stopReason == nil, !cancellation.isRequested else {
       notes.append("mirror's sweep was skipped because the run did not send every row; the next full run does it")
+      return
+    }
+    // A row that was never sent (a duplicate key, a template that failed) has a record the sweep
+    // cannot tell from a stranger's.
+    guard unsent == 0 else {
+      notes.append(
+        "mirror's sweep was skipped: \(plural(unsent, "row")) of the model could not be sent, so its records are "
+          + "not all known; fix them, then `backflow resync \(sync.name.value)`")
       return
     }
     let deleted = try await sweeper.finish()
@@ -183,6 +193,7 @@ final class SyncRun {
       let reason = row["reason"] == .string(RejectReason.nullKey.rawValue) ? "primary key is NULL" : "duplicate primary key"
       run.failed.add += 1
       failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: key, reason: reason))
+      unsent += 1
       return nil
     case "record":
       entries.append(SnapshotEntry(key: key ?? "", fingerprint: fingerprint, matchValue: mapper.matchValue(of: row["fields"] ?? .null)))
@@ -206,6 +217,7 @@ final class SyncRun {
         // A template that cannot render this row fails the row, not the run.
         run.failed[operation] += 1
         failures.append(FailedRow(operation: operation.rawValue, key: key, reason: Self.message(of: error)))
+        unsent += 1
         return nil
       }
     }

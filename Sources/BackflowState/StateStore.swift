@@ -38,8 +38,11 @@ public final class StateStore {
           try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         }
+        // Reading opens read-write when it may: a run killed mid-transaction leaves a journal
+        // that SQLite must roll back before anyone can read, and a read-only connection cannot.
+        let readOnly = !forWriting && !FileManager.default.isWritableFile(atPath: url.path)
         database = try wrapped("open the state file \(path)") {
-          try SQLiteDatabase(path: url.path, readOnly: !forWriting)
+          try SQLiteDatabase(path: url.path, readOnly: readOnly)
         }
       }
     case let .postgres(url):

@@ -281,7 +281,8 @@ struct HTTPDestinationTests {
   @Test("a time-out is retried with the same key; a deduplicating server replays its answer")
   func retriesTimeout() async throws {
     try await withProtocolServer(deduplicating: true) { server in
-      server.inject(.delay(.seconds(2)))
+      // Far longer than the time-out, so a test process stalled under load still sees it expire.
+      server.inject(.delay(.seconds(20)))
       let outcomes = try await withDestination(server, timeout: .milliseconds(500)) { destination in
         try await destination.send(DestinationBatch(number: 1, operation: .upsert, records: Self.two))
       }

@@ -141,6 +141,17 @@ struct ApplyTests {
     #expect(try contacts(scenario).map { $0[0] } == ["ada@example.com", "annie@example.com", "katherine@example.com", "newcomer@example.com"])
   }
 
+  @Test func mirrorsSweepWaitsWhileARowOfTheModelCannotBeSent() async throws {
+    let scenario = try Scenario(.sqlite)
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "object: contacts", with: "object: contacts\nmode: mirror")])
+    try scenario.crm("insert into contacts values ('stranger@example.com', 'S', 'x')")
+    try scenario.insert(people + [(1, "twin@example.com", "Twin", "pro")])
+    let outcomes = try await scenario.apply()
+    #expect(try outcomes.sync().notes.contains { $0.hasPrefix("mirror's sweep was skipped: 1 row of the model could not be sent") })
+    #expect(try contacts(scenario).contains { $0[0] == "stranger@example.com" })
+    #expect(try scenario.openState().syncs().first?.sweptAt == nil)
+  }
+
   @Test func eventSyncsInsertOneEventPerAddedRowOnly() async throws {
     let scenario = try Scenario(.sqlite)
     try scenario.crm("create table signups (user_id integer, email text, kind text)")

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowSQLite
 import BackflowState
 import BackflowTestSupport
 import Foundation
@@ -51,6 +52,33 @@ struct StateStoreTests {
       let record = try #require(try reader().syncs().first)
       #expect(record.serial > serial && record.gitCommit == "abc" && record.config == "{}")
       #expect(try reader().lineage == state.lineage && state.lineage != nil)
+    }
+  }
+
+  /// A run killed in the middle of a state transaction leaves a "hot" journal; the next plan must
+  /// still read the state (SQLite rolls the journal back, which a read-only connection cannot).
+  @Test func aStateFileLeftByAKilledRunIsReadable() throws {
+    try withTemporaryDirectory { directory in
+      let state = try StateStore.open(.sqlite(path: "state.db"), in: directory, writer: "test")
+      let id = try state.register(syncNamed: "a")
+      let writer = try SQLiteDatabase(path: directory.appendingPathComponent("state.db").path)
+      // A tiny cache makes SQLite write changed pages to the file, their originals to the journal.
+      try writer.execute("PRAGMA cache_size = 1; BEGIN IMMEDIATE; UPDATE syncs SET name = 'b'")
+      try writer.execute(
+        """
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+        INSERT INTO snapshots (sync_id, row_key, fingerprint) SELECT \(id), 'key' || i, 'f' FROM n
+        """)
+      let crashed = directory.appendingPathComponent("crashed")
+      try FileManager.default.createDirectory(at: crashed, withIntermediateDirectories: true)
+      for file in ["state.db", "state.db-journal"] {
+        try FileManager.default.copyItem(
+          at: directory.appendingPathComponent(file), to: crashed.appendingPathComponent(file))
+      }
+      try writer.execute("ROLLBACK")
+      let reader = try StateStore.open(.sqlite(path: "state.db"), in: crashed)
+      #expect(try reader.syncs().map(\.name) == ["a"])
+      #expect(try reader.snapshotCount(syncID: id) == 0)
     }
   }
 }
