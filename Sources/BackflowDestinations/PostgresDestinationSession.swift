@@ -27,19 +27,8 @@ final class PostgresDestinationSession {
   func send(_ batch: DestinationBatch, to table: PostgresDestinationTable) throws
     -> [RecordOutcome]
   {
-    let operation = batch.operation
-    var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
-    var pending: [Int] = []
-    for (index, record) in batch.records.enumerated() {
-      if let refusal = table.columns.refusal(of: record, for: operation) {
-        outcomes[index] = .failed(refusal)
-      } else {
-        pending.append(index)
-      }
-    }
-    // Nothing to empty: the sync maps no field but the match field.
-    let isNoOp = operation == .clearFields && table.columns.settable.isEmpty
-    if !pending.isEmpty, !isNoOp {
+    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    if !nothingToSend {
       try ensureBatchTable(table)
       try attempt(pending[...], of: batch, table: table, outcomes: &outcomes)
     }

@@ -56,6 +56,23 @@ struct TableColumns: Sendable, Equatable {
     return nil
   }
 
+  /// A batch before any SQL: the records refused here (see `refusal`) already failed, the
+  /// indexes of the others are pending, and a `clear_fields` of a sync that maps nothing but the
+  /// match field has nothing to send.
+  func screen(_ batch: DestinationBatch) -> (outcomes: [RecordOutcome?], pending: [Int], nothingToSend: Bool) {
+    var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
+    var pending: [Int] = []
+    for (index, record) in batch.records.enumerated() {
+      if let refusal = refusal(of: record, for: batch.operation) {
+        outcomes[index] = .failed(refusal)
+      } else {
+        pending.append(index)
+      }
+    }
+    let nothingToSend = pending.isEmpty || (batch.operation == .clearFields && settable.isEmpty)
+    return (outcomes, pending, nothingToSend)
+  }
+
   /// Whether `operation` carries the mapped fields, or only each record's key.
   static func carriesValues(_ operation: DestinationOperation) -> Bool {
     switch operation {

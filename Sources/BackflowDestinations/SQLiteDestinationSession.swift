@@ -35,18 +35,8 @@ final class SQLiteDestinationSession {
   /// transaction back (`ON CONFLICT ROLLBACK`), the batch runs again without that record.
   func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable) throws -> [RecordOutcome] {
     let operation = batch.operation
-    var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
-    var pending: [Int] = []
-    for (index, record) in batch.records.enumerated() {
-      if let refusal = table.columns.refusal(of: record, for: operation) {
-        outcomes[index] = .failed(refusal)
-      } else {
-        pending.append(index)
-      }
-    }
-    // Nothing to empty: the sync maps no field but the match field.
-    let isNoOp = operation == .clearFields && table.columns.settable.isEmpty
-    guard !pending.isEmpty, !isNoOp else { return outcomes.map { $0 ?? .succeeded } }
+    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    guard !nothingToSend else { return outcomes.map { $0 ?? .succeeded } }
 
     let statement = try self.statement(operation, table: table, batch: batch.number)
     let checksFound = operation == .update
