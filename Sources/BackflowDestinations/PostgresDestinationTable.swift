@@ -117,10 +117,7 @@ extension PostgresDestinationTable {
     -> PostgresDestinationTable
   {
     let object = target.object
-    guard let parts = TableSQL.nameParts(object) else {
-      throw DestinationError(
-        "object \"\(object)\" is not a table name; write table or schema.table")
-    }
+    let parts = try TableSQL.tableName(object)
     // PostgreSQL's own rules first (search_path, unquoted names folded to lower case), then the
     // name exactly as written, so that `object: Contacts` finds a table created as "Contacts".
     var candidates = [object]

@@ -17,6 +17,14 @@ enum TableSQL {
     return isPlain ? name : quoted(name)
   }
 
+  /// The parts of `object` (`table` or `schema.table`), or an error that says how to write it.
+  static func tableName(_ object: String) throws -> [String] {
+    guard let parts = nameParts(object) else {
+      throw DestinationError("object \"\(object)\" is not a table name; write table or schema.table")
+    }
+    return parts
+  }
+
   /// The parts of a table name, optionally schema-qualified: `crm.contacts` is `crm` and
   /// `contacts`, `"My.Schema"."Contacts"` is `My.Schema` and `Contacts`. `nil` when quotes do not
   /// pair up, a part is empty, or there are more than two parts.
@@ -128,5 +136,14 @@ enum TableSQL {
       "table \(object) computes \(columns.map(readable).joined(separator: ", ")) itself "
         + "(a generated column), so Backflow cannot write \(columns.count == 1 ? "it" : "them"); "
         + "remove \(columns.count == 1 ? "its mapping" : "their mappings")")
+  }
+}
+
+extension TableColumns {
+  /// Refuses an operation that finds records by their match value when the sync has no `match`.
+  func requireMatchField(for operation: DestinationOperation) throws {
+    if Self.matches(operation), matchField == nil {
+      throw DestinationError("\(operation.rawValue) needs a match field (match:)")
+    }
   }
 }

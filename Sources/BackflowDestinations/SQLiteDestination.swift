@@ -47,9 +47,7 @@ public final class SQLiteDestination: DestinationConnector, @unchecked Sendable 
     }
     guard !batch.records.isEmpty else { return [] }
     let table = try await preparedTable()
-    if TableColumns.matches(batch.operation), table.matchField == nil {
-      throw DestinationError("\(batch.operation.rawValue) needs a match field (match:)")
-    }
+    try table.columns.requireMatchField(for: batch.operation)
     return try await withSession { session in try session.send(batch, to: table) }
   }
 

@@ -91,10 +91,7 @@ extension SQLiteDestinationTable {
     -> SQLiteDestinationTable
   {
     let object = target.object
-    guard let parts = TableSQL.nameParts(object) else {
-      throw DestinationError(
-        "object \"\(object)\" is not a table name; write table or schema.table")
-    }
+    let parts = try TableSQL.tableName(object)
     let schema = TableSQL.quoted(parts.count == 2 ? parts[0] : "main")
     let tables: [[SQLiteValue]]
     do {

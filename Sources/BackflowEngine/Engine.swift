@@ -120,7 +120,7 @@ public final class Engine {
     _ sync: Sync, id: Int, data: DataCounts, planFile: URL, commit: String?, cancellation: Cancellation,
     observer: (any ApplyObserver)?, notes: inout [String]
   ) async throws -> RunRecord {
-    let planned = OperationCounts(add: data.add + data.rejected, change: data.change, remove: data.remove)
+    let planned = data.planned
     let runID = try state.startRun(syncID: id, gitCommit: commit, rowsQueried: data.rowsQueried, planned: planned)
     var run = RunRecord(
       id: runID, syncID: id, status: .running, startedAt: "", gitCommit: commit, rowsQueried: data.rowsQueried,
@@ -173,7 +173,7 @@ public final class Engine {
   }
 
   private func refusedRun(syncID: Int, commit: String?, data: DataCounts, error: String?) throws -> RunRecord {
-    let planned = OperationCounts(add: data.add + data.rejected, change: data.change, remove: data.remove)
+    let planned = data.planned
     let id = try state.startRun(syncID: syncID, gitCommit: commit, rowsQueried: data.rowsQueried, planned: planned)
     try state.finishRun(
       RunRecord(
@@ -196,6 +196,9 @@ private struct DataCounts {
   var recorded: Int
   var previousRows: Int
   var sweep: Bool
+
+  /// What the run is to account for: rejected rows count as planned additions that fail.
+  var planned: OperationCounts { OperationCounts(add: add + rejected, change: change, remove: remove) }
 
   /// `nil` when the sync's rows were not planned (disabled).
   init?(_ plan: JSONValue) {
