@@ -45,10 +45,12 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    .target(
+      name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowEngine",
-      dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations"]),
+      dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs"]),
     .target(
       name: "BackflowCommands",
       dependencies: [
@@ -70,6 +72,7 @@ let package = Package(
       name: "BackflowTestSupport",
       dependencies: [
         "BackflowConfig", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowSyncLogs",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,6 +93,9 @@ let package = Package(
     .testTarget(
       name: "BackflowEngineTests",
       dependencies: ["BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+    .testTarget(
+      name: "BackflowSyncLogsTests",
+      dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

@@ -36,6 +36,7 @@ final class ApplyReporter: ApplyObserver {
     if !quiet {
       for note in outcome.notes { print("  \(note)") }
     }
+    if let logError = outcome.logError { print("  " + terminal.paint("error: \(logError)", .red)) }
     fflush(nil)
   }
 
@@ -45,6 +46,11 @@ final class ApplyReporter: ApplyObserver {
     var line = "\nApply \(cancelled ? "stopped" : "complete"): \(plural(outcomes.count - failed, "sync")) succeeded"
     if failed > 0 { line += ", " + terminal.paint("\(failed) failed", .red) }
     if cancelled { line += "; rows not attempted are recorded as aborted and retried by the next run" }
+    let unlogged = outcomes.filter { $0.logError != nil }.count
+    if unlogged > 0 {
+      line += "; " + terminal.paint("sync logs not written for \(plural(unlogged, "sync"))", .red)
+        + " (their runs are recorded in state)"
+    }
     print(line + ".")
   }
 

@@ -2,6 +2,7 @@ import BackflowConfig
 import BackflowDestinations
 import BackflowPlanner
 import BackflowState
+import BackflowSyncLogs
 import Foundation
 
 /// Applies plan files: records each sync's config in state, sends its planned rows, and records
@@ -10,6 +11,8 @@ public final class Engine {
   private let project: Project
   private let directory: URL
   private let state: StateStore
+  /// Opened on the first run that writes sync logs; a failure to open is each run's log error.
+  private var logWriter: Result<SyncLogWriter, any Error>?
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -32,6 +35,11 @@ public final class Engine {
       return selection?.contains(name) ?? true
     }
     try checkFresh(header: header, plans: selected)
+    if project.syncLogs != nil, header["unchanged_rows"] != .bool(true) {
+      throw ApplyError(
+        "the plan was made without sync_logs, so it lacks the unchanged rows sync_snapshot lists: run `backflow plan` "
+          + "again (or `backflow apply` without a plan file)")
+    }
     var outcomes: [SyncOutcome] = []
     for plan in selected {
       if cancellation.isRequested { break }
@@ -96,7 +104,11 @@ public final class Engine {
         outcome.error =
           "refused: removes \(data.remove) of the \(data.previousRows) rows last synced, more than max_remove "
           + "\(sync.maxRemove.value); nothing was sent. Check the model, then apply with --allow-mass-delete if this is intended"
-        if let id = outcome.id { outcome.run = try refusedRun(syncID: id, commit: commit, data: data, error: outcome.error) }
+        if let id = outcome.id {
+          let run = try refusedRun(syncID: id, commit: commit, data: data, error: outcome.error)
+          outcome.run = run
+          outcome.logError = writeLogs(sync, run: run, changelog: .abortedEverything, planFile: planFile)
+        }
         return outcome
       }
       let id = try outcome.id ?? state.register(syncNamed: name)
@@ -107,9 +119,19 @@ public final class Engine {
           primaryKey: configuration.primaryKey ?? "", gitCommit: commit)
       }
       guard let data else { return outcome }
-      outcome.run = try await run(
-        sync, id: id, data: data, planFile: planFile, commit: commit, cancellation: cancellation, observer: observer,
-        notes: &outcome.notes)
+      var changelog: Changelog = .none
+      if project.syncLogs != nil {
+        do {
+          changelog = .spool(try ChangelogSpool(primaryKey: configuration.primaryKey ?? "", matchColumn: sync.match?.column.value))
+        } catch {
+          outcome.logError = SyncRun.message(of: error)
+        }
+      }
+      let run = try await self.run(
+        sync, id: id, data: data, planFile: planFile, commit: commit, changelog: changelog, cancellation: cancellation,
+        observer: observer, notes: &outcome.notes)
+      outcome.run = run
+      if outcome.logError == nil { outcome.logError = writeLogs(sync, run: run, changelog: changelog, planFile: planFile) }
     } catch {
       outcome.error = SyncRun.message(of: error)
     }
@@ -117,8 +139,8 @@ public final class Engine {
   }
 
   private func run(
-    _ sync: Sync, id: Int, data: DataCounts, planFile: URL, commit: String?, cancellation: Cancellation,
-    observer: (any ApplyObserver)?, notes: inout [String]
+    _ sync: Sync, id: Int, data: DataCounts, planFile: URL, commit: String?, changelog: Changelog,
+    cancellation: Cancellation, observer: (any ApplyObserver)?, notes: inout [String]
   ) async throws -> RunRecord {
     let planned = data.planned
     let runID = try state.startRun(syncID: id, gitCommit: commit, rowsQueried: data.rowsQueried, planned: planned)
@@ -133,6 +155,7 @@ public final class Engine {
       syncName: sync.name.value, syncID: id, runID: runID, type: sync.type.value, mode: sync.mode.value,
       object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
       concurrency: sync.batch.concurrency.value)
+    let spool: ChangelogSpool? = if case let .spool(spool) = changelog { spool } else { nil }
     do {
       let connector = try DestinationConnectors.open(destination, for: target, in: directory)
       let syncRun: SyncRun
@@ -152,7 +175,7 @@ public final class Engine {
         }
         syncRun = try SyncRun(
           sync: sync, run: run, planFile: planFile, sweep: data.sweep, connector: connector, state: state,
-          cancellation: cancellation, progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          changelog: spool, cancellation: cancellation, progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()
@@ -160,6 +183,7 @@ public final class Engine {
       }
       run = await syncRun.execute()
       notes += syncRun.notes
+      if let error = syncRun.changelogError { notes.append("sync logs: \(error)") }
       if data.recorded > 0, run.status == .succeeded {
         notes.append("CDC reset: \(plural(data.recorded, "row")) recorded in the snapshot, none sent")
       }
@@ -167,6 +191,8 @@ public final class Engine {
       run.error = SyncRun.message(of: error)
       run.status = .failed
       run.aborted = planned
+      // Nothing was attempted: the run's changelog is every planned row, aborted.
+      try? spool?.appendAborted(everyOperationOf: sync.name.value, in: planFile)
     }
     try state.finishRun(run)
     return try state.runs(syncID: id, limit: 1).first ?? run
@@ -181,6 +207,59 @@ public final class Engine {
         rowsQueried: data.rowsQueried, planned: planned, aborted: planned))
     return try state.runs(syncID: syncID, limit: 1).first
       ?? RunRecord(id: id, syncID: syncID, status: .failed, startedAt: "", gitCommit: commit, rowsQueried: 0, planned: planned)
+  }
+}
+
+/// Where a run's changelog comes from, when the project writes sync logs.
+private enum Changelog {
+  case none
+  case spool(ChangelogSpool)
+  /// The run never started: every planned row is aborted.
+  case abortedEverything
+}
+
+extension Engine {
+  /// Writes a finished run into the warehouse's sync logs; the error to report when that fails.
+  private func writeLogs(_ sync: Sync, run: RunRecord, changelog: Changelog, planFile: URL) -> String? {
+    guard let logs = project.syncLogs else { return nil }
+    do {
+      let writer = try openLogWriter(logs)
+      let configuration = try SyncConfiguration(sync: sync, in: project)
+      let spool: ChangelogSpool
+      switch changelog {
+      case .none: return nil
+      case let .spool(existing): spool = existing
+      case .abortedEverything:
+        spool = try ChangelogSpool(primaryKey: configuration.primaryKey ?? "", matchColumn: sync.match?.column.value)
+        try spool.appendAborted(everyOperationOf: sync.name.value, in: planFile)
+      }
+      // Rows recorded by a CDC reset are, from now on, rows the destination is taken to hold.
+      let unchanged = try PlanFileRows(url: planFile, sync: sync.name.value, operations: ["unchanged", "record"])
+      let model = sync.inlineModel?.name.value ?? sync.model.value
+      try writer.write(
+        SyncLogRun(
+          run: run, syncName: sync.name.value, primaryKey: configuration.primaryKey ?? "",
+          destination: "\(sync.destination.value)/\(sync.object.value)", modelName: model),
+        changelog: try spool.entries(),
+        unchanged: {
+          try unchanged.next().map { row in
+            let key: String? = if case let .string(text)? = row["key"] { text } else { nil }
+            return SyncLogEntry(
+              opType: .unchanged, rowID: key, status: .succeeded, fields: (row["fields"] ?? .object([])).rendered(compact: true))
+          }
+        })
+      return nil
+    } catch let error as SyncLogError {
+      return error.message
+    } catch {
+      return "could not write the sync logs to source \(logs.source.value): \(SyncRun.message(of: error))"
+    }
+  }
+
+  private func openLogWriter(_ logs: SyncLogs) throws -> SyncLogWriter {
+    let writer = logWriter ?? Result { try SyncLogWriter(logs: logs, project: project, directory: directory) }
+    logWriter = writer
+    return try writer.get()
   }
 }
 
@@ -228,6 +307,8 @@ public struct SyncOutcome: Sendable {
   public var error: String?
   /// What else the user should know: retired, swept, changes not sent.
   public var notes: [String] = []
+  /// Why the run could not be written to the warehouse's sync logs; the run is recorded in state.
+  public var logError: String?
 
   public init(name: String, configAction: SyncPlan.ConfigAction) {
     self.name = name

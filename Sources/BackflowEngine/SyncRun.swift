@@ -2,6 +2,7 @@ import BackflowConfig
 import BackflowDestinations
 import BackflowPlanner
 import BackflowState
+import BackflowSyncLogs
 import Foundation
 
 /// One run of one sync: the planned rows of a plan file sent to the destination in batches, each
@@ -13,20 +14,14 @@ final class SyncRun {
     var key: String?
     var fingerprint: String
     var matchValue: String?
+    /// The plan file's row, kept only when the run writes a changelog.
+    var row: JSONValue?
   }
 
   enum PlannedOperation: String, Sendable {
     case add
     case change
     case remove
-  }
-
-  /// What a planned row becomes at the destination.
-  private enum Route {
-    case send(DestinationOperation)
-    /// Nothing to send (a change in insert mode, a removal with `on_delete: nothing`): the
-    /// snapshot advances as if it had been sent.
-    case skip
   }
 
   private struct BatchResult: Sendable {
@@ -49,6 +44,13 @@ final class SyncRun {
   private let cancellation: Cancellation
   private let progress: (RunRecord) -> Void
   private let sweep: Bool
+  private let changelog: ChangelogSpool?
+  private static let passes = [["remove"], ["add", "change", "record", "reject"]]
+  /// The pass being read, and how many passes are done: where a stopped run's unsent rows are.
+  private var passRows: PlanFileRows?
+  private var passesDone = 0
+  /// Rows a destination that writes at the end accepted: succeeded only once it has written.
+  private var provisional: [JSONValue] = []
 
   private(set) var run: RunRecord
   /// Facts the user should read in the summary.
@@ -67,9 +69,10 @@ final class SyncRun {
 
   init(
     sync: Sync, run: RunRecord, planFile: URL, sweep: Bool, connector: any DestinationConnector, state: StateStore,
-    cancellation: Cancellation, progress: @escaping (RunRecord) -> Void
+    changelog: ChangelogSpool?, cancellation: Cancellation, progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
+    self.changelog = changelog
     self.run = run
     self.planFile = planFile
     self.sweep = sweep
@@ -119,14 +122,18 @@ final class SyncRun {
   }
 
   private var sweptRecords: Int?
+  private var failedAtFinish: String?
+  /// Why the changelog is incomplete, when it is; the run itself is unaffected.
+  private(set) var changelogError: String?
 
   // Removals go first, so a match value that moved from a removed row to an added one ends up
   // on the added row's record.
   private func sendAll(sweeping sweeper: (any DestinationSweep)?) async throws {
     let connector = connector
     let limit = max(1, sync.batch.concurrency.value)
-    for operations in [["remove"], ["add", "change", "record", "reject"]] {
+    for operations in Self.passes {
       let rows = try PlanFileRows(url: planFile, sync: sync.name.value, operations: operations)
+      passRows = rows
       await withTaskGroup(of: BatchResult.self) { group in
         var inFlight = 0
         do {
@@ -137,7 +144,10 @@ final class SyncRun {
               handle(result)
             }
             // A batch formed while the last one was in flight is not sent once the run is stopping.
-            if stopReason != nil || cancellation.isRequested { break }
+            if stopReason != nil || cancellation.isRequested {
+              for ref in batch.refs { log(ref, .aborted) }
+              break
+            }
             let request = await pace(batch)
             group.addTask { await Self.send(request, refs: batch.refs, to: connector) }
             inFlight += 1
@@ -148,6 +158,8 @@ final class SyncRun {
         while let result = await group.next() { handle(result) }
       }
       if stopReason != nil || cancellation.isRequested { return }
+      passRows = nil
+      passesDone += 1
     }
   }
 
@@ -193,6 +205,7 @@ final class SyncRun {
       let reason = row["reason"] == .string(RejectReason.nullKey.rawValue) ? "primary key is NULL" : "duplicate primary key"
       run.failed.add += 1
       failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: key, reason: reason))
+      changelog?.append(planned: row, .failed, reason: reason)
       unsent += 1
       return nil
     case "record":
@@ -200,8 +213,9 @@ final class SyncRun {
       try flushStateIfLarge()
       return nil
     case "remove":
-      let ref = PlannedRef(operation: .remove, key: key, fingerprint: fingerprint, matchValue: nil)
-      guard case let .send(operation) = route(.remove) else { return skip(ref) }
+      let ref = PlannedRef(
+        operation: .remove, key: key, fingerprint: fingerprint, matchValue: nil, row: changelog == nil ? nil : row)
+      guard let operation = sync.destinationOperation(for: .remove) else { return skip(ref) }
       let record = DestinationRecord(
         key: row["match"].flatMap { $0 == .null ? nil : $0 } ?? .string(key ?? ""),
         values: operation == .clearFields ? mapper.fields.map { _ in .null } : [])
@@ -209,39 +223,20 @@ final class SyncRun {
     default:
       let operation: PlannedOperation = op == "add" ? .add : .change
       let values = row["fields"] ?? .object([])
-      let ref = PlannedRef(operation: operation, key: key, fingerprint: fingerprint, matchValue: mapper.matchValue(of: values))
-      guard case let .send(destinationOperation) = route(operation) else { return skip(ref) }
+      let ref = PlannedRef(
+        operation: operation, key: key, fingerprint: fingerprint, matchValue: mapper.matchValue(of: values),
+        row: changelog == nil ? nil : row)
+      guard let destinationOperation = sync.destinationOperation(for: operation) else { return skip(ref) }
       do {
         return add(try mapper.record(key: key ?? "", values: values), ref, to: destinationOperation)
       } catch {
         // A template that cannot render this row fails the row, not the run.
         run.failed[operation] += 1
         failures.append(FailedRow(operation: operation.rawValue, key: key, reason: Self.message(of: error)))
+        log(ref, .failed, reason: Self.message(of: error))
         unsent += 1
         return nil
       }
-    }
-  }
-
-  private func route(_ operation: PlannedOperation) -> Route {
-    let mode = sync.mode.value
-    switch (sync.type.value, operation) {
-    case (.list, .remove): return .send(.remove)
-    case (.list, _): return .send(.add)
-    case (.event, .add): return .send(.track)
-    case (.event, _): return .skip
-    case (.object, .remove):
-      if mode == .mirror { return .send(.delete) }
-      if mode == .insert { return .skip }
-      switch sync.onDelete.value {
-      case .nothing: return .skip
-      case .clear: return .send(.clearFields)
-      case .delete: return .send(.delete)
-      }
-    case (.object, .add):
-      return .send(mode == .update ? .update : mode == .insert ? .insert : .upsert)
-    case (.object, .change):
-      return mode == .insert ? .skip : .send(mode == .update ? .update : .upsert)
     }
   }
 
@@ -249,6 +244,7 @@ final class SyncRun {
     skipped[ref.operation] += 1
     run.succeeded[ref.operation] += 1
     record(success: ref)
+    log(ref, .succeeded)
     return nil
   }
 
@@ -286,9 +282,11 @@ final class SyncRun {
       case .succeeded:
         run.succeeded[ref.operation] += 1
         record(success: ref)
+        log(ref, .succeeded)
       case let .failed(reason):
         run.failed[ref.operation] += 1
         failures.append(FailedRow(operation: ref.operation.rawValue, key: ref.key, reason: reason))
+        log(ref, .failed, reason: reason)
       }
     }
     do {
@@ -304,6 +302,29 @@ final class SyncRun {
       if let key = ref.key { removedKeys.append(key) }
     } else if let key = ref.key {
       entries.append(SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue))
+    }
+  }
+
+  private func log(_ ref: PlannedRef, _ status: SyncLogEntry.Status, reason: String? = nil) {
+    guard let changelog, let row = ref.row else { return }
+    if status == .succeeded, connector.writesAtFinish {
+      provisional.append(row)
+    } else {
+      changelog.append(planned: row, status, reason: reason)
+    }
+  }
+
+  /// Rows the run never attempted: batches still being formed, the rest of the pass it stopped
+  /// in, and the passes after it.
+  private func logAborted() throws {
+    guard let changelog else { return }
+    for batch in pending.values {
+      for ref in batch.refs { log(ref, .aborted) }
+    }
+    pending.removeAll()
+    if let passRows { try changelog.appendAborted(passRows) }
+    for operations in Self.passes.dropFirst(passesDone + (passRows == nil ? 0 : 1)) {
+      try changelog.appendAborted(PlanFileRows(url: planFile, sync: sync.name.value, operations: operations))
     }
   }
 
@@ -337,6 +358,7 @@ final class SyncRun {
       // Nothing a destination that writes at the end was given holds: none of it is recorded.
       stop(Self.message(of: error))
       if connector.writesAtFinish {
+        failedAtFinish = Self.message(of: error)
         run.failed.add += run.succeeded.add
         run.failed.change += run.succeeded.change
         run.failed.remove += run.succeeded.remove
@@ -350,6 +372,17 @@ final class SyncRun {
       try writeState()
     } catch {
       stop("could not record the run in the state store: \(Self.message(of: error))")
+    }
+    for row in provisional {
+      // A destination that writes at the end holds nothing when finishing failed.
+      changelog?.append(planned: row, failedAtFinish == nil ? .succeeded : .failed, reason: failedAtFinish)
+    }
+    if stopReason != nil || cancellation.isRequested {
+      do {
+        try logAborted()
+      } catch {
+        changelogError = "could not list the rows the run did not attempt: \(Self.message(of: error))"
+      }
     }
     run.aborted = OperationCounts(
       add: run.planned.add - run.succeeded.add - run.failed.add,

@@ -13,6 +13,8 @@ public struct Plan: Sendable {
   public var syncs: [SyncPlan]
   /// Problems found while planning (missing columns, failing queries), at the config that causes them.
   public var diagnostics: Diagnostics
+  /// Whether the plan's rows include the unchanged ones, which sync logs need for `sync_snapshot`.
+  public var includesUnchangedRows = false
 
   /// Whether applying would change anything: config, rows, or the snapshot.
   public var hasChanges: Bool {

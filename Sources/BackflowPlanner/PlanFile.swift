@@ -39,8 +39,10 @@ public final class PlanFileWriter: PlannedRowSink {
       let operation = if case .add = row { "add" } else if case .change = row { "change" } else { "record" }
       members += [
         ("op", .string(operation)), ("key", .string(planned.key ?? "")), ("fingerprint", .string(planned.fingerprint)),
-        ("fields", .object(zip(columns, planned.values.map(\.json)).map { ($0, $1) })),
+        ("fields", fields(planned)),
       ]
+    case let .unchanged(planned):
+      members += [("op", .string("unchanged")), ("key", .string(planned.key ?? "")), ("fields", fields(planned))]
     case let .remove(entry):
       members += [
         ("op", .string("remove")), ("key", .string(entry.key)), ("fingerprint", .string(entry.fingerprint)),
@@ -49,7 +51,7 @@ public final class PlanFileWriter: PlannedRowSink {
     case let .reject(planned, reason):
       members += [
         ("op", .string("reject")), ("key", planned.key.map(JSONValue.string) ?? .null),
-        ("reason", .string(reason.rawValue)),
+        ("reason", .string(reason.rawValue)), ("fields", fields(planned)),
       ]
     }
     buffer.append(contentsOf: JSONValue.object(members).rendered(compact: true).utf8)
@@ -57,14 +59,22 @@ public final class PlanFileWriter: PlannedRowSink {
     if buffer.count >= 1 << 20 { try flush() }
   }
 
+  private func fields(_ row: FingerprintedRow) -> JSONValue {
+    .object(zip(columns, row.values.map(\.json)).map { ($0, $1) })
+  }
+
   /// Writes the header for `plan` and puts the file in place.
   public func finish(_ plan: Plan, backflowVersion: String) throws {
     try flush()
     try rows.close()
     let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-    var header = plan.json(backflowVersion: backflowVersion, includingConfig: true).rendered(compact: true)
-    header += "\n"
-    try Data(header.utf8).write(to: partial)
+    var header = plan.json(backflowVersion: backflowVersion, includingConfig: true)
+    if case var .object(members) = header {
+      members.append(("unchanged_rows", .bool(plan.includesUnchangedRows)))
+      header = .object(members)
+    }
+    let line = header.rendered(compact: true) + "\n"
+    try Data(line.utf8).write(to: partial)
     let output = try FileHandle(forWritingTo: partial)
     defer { try? output.close() }
     try output.seekToEnd()
@@ -105,14 +115,14 @@ public final class PlanFileReader {
 }
 
 /// Lines of a file, read in chunks.
-final class LineReader {
+public final class LineReader {
   private let handle: FileHandle
   private var buffer: [UInt8] = []
   /// Where the next line starts in `buffer`; bytes before it are consumed.
   private var start = 0
   private var ended = false
 
-  init(url: URL) throws {
+  public init(url: URL) throws {
     handle = try FileHandle(forReadingFrom: url)
   }
 
@@ -120,7 +130,8 @@ final class LineReader {
     try? handle.close()
   }
 
-  func next() throws -> String? {
+  /// The next line without its newline; `nil` at the end.
+  public func next() throws -> String? {
     var searched = start
     while true {
       if let newline = buffer[searched...].firstIndex(of: 0x0A) {
@@ -153,7 +164,8 @@ public final class PlanFileRows {
   private let operations: [String]
   private var started = false
 
-  /// `operations` are `op` values (`add`, `change`, `remove`, `record`, `reject`); all when empty.
+  /// `operations` are `op` values (`add`, `change`, `remove`, `record`, `reject`, `unchanged`); all
+  /// when empty.
   public init(url: URL, sync: String, operations: [String] = []) throws {
     lines = try LineReader(url: url)
     _ = try lines.next()  // the header

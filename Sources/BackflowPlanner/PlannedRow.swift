@@ -10,6 +10,9 @@ public enum PlannedRow: Sendable, Equatable {
   case record(FingerprintedRow)
   /// Fails at apply with the reason; never reaches the destination.
   case reject(FingerprintedRow, RejectReason)
+  /// Not sent; planned only when the project writes sync logs, whose `sync_snapshot` lists every
+  /// model row.
+  case unchanged(FingerprintedRow)
 }
 
 /// Receives a plan's rows as they are planned, so none has to be held in memory.

@@ -38,7 +38,9 @@ public final class Planner {
           config: nil, model: nil, destination: nil, enabled: false, pending: nil, data: nil, warnings: [],
           failed: false))
     }
-    return Plan(commit: commit, stateLineage: state.lineage, syncs: plans, diagnostics: diagnostics)
+    var plan = Plan(commit: commit, stateLineage: state.lineage, syncs: plans, diagnostics: diagnostics)
+    plan.includesUnchangedRows = project.syncLogs != nil
+    return plan
   }
 
   private func plan(_ sync: Sync, record: SyncRecord?, sampleSize: Int, sink: (any PlannedRowSink)?) throws -> SyncPlan {
@@ -70,7 +72,12 @@ public final class Planner {
     let reader = try reader(for: model)
     let sql = ModelSQL(model.relation)
     let available = try failing(model) { try reader.columns(of: sql) }
-    let columns = try usedColumns(of: sync, model: model, available: available)
+    let used = try usedColumns(of: sync, model: model, available: available)
+    // Sync logs record the whole model row, and every unchanged row for `sync_snapshot`; the
+    // fingerprint still covers only the columns the sync uses.
+    let logging = project.syncLogs != nil
+    let columns = logging ? available : used
+    let usedIndexes = logging ? used.compactMap { available.firstIndex(of: $0) } : nil
     let key = model.primaryKey.value
     let fingerprint = config.fingerprint
 
@@ -89,7 +96,10 @@ public final class Planner {
     let rows = try failing(model) { try reader.rows(of: sql, key: key, columns: columns) }
     let diff = RowDiff(
       rows: {
-        try rows.next().map { row in FingerprintedRow(key: row.key, fingerprint: fingerprint.of(row.values), values: row.values) }
+        try rows.next().map { row in
+          let fingerprinted = usedIndexes.map { indexes in indexes.map { row.values[$0] } } ?? row.values
+          return FingerprintedRow(key: row.key, fingerprint: fingerprint.of(fingerprinted), values: row.values)
+        }
       }, snapshot: { try snapshot?.next() })
 
     try sink?.begin(sync: sync.name.value, columns: columns)
@@ -128,6 +138,7 @@ public final class Planner {
           try emit(.change, key, .change(row))
         default:
           data.unchanged += 1
+          if logging { try sink?.write(.unchanged(row)) }
         }
       }
     }
@@ -176,7 +187,9 @@ public final class Planner {
     case .resync?, .resyncClear?:
       warnings.append(
         "a resync was requested: every row is sent as added without diffing"
-          + (data.ignoredRemovals > 0 ? ", and the \(data.ignoredRemovals) rows that left the model are not removed" : ""))
+          + (data.ignoredRemovals > 0
+            ? ", and \(plural(data.ignoredRemovals, "row")) that left the model \(data.ignoredRemovals == 1 ? "is" : "are") not removed"
+            : ""))
     case .resetCDC?:
       warnings.append("a CDC reset was requested: \(data.recorded) rows are recorded as the new snapshot and none is sent")
     default:

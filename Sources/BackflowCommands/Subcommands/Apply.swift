@@ -71,7 +71,9 @@ extension Backflow {
         throw CommandSession.failure(error.description)
       }
       reporter.finish(outcomes, cancelled: cancellation.isRequested)
-      if !outcomes.allSatisfy(\.succeeded) || cancellation.isRequested { throw ExitCode.failure }
+      if !outcomes.allSatisfy({ $0.succeeded && $0.logError == nil }) || cancellation.isRequested {
+        throw ExitCode.failure
+      }
     }
 
     /// Plans into `url` and asks; `false` when there is nothing to do or the user declines.

@@ -1,0 +1,97 @@
+import BackflowConfig
+import BackflowPlanner
+import BackflowSyncLogs
+import Foundation
+
+/// A run's changelog, one entry per planned row, kept in a temporary file while the run goes, so
+/// the warehouse's `sync_changelog` is written in bulk afterwards without holding rows in memory.
+final class ChangelogSpool {
+  private let url: URL
+  private let handle: FileHandle
+  private let primaryKey: String
+  private let matchColumn: String?
+  private var buffer: [UInt8] = []
+  private var writeError: (any Error)?
+
+  /// `primaryKey` and `matchColumn` name what a removed row's entry still knows of it.
+  init(primaryKey: String, matchColumn: String?) throws {
+    self.primaryKey = primaryKey
+    self.matchColumn = matchColumn
+    url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-changelog-\(UUID().uuidString)")
+    guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+      throw ApplyError("cannot create a temporary file for the run's changelog in \(url.deletingLastPathComponent().path)")
+    }
+    handle = try FileHandle(forWritingTo: url)
+  }
+
+  deinit {
+    try? handle.close()
+    try? FileManager.default.removeItem(at: url)
+  }
+
+  /// Records what became of a planned row of the plan file; rows that are not operations
+  /// (`record`, `unchanged`) are not part of a changelog.
+  func append(planned row: JSONValue, _ status: SyncLogEntry.Status, reason: String? = nil) {
+    let opType: SyncLogEntry.OpType
+    let fields: JSONValue
+    switch row["op"] {
+    case .string("add")?, .string("reject")?: (opType, fields) = (.added, row["fields"] ?? .object([]))
+    case .string("change")?: (opType, fields) = (.changed, row["fields"] ?? .object([]))
+    case .string("remove")?:
+      // The model row is gone; what the snapshot kept of it is its key and match value.
+      opType = .removed
+      fields = .object([(primaryKey, row["key"] ?? .null)] + (matchColumn.map { [($0, row["match"] ?? .null)] } ?? []))
+    default: return
+    }
+    let key: JSONValue = if case .string? = row["key"] { row["key"] ?? .null } else { .null }
+    // One line per entry: op, status, key and reason as JSON, then the fields' JSON. JSON escapes
+    // tabs and newlines inside strings, so tabs split the line unambiguously.
+    let line = [
+      opType.rawValue, status.rawValue, key.rendered(compact: true),
+      (reason.map(JSONValue.string) ?? .null).rendered(compact: true), fields.rendered(compact: true),
+    ].joined(separator: "\t")
+    buffer.append(contentsOf: line.utf8)
+    buffer.append(0x0A)
+    if buffer.count >= 1 << 20 { flush() }
+  }
+
+  /// Records every row `rows` has left as aborted: planned, never attempted.
+  func appendAborted(_ rows: PlanFileRows) throws {
+    while let row = try rows.next() { append(planned: row, .aborted) }
+  }
+
+  /// Records every planned row of a sync as aborted: for a run that never started.
+  func appendAborted(everyOperationOf sync: String, in planFile: URL) throws {
+    try appendAborted(PlanFileRows(url: planFile, sync: sync, operations: ["remove", "add", "change", "reject"]))
+  }
+
+  /// The entries in the order they were appended.
+  func entries() throws -> () throws -> SyncLogEntry? {
+    flush()
+    if let writeError { throw ApplyError("could not write the run's changelog to \(url.path): \(writeError)") }
+    let lines = try LineReader(url: url)
+    return { [url] in
+      guard let line = try lines.next() else { return nil }
+      let parts = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
+      guard parts.count == 5, let opType = SyncLogEntry.OpType(rawValue: String(parts[0])),
+        let status = SyncLogEntry.Status(rawValue: String(parts[1]))
+      else { throw ApplyError("the run's changelog file \(url.path) is damaged") }
+      func text(_ part: Substring) throws -> String? {
+        if case let .string(value) = try JSONValue.parse(String(part)) { value } else { nil }
+      }
+      return SyncLogEntry(
+        opType: opType, rowID: try text(parts[2]), status: status, failedReason: try text(parts[3]),
+        fields: String(parts[4]))
+    }
+  }
+
+  private func flush() {
+    guard writeError == nil, !buffer.isEmpty else { return }
+    do {
+      try handle.write(contentsOf: buffer)
+    } catch {
+      writeError = error
+    }
+    buffer.removeAll(keepingCapacity: true)
+  }
+}
