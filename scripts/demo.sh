@@ -65,3 +65,16 @@ sqlite3 -header -column demo/crm.db "select email, first_name, tier, full_name f
 
 step "backflow plan --detailed-exitcode: nothing left to do (exit 0)"
 "$backflow" plan --detailed-exitcode
+
+step "The warehouse sync logs (docs/sync-logs.md): every run, every row's outcome, queryable in SQL"
+sqlite3 -header -column demo/warehouse.db <<'SQL'
+select sync_id, sync_run_id, model_name, status, num_planned_add, num_planned_change, num_planned_remove,
+  num_succeeded_add + num_succeeded_change + num_succeeded_remove as succeeded
+from backflow_audit_sync_runs order by sync_run_id;
+select op_type, row_id, status, json_extract(fields, '$.plan') as plan
+from backflow_audit_sync_changelog
+where sync_run_id = (select max(sync_run_id) from backflow_audit_sync_runs where sync_name = 'users_to_crm');
+SQL
+
+step "backflow runs users_to_crm: the demo sync's run history"
+"$backflow" runs users_to_crm

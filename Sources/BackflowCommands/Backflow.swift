@@ -6,7 +6,9 @@ public struct Backflow: AsyncParsableCommand {
     commandName: "backflow",
     abstract: "Keep destinations in step with warehouse models, declared as YAML in git.",
     version: BackflowVersion.current,
-    subcommands: [Validate.self, Plan.self, Apply.self, Init.self])
+    subcommands: [
+      Validate.self, Plan.self, Apply.self, Runs.self, Errors.self, Resync.self, ResetCDC.self, TestRow.self, Init.self,
+    ])
 
   public init() {}
 }

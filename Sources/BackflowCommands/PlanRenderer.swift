@@ -60,6 +60,11 @@ struct PlanRenderer {
     if let model = sync.model, let destination = sync.destination {
       lines.append(terminal.paint("    model \(model) → \(destination)", .dim))
     }
+    if let pending = sync.pending {
+      lines.append(
+        "    " + terminal.paint("pending:", .yellow) + " \(pending.action.noun), \(pending.attribution) "
+          + "(`\(pending.action.command(sync.name)) --cancel` withdraws it)")
+    }
     for change in sync.configChanges { lines += diffLines(change).map { "    " + $0 } }
     if !sync.enabled, sync.configAction != .retire {
       lines.append("    disabled (enabled: false): apply skips its rows")
@@ -179,6 +184,9 @@ struct PlanRenderer {
           ?? ["", "", "", ""]
         var notes: [String] = []
         if sync.failed { notes.append("❌ could not be planned") }
+        if let pending = sync.pending {
+          notes.append(markdownEscaped("pending \(pending.action.noun), \(pending.attribution)"))
+        }
         if !sync.enabled, sync.configAction != .retire { notes.append("disabled") }
         if !sync.warnings.isEmpty { notes.append("⚠️ \(plural(sync.warnings.count, "warning"))") }
         let action = sync.configAction == .none ? "no change" : "**\(sync.configAction.rawValue)**"

@@ -4,7 +4,7 @@
 /// checks that `schemas/*.schema.json` describe exactly the same keys, so the two cannot drift.
 public enum ConfigKeys {
   /// `backflow.yaml`
-  public static let project = ["version", "state", "sources", "destinations", "sync_logs"]
+  public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories"]
   /// An entry under `sources:`
   public static let source = ["type", "url", "path"]
   /// An entry under `destinations:`

@@ -8,6 +8,7 @@ struct ProjectHeader {
   var sources: [Source] = []
   var destinations: [Destination] = []
   var syncLogs: SyncLogs?
+  var errorCategories: [ErrorCategory] = []
   /// Every declared name, including entries too broken to decode, so references to them do not
   /// cascade into "not declared" errors.
   var sourceNames: [Located<String>] = []
@@ -63,6 +64,9 @@ extension NodeReader {
     }
     if let node = fields["sync_logs"] {
       header.syncLogs = syncLogs(node)
+    }
+    if let node = fields["error_categories"] {
+      header.errorCategories = errorCategories(node)
     }
     return header
   }
@@ -144,6 +148,30 @@ extension NodeReader {
       }
     }
     return SyncLogs(source: source, schema: schema)
+  }
+
+  /// Category name → regular expression, in file order. A pattern that does not compile is
+  /// reported at the pattern, saying what is wrong with it.
+  private func errorCategories(_ node: Node) -> [ErrorCategory] {
+    namedEntries(node, path: "error_categories").compactMap { name, value in
+      guard !name.value.trimmingCharacters(in: .whitespaces).isEmpty else {
+        error("error_categories: a category name must not be empty", at: name.location)
+        return nil
+      }
+      guard name.value != ErrorCategory.uncategorised else {
+        error(
+          "error_categories: \"\(name.value)\" is where reasons that match no category are listed; name the category differently",
+          at: name.location)
+        return nil
+      }
+      let path = "error_categories: category \"\(name.value)\""
+      guard let pattern = nonEmptyString(value, path: path, fromEnvironment: false) else { return nil }
+      if let problem = ErrorCategory.problem(compiling: pattern.value) {
+        error("\(path): \(pattern.quotedForMessage) is not a valid regular expression: \(problem)", at: value)
+        return nil
+      }
+      return ErrorCategory(name: name, pattern: pattern)
+    }
   }
 
   /// Keys that another `type` uses are errors here, so a copied block does not silently do nothing.

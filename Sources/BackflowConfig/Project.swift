@@ -1,3 +1,5 @@
+import Foundation
+
 /// A whole Backflow project: `backflow.yaml` plus every model and sync under `syncs/`.
 public struct Project: Sendable, Encodable {
   /// The highest `version:` this Backflow reads.
@@ -10,6 +12,8 @@ public struct Project: Sendable, Encodable {
   public var sources: [Source]
   public var destinations: [Destination]
   public var syncLogs: SyncLogs?
+  /// Names for failure reasons (`error_categories:`), in file order: the first that matches wins.
+  public var errorCategories: [ErrorCategory] = []
   public var models: [Model]
   public var syncs: [Sync]
 
@@ -70,4 +74,43 @@ public struct SyncLogs: Sendable, Encodable {
 
   public var source: Located<String>
   public var schema: Located<String>
+}
+
+/// A name for the failure reasons a regular expression matches, for `backflow errors`.
+public struct ErrorCategory: Sendable, Encodable {
+  /// Where reasons that match no category are listed; no category may take this name.
+  public static let uncategorised = "uncategorised"
+
+  public var name: Located<String>
+  /// An ICU regular expression (`NSRegularExpression`), matched anywhere in a reason.
+  public var pattern: Located<String>
+
+  public init(name: Located<String>, pattern: Located<String>) {
+    self.name = name
+    self.pattern = pattern
+  }
+
+  /// The compiled expression; validation has already rejected patterns that do not compile.
+  public func expression() throws -> NSRegularExpression {
+    try NSRegularExpression(pattern: pattern.value)
+  }
+
+  /// Whether the expression matches somewhere in `reason`.
+  public static func matches(_ expression: NSRegularExpression, _ reason: String) -> Bool {
+    expression.firstMatch(in: reason, range: NSRange(reason.startIndex..., in: reason)) != nil
+  }
+
+  /// What is wrong with `pattern` as a regular expression, or `nil` when it compiles.
+  ///
+  /// NSRegularExpression decides; its error says only "the value is invalid", so the reason
+  /// comes from Swift's own regex parser when that one can tell.
+  public static func problem(compiling pattern: String) -> String? {
+    guard (try? NSRegularExpression(pattern: pattern)) == nil else { return nil }
+    do {
+      _ = try Regex(pattern)
+    } catch {
+      return "\(error)"
+    }
+    return "ICU does not accept it"
+  }
 }

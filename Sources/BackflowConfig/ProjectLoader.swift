@@ -78,7 +78,8 @@ public struct ProjectLoader: Sendable {
 
     let project = Project(
       version: header.version, state: header.state, sources: header.sources,
-      destinations: header.destinations, syncLogs: header.syncLogs, models: models, syncs: syncs)
+      destinations: header.destinations, syncLogs: header.syncLogs, errorCategories: header.errorCategories,
+      models: models, syncs: syncs)
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
       modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)

@@ -17,10 +17,13 @@ public struct DestinationTarget: Sendable {
   public var fields: [String]
   /// How many batches may be in flight at once.
   public var concurrency: Int
+  /// Reports each request, statement or line and its result (`backflow test`); `nil` for
+  /// apply.
+  public var trace: DestinationTrace?
 
   public init(
     syncName: String, syncID: Int, runID: Int, type: Sync.Kind, mode: Sync.Mode, object: String,
-    matchField: String?, fields: [String], concurrency: Int
+    matchField: String?, fields: [String], concurrency: Int, trace: DestinationTrace? = nil
   ) {
     self.syncName = syncName
     self.syncID = syncID
@@ -31,6 +34,7 @@ public struct DestinationTarget: Sendable {
     self.matchField = matchField
     self.fields = fields
     self.concurrency = concurrency
+    self.trace = trace
   }
 }
 

@@ -77,7 +77,50 @@ public final class FileDestination: DestinationConnector, @unchecked Sendable {
     try locked {
       guard table != nil else { throw DestinationError("the file destination was not prepared") }
       if !batch.records.isEmpty || batch.operation == .clear { needsWrite = true }
-      return table?.apply(batch) ?? []
+      guard let trace = target.trace else { return table?.apply(batch) ?? [] }
+      let existed = batch.records.map { table?.row(matching: $0.key) != nil }
+      let outcomes = table?.apply(batch) ?? []
+      if let table { traceLines(of: batch, outcomes: outcomes, existed: existed, in: table, to: trace) }
+      return outcomes
+    }
+  }
+
+  /// Tells `trace` the line each record of `batch` now has in the file (or that it has none).
+  private func traceLines(
+    of batch: DestinationBatch, outcomes: [RecordOutcome], existed: [Bool], in table: FileTable,
+    to trace: DestinationTrace
+  ) {
+    let path = file.path
+    for (index, (record, outcome)) in zip(batch.records, outcomes).enumerated() {
+      if case let .failed(reason) = outcome {
+        trace(.result("error: \(reason)"))
+        continue
+      }
+      let key = FileTable.keyText(record.key) ?? "null"
+      switch batch.operation {
+      case .delete, .remove:
+        trace(.result(existed[index] ? "the line of \(key) is removed" : "no line has \(key); nothing to remove"))
+      case .insert, .track:
+        trace(.line(file: path, text: line(table.newRow(record), columns: table.columns)))
+      case .upsert, .update, .add, .clearFields:
+        if let row = table.row(matching: record.key) {
+          trace(.line(file: path, text: line(row, columns: table.columns)))
+        } else {
+          trace(.result("no line has \(key)"))
+        }
+      case .clear:
+        trace(.result("every line is removed"))
+      }
+    }
+  }
+
+  /// One record as its line in the file, without the line break.
+  private func line(_ row: [JSONValue], columns: [String]) -> String {
+    switch format {
+    case .csv:
+      String(CSVFile.line(row.map(CSVFile.text)).dropLast())
+    case .jsonl:
+      JSONValue.object(Array(zip(columns, row))).rendered(compact: true)
     }
   }
 
@@ -101,7 +144,21 @@ public final class FileDestination: DestinationConnector, @unchecked Sendable {
   public func finish() async throws {
     let pending: FileTable? = locked { needsWrite ? table : nil }
     guard let pending else { return }
-    try write(pending)
+    if let trace = target.trace {
+      guard !trace.dryRun else {
+        trace(.result("\(file.path) is not written (dry run)"))
+        return
+      }
+      do {
+        try write(pending)
+      } catch let error as DestinationError {
+        trace(.result("error: \(error.message)"))
+        throw error
+      }
+      trace(.result("wrote \(file.path): \(plural(pending.count, "record"))"))
+    } else {
+      try write(pending)
+    }
     locked { needsWrite = false }
   }
 

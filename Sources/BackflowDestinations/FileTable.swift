@@ -104,6 +104,20 @@ struct FileTable {
     return .succeeded
   }
 
+  /// The live record whose match value is `key`, as a row of `columns`.
+  func row(matching key: JSONValue) -> [JSONValue]? {
+    guard let text = Self.keyText(key), let position = index[text] else { return nil }
+    return rows[position]
+  }
+
+  /// The row an insert of `record` appends.
+  func newRow(_ record: DestinationRecord) -> [JSONValue] {
+    var row = Array(repeating: JSONValue.null, count: columns.count)
+    if let keyColumn { row[keyColumn] = record.key }
+    for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
+    return row
+  }
+
   mutating func clear() {
     rows.removeAll()
     index.removeAll()

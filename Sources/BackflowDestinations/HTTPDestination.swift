@@ -189,10 +189,23 @@ public final class HTTPDestination: DestinationConnector {
     request.headers = headers
     request.headers.replaceOrAdd(name: "Idempotency-Key", value: idempotencyKey)
     request.body = .bytes(ByteBuffer(string: body))
+    let trace = target.trace
+    func traceRequest(attempt: Int) {
+      trace?(
+        .request(
+          method: "POST", url: request.url,
+          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: $0.value) },
+          body: body, attempt: attempt))
+    }
+    if trace?.dryRun == true {
+      traceRequest(attempt: 1)
+      return .accepted("")
+    }
 
     var attempt = 0
     while true {
       attempt += 1
+      if trace != nil { traceRequest(attempt: attempt) }
       switch try await send(request) {
       case let .accepted(answer):
         return .accepted(answer)
@@ -201,6 +214,7 @@ public final class HTTPDestination: DestinationConnector {
       case let .failed(reason, retryable: true, retryAfter):
         switch policy.decision(afterAttempt: attempt, retryAfter: retryAfter) {
         case let .retry(after: delay):
+          trace?(.retrying(after: delay))
           if delay > .zero { try await Task.sleep(for: delay) }
         case .retriesExhausted:
           return .failed(reason)
@@ -224,14 +238,17 @@ public final class HTTPDestination: DestinationConnector {
       retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryPolicy.retryAfter($0) }
       answer = String(buffer: try await response.body.collect(upTo: Self.maximumAnswerBytes))
     } catch is NIOTooManyBytesError {
+      target.trace?(.result("the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB; it was not read"))
       return .failed(
         "\(requestLine): the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB",
         retryable: false, retryAfter: nil)
     } catch {
       if error is CancellationError || (error as? HTTPClientError) == .cancelled { throw CancellationError() }
       let (reason, retryable) = transportFailure(error)
+      target.trace?(.noResponse(reason))
       return .failed(redact("\(requestLine): \(reason)"), retryable: retryable, retryAfter: nil)
     }
+    target.trace?(.response(status: Int(status.code), reason: status.reasonPhrase, body: answer))
     if (200..<300).contains(status.code) { return .accepted(answer) }
     let reason = HTTPAnswer.failure(
       status: Int(status.code), reasonPhrase: status.reasonPhrase, body: answer, redact: redact.callAsFunction

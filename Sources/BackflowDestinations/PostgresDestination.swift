@@ -48,7 +48,9 @@ public final class PostgresDestination: DestinationConnector, @unchecked Sendabl
     guard !batch.records.isEmpty else { return [] }
     let table = try await preparedTable()
     try table.columns.requireMatchField(for: batch.operation)
-    return try await pool.withSession { session in try session.send(batch, to: table) }
+    let trace = target.trace
+    if let trace, trace.dryRun { return PostgresDestinationSession.dryRun(batch, to: table, trace: trace) }
+    return try await pool.withSession { session in try session.send(batch, to: table, trace: trace) }
   }
 
   public func clear() async throws {

@@ -24,13 +24,36 @@ final class PostgresDestinationSession {
   /// transaction. If that fails, the batch is split in halves, each tried in its own
   /// transaction, and so on down to single records: a record that fails alone fails with the
   /// database's message while every other record lands.
-  func send(_ batch: DestinationBatch, to table: PostgresDestinationTable) throws
+  ///
+  /// A `trace` is told each statement, the rows copied, and each result.
+  func send(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace? = nil) throws
     -> [RecordOutcome]
   {
     var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    trace?.refusals(outcomes)
     if !nothingToSend {
       try ensureBatchTable(table)
-      try attempt(pending[...], of: batch, table: table, outcomes: &outcomes)
+      try attempt(pending[...], of: batch, table: table, outcomes: &outcomes, trace: trace)
+    } else {
+      trace?.nothingToSend(batch.operation, pending: pending)
+    }
+    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// What `send` would run for `batch`, reported to `trace` without connecting.
+  static func dryRun(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace)
+    -> [RecordOutcome]
+  {
+    let (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    trace.refusals(outcomes)
+    if nothingToSend {
+      trace.nothingToSend(batch.operation, pending: pending)
+    } else {
+      let rows = pending.map { table.row(batch.records[$0], ordinal: $0, operation: batch.operation) }
+      trace(.copy(sql: table.copySQL(batch.operation), rows: rows.map { $0.map(TraceLiteral.text) }))
+      trace.notRun()
+      trace(.statement(sql: table.mergeSQL(batch.operation), parameters: []))
+      trace.notRun()
     }
     return outcomes.map { $0 ?? .succeeded }
   }
@@ -47,16 +70,17 @@ final class PostgresDestinationSession {
   /// Tries `indexes` of the batch in one transaction, and splits them on failure.
   private func attempt(
     _ indexes: ArraySlice<Int>, of batch: DestinationBatch, table: PostgresDestinationTable,
-    outcomes: inout [RecordOutcome?]
+    outcomes: inout [RecordOutcome?], trace: DestinationTrace?
   ) throws {
     do {
-      let found = try merge(indexes, of: batch, table: table)
+      let found = try merge(indexes, of: batch, table: table, trace: trace)
       for index in indexes {
         outcomes[index] =
           found.map { $0.contains(index) ? .succeeded : .failed("not found") }
           ?? .succeeded
       }
     } catch let failure as MergeFailure {
+      trace?(.statement(sql: "ROLLBACK", parameters: []))
       _ = try? connection.execute("ROLLBACK")
       if connection.isLost {
         throw DestinationError(
@@ -71,8 +95,8 @@ final class PostgresDestinationSession {
         return
       }
       let middle = indexes.startIndex + indexes.count / 2
-      try attempt(indexes[..<middle], of: batch, table: table, outcomes: &outcomes)
-      try attempt(indexes[middle...], of: batch, table: table, outcomes: &outcomes)
+      try attempt(indexes[..<middle], of: batch, table: table, outcomes: &outcomes, trace: trace)
+      try attempt(indexes[middle...], of: batch, table: table, outcomes: &outcomes, trace: trace)
     }
   }
 
@@ -80,16 +104,24 @@ final class PostgresDestinationSession {
   /// the indexes the merge found. Throws `MergeFailure` after which the transaction must be
   /// rolled back.
   private func merge(
-    _ indexes: ArraySlice<Int>, of batch: DestinationBatch, table: PostgresDestinationTable
+    _ indexes: ArraySlice<Int>, of batch: DestinationBatch, table: PostgresDestinationTable,
+    trace: DestinationTrace?
   ) throws -> Set<Int>? {
     let operation = batch.operation
     do {
+      trace?(.statement(sql: "BEGIN", parameters: []))
       try connection.execute("BEGIN")
-      let copy = try connection.copyIn(table.copySQL(operation))
+      let copySQL = table.copySQL(operation)
+      if let trace {
+        let rows = indexes.map { table.row(batch.records[$0], ordinal: $0, operation: operation) }
+        trace(.copy(sql: copySQL, rows: rows.map { $0.map(TraceLiteral.text) }))
+      }
+      let copy = try connection.copyIn(copySQL)
       for index in indexes {
         try copy.write(table.row(batch.records[index], ordinal: index, operation: operation))
       }
       try copy.finish()
+      trace?(.result("\(plural(indexes.count, "row")) copied"))
       if operation == .update, indexes.count > 1,
         !(try connection.query(table.duplicateKeySQL).isEmpty)
       {
@@ -97,11 +129,22 @@ final class PostgresDestinationSession {
         // applied in order. No record is at fault.
         throw MergeFailure(reason: "the same match value twice in one batch", sqlState: nil)
       }
-      let rows = try connection.query(table.mergeSQL(operation))
+      // libpq's count of changed rows is not reachable from here; a trace counts the records
+      // the merge will find instead, in the same transaction, read-only.
+      var existing: Int?
+      if trace != nil, let countSQL = table.existingCountSQL(operation) {
+        existing = try connection.query(countSQL).first?.first.flatMap { $0 }.flatMap { Int($0) }
+      }
+      let mergeSQL = table.mergeSQL(operation)
+      trace?(.statement(sql: mergeSQL, parameters: []))
+      let rows = try connection.query(mergeSQL)
+      trace?(.result(table.describeMerge(operation, copied: indexes.count, existing: existing, returned: rows.count)))
+      trace?(.statement(sql: "COMMIT", parameters: []))
       try connection.execute("COMMIT")
       guard operation == .update else { return nil }
       return Set(rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int($0) } })
     } catch let error as PostgresError {
+      trace?(.result("error: \(Self.reason(error))"))
       throw MergeFailure(reason: Self.reason(error), sqlState: error.sqlState)
     }
   }

@@ -48,7 +48,9 @@ public final class SQLiteDestination: DestinationConnector, @unchecked Sendable 
     guard !batch.records.isEmpty else { return [] }
     let table = try await preparedTable()
     try table.columns.requireMatchField(for: batch.operation)
-    return try await withSession { session in try session.send(batch, to: table) }
+    let trace = target.trace
+    if let trace, trace.dryRun { return SQLiteDestinationSession.dryRun(batch, to: table, trace: trace) }
+    return try await withSession { session in try session.send(batch, to: table, trace: trace) }
   }
 
   public func clear() async throws {

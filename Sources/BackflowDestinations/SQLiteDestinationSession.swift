@@ -33,24 +33,41 @@ final class SQLiteDestinationSession {
   /// record, in order. A record SQLite refuses (a constraint, a trigger's RAISE) fails alone
   /// with SQLite's message while the transaction goes on; if the refusal rolled the whole
   /// transaction back (`ON CONFLICT ROLLBACK`), the batch runs again without that record.
-  func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable) throws -> [RecordOutcome] {
+  ///
+  /// A `trace` is told each statement with its values and each result.
+  func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace? = nil) throws
+    -> [RecordOutcome]
+  {
     let operation = batch.operation
     var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    guard !nothingToSend else { return outcomes.map { $0 ?? .succeeded } }
+    trace?.refusals(outcomes)
+    guard !nothingToSend else {
+      trace?.nothingToSend(operation, pending: pending)
+      return outcomes.map { $0 ?? .succeeded }
+    }
 
     let statement = try self.statement(operation, table: table, batch: batch.number)
     let checksFound = operation == .update
     let selectsFound = table.columns.settable.isEmpty
     attempts: while true {
-      try run("BEGIN IMMEDIATE", batch: batch.number)
+      try run("BEGIN IMMEDIATE", batch: batch.number, trace: trace)
       var results: [(Int, RecordOutcome)] = []
       for index in pending {
         let values = table.columns.values(of: batch.records[index], for: operation)
+        let bindings = values.map(SQLiteDestinationTable.binding)
+        trace?(.statement(sql: table.sql(operation), parameters: bindings.map(\.traceLiteral)))
         do {
-          let rows = try statement.run(values.map(SQLiteDestinationTable.binding))
+          let rows = try statement.run(bindings)
           let found = selectsFound ? !rows.isEmpty : database.changes > 0
+          if let trace {
+            let changed = operation == .update && selectsFound
+              ? (found ? "the record exists (no field to update)" : "no row found")
+              : "\(plural(database.changes, "row")) changed"
+            trace(.result(changed))
+          }
           results.append((index, !checksFound || found ? .succeeded : .failed("not found")))
         } catch let error as SQLiteError {
+          trace?(.result("error: \(error.message)"))
           if Self.isFatal(error.code) {
             rollback()
             throw DestinationError(
@@ -66,9 +83,30 @@ final class SQLiteDestinationSession {
           results.append((index, .failed(error.message)))
         }
       }
-      try run("COMMIT", batch: batch.number)
+      try run("COMMIT", batch: batch.number, trace: trace)
       for (index, outcome) in results { outcomes[index] = outcome }
       break
+    }
+    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// What `send` would run for `batch`, reported to `trace` without opening the database.
+  static func dryRun(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace)
+    -> [RecordOutcome]
+  {
+    let (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    trace.refusals(outcomes)
+    if nothingToSend {
+      trace.nothingToSend(batch.operation, pending: pending)
+    } else {
+      for index in pending {
+        let values = table.columns.values(of: batch.records[index], for: batch.operation)
+        trace(
+          .statement(
+            sql: table.sql(batch.operation),
+            parameters: values.map { SQLiteDestinationTable.binding($0).traceLiteral }))
+        trace.notRun()
+      }
     }
     return outcomes.map { $0 ?? .succeeded }
   }
@@ -158,10 +196,12 @@ final class SQLiteDestinationSession {
 
   /// Runs a transaction's BEGIN or COMMIT; its failure (the database stayed locked past the
   /// busy timeout, the disk is full) means the batch could not be written at all.
-  private func run(_ sql: String, batch: Int) throws {
+  private func run(_ sql: String, batch: Int, trace: DestinationTrace? = nil) throws {
+    trace?(.statement(sql: sql, parameters: []))
     do {
       try database.execute(sql)
     } catch let error as SQLiteError {
+      trace?(.result("error: \(error.message)"))
       rollback()
       throw DestinationError("SQLite could not write batch \(batch) to \(path): \(error.message)")
     }

@@ -53,6 +53,8 @@ extension SyncPlan {
       ("model", model.map(JSONValue.string) ?? .null),
       ("destination", destination.map(JSONValue.string) ?? .null),
       ("pending", pending.map { .string($0.action.rawValue) } ?? .null),
+      ("requested_by", pending.map { .string($0.requestedBy) } ?? .null),
+      ("requested_at", pending.map { .string($0.requestedAt) } ?? .null),
       ("basis", data.map { .string($0.basis.rawValue) } ?? .null),
       ("rows_queried", count(data?.rowsQueried)),
       ("add", count(data?.add)),

@@ -7,6 +7,10 @@ public protocol ModelReader: AnyObject {
   func columns(of model: ModelSQL) throws -> [String]
   /// Streams the model's rows sorted by `key`'s text, with the values of `columns`.
   func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream
+  /// The rows whose `key`, as text (as plans and snapshots spell keys), is `value`: at most
+  /// `limit` of them, with the values of `columns`. One row by its key, for `backflow test`.
+  func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+    -> [ModelRow]
 }
 
 /// The SQL of a model, ready to be wrapped as a subquery.

@@ -33,6 +33,24 @@ final class PostgresModelReader: ModelReader {
     }
   }
 
+  func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+    -> [ModelRow]
+  {
+    let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
+    let kinds = columns.map { Kind(oid: types[$0] ?? 0) }
+    let keyText = "(\(quotedIdentifier(key)))::text"
+    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let (select, offset) = model.wrapped(select: list, rest: "\nWHERE \(keyText) = $1 LIMIT \(max(0, limit))")
+    do {
+      // The text results are what COPY's text format gives, so values are typed as plans type them.
+      return try connection.query(select, [value]).map { fields in
+        ModelRow(key: fields[0], values: kinds.enumerated().map { $1.value(fields[$0 + 1]) })
+      }
+    } catch let error as PostgresError {
+      throw Self.sourceError(error, modelOffset: offset, model: model)
+    }
+  }
+
   private func describe(_ model: ModelSQL) throws -> [PostgresColumn] {
     if let columns = described[model.text] { return columns }
     let (sql, offset) = model.wrapped(select: "*")

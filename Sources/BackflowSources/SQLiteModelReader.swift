@@ -24,9 +24,22 @@ final class SQLiteModelReader: ModelReader {
     return SQLiteRowStream(statement: statement, columnCount: columns.count)
   }
 
-  private func prepare(_ sql: String) throws -> SQLiteStatement {
+  func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+    -> [ModelRow]
+  {
+    let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"
+    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let statement = try prepare(
+      model.wrapped(select: list, rest: "\nWHERE \(keyText) = ?1 LIMIT \(max(0, limit))").sql, [value])
+    let stream = SQLiteRowStream(statement: statement, columnCount: columns.count)
+    var rows: [ModelRow] = []
+    while let row = try stream.next() { rows.append(row) }
+    return rows
+  }
+
+  private func prepare(_ sql: String, _ parameters: [String?] = []) throws -> SQLiteStatement {
     do {
-      return try database.prepare(sql)
+      return try database.prepare(sql, parameters)
     } catch {
       throw SourceError("\(error)")
     }

@@ -77,3 +77,19 @@ public struct FailedRow: Sendable, Equatable {
     self.reason = reason
   }
 }
+
+/// The rows one run failed for one reason: how many, and the first few.
+public struct FailureGroup: Sendable, Equatable {
+  public var runID: Int
+  public var reason: String
+  public var count: Int
+  /// The first rows that failed for this reason, in the order they failed.
+  public var sample: [FailedRow]
+
+  public init(runID: Int, reason: String, count: Int, sample: [FailedRow]) {
+    self.runID = runID
+    self.reason = reason
+    self.count = count
+    self.sample = sample
+  }
+}
