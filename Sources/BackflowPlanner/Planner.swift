@@ -74,8 +74,8 @@ public final class Planner {
     let available = try failing(model) { try reader.columns(of: sql) }
     let used = try usedColumns(of: sync, model: model, available: available)
     // Sync logs record the whole model row, and every unchanged row for `sync_snapshot`; the
-    // fingerprint still covers only the columns the sync uses.
-    let logging = project.syncLogs != nil
+    // fingerprint still covers only the columns the sync uses. Only a plan that is kept needs them.
+    let logging = project.syncLogs != nil && sink != nil
     let columns = logging ? available : used
     let usedIndexes = logging ? used.compactMap { available.firstIndex(of: $0) } : nil
     let key = model.primaryKey.value
