@@ -13,6 +13,10 @@ public final class Engine {
   private let state: StateStore
   /// Opened on the first run that writes sync logs; a failure to open is each run's log error.
   private var logWriter: Result<SyncLogWriter, any Error>?
+  /// How long a sync waits for another process to release its lock; zero fails at once.
+  public var lockTimeout: Duration = .zero
+  /// Who the locks this engine takes name as their holder.
+  public var lockOwner = LockOwner.current(operation: "apply")
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -68,8 +72,11 @@ public final class Engine {
       let record = records.first { $0.name == name }
       let id: Int? = if case let .int(number)? = plan["id"] { number } else { nil }
       let serial: Int? = if case let .int(number)? = plan["serial"] { number } else { nil }
-      guard record?.id == id, record?.serial == serial else {
-        throw ApplyError("sync \(name) has changed in state since the plan was made (another apply, resync or reset-cdc): \(again)")
+      // A sync another process holds locked is checked once its lock is taken: it fails there,
+      // naming the holder, rather than failing the whole apply here.
+      guard try (record?.id == id && record?.serial == serial) || state.currentLock(syncNamed: name) != nil else {
+        throw ApplyError(
+          "sync \(name) has changed in state since the plan was made (another apply, resync or reset-cdc): \(again)")
       }
       guard plan["config_action"] != .string("retire") else { continue }
       guard let sync = project.sync(named: name),
@@ -90,7 +97,55 @@ public final class Engine {
     } ?? .none
     var outcome = SyncOutcome(name: name, configAction: action)
     if case let .int(id)? = plan["id"] { outcome.id = id }
+    guard action == .retire || project.sync(named: name) != nil else { return outcome }
+    // The lock comes before anything is recorded and goes after the run and its logs are written.
+    let lock: SyncLock
     do {
+      lock = try await state.lock(
+        syncNamed: name, syncID: outcome.id, owner: lockOwner, timeout: lockTimeout,
+        isCancelled: { cancellation.isRequested })
+    } catch {
+      outcome.error = SyncRun.message(of: error)
+      return outcome
+    }
+    if let stopped = lock.takenOver {
+      outcome.notes.append(
+        "took over the lock of \(stopped.who) (pid \(stopped.pid), \(stopped.operation) since \(stopped.since)), "
+          + "whose process stopped without releasing it")
+    }
+    if !lock.abortedRuns.isEmpty {
+      outcome.notes.append(
+        "marked \(plural(lock.abortedRuns.count, "run")) left running by a stopped process aborted: "
+          + lock.abortedRuns.map { "#\($0)" }.joined(separator: ", "))
+    }
+    outcome = await apply(
+      plan, outcome: outcome, action: action, planFile: planFile, commit: commit, allowMassDelete: allowMassDelete,
+      cancellation: cancellation, observer: observer)
+    lock.release()
+    if lock.wasLost {
+      outcome.notes.append(
+        "the lock of \(name) was removed by someone else (`backflow unlock`) while this apply held it")
+    }
+    return outcome
+  }
+
+  /// Applies one sync's plan while holding its lock.
+  private func apply(
+    _ plan: JSONValue, outcome: SyncOutcome, action: SyncPlan.ConfigAction, planFile: URL, commit: String?,
+    allowMassDelete: Bool, cancellation: Cancellation, observer: (any ApplyObserver)?
+  ) async -> SyncOutcome {
+    var outcome = outcome
+    let name = outcome.name
+    do {
+      // Another apply may have run the sync since the plan was made: while it held the lock this
+      // one waited for, or before.
+      let record = try state.syncs().first { $0.name == name && $0.retiredAt == nil }
+      let serial: Int? = if case let .int(number)? = plan["serial"] { number } else { nil }
+      guard record?.id == outcome.id, record?.serial == serial else {
+        throw ApplyError(
+          "sync \(name) has changed in state since the plan was made (another apply ran it while this one waited "
+            + "for its lock): run `backflow plan` again (or `backflow apply` without a plan file)")
+      }
       if action == .retire, let id = outcome.id {
         try state.retire(syncID: id)
         let destination: String = if case let .string(text)? = plan["destination"] { " in \(text)" } else { "" }

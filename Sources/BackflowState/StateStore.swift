@@ -11,14 +11,22 @@ public final class StateStore {
   /// The schema this Backflow writes; it reads this version and every older one.
   public static let schemaVersion = 1
 
-  private let database: (any StateDatabase)?
+  let database: (any StateDatabase)?
+  /// Where the store is, so a lock can hold a connection of its own.
+  let location: StateLocation
+  let directory: URL
+  /// The Backflow version that writes, when opened for writing; locks record it.
+  let writer: String?
   private var transactionDepth = 0
   /// A random ID given to the state when it is created, so a plan can tell it was made against
   /// another state store.
   public private(set) var lineage: String?
 
-  private init(database: (any StateDatabase)?) {
+  private init(database: (any StateDatabase)?, location: StateLocation, directory: URL, writer: String?) {
     self.database = database
+    self.location = location
+    self.directory = directory
+    self.writer = writer
   }
 
   /// Opens the state at `location` (a relative SQLite path is resolved against `directory`).
@@ -48,7 +56,7 @@ public final class StateStore {
     case let .postgres(url):
       database = try wrapped("connect to the PostgreSQL state store") { try PostgresConnection(conninfo: url) }
     }
-    let store = StateStore(database: database)
+    let store = StateStore(database: database, location: location, directory: directory, writer: writer)
     // Migrating reads the meta it leaves behind; reading alone reads it here.
     if let writer { try store.migrate(writer: writer) } else { try store.readMeta() }
     return store
@@ -93,12 +101,18 @@ public final class StateStore {
     lineage = meta["lineage"]
   }
 
-  /// Creates the schema, or brings an older one up to `schemaVersion`, in one transaction.
+  /// Creates the schema, or brings an older one up to `schemaVersion`.
   private func migrate(writer: String) throws {
+    try readMeta()
+    if lineage == nil { try create(writer: writer) }
+    // Version 1 is the only one yet; stores created before locking existed lack only this table.
+    try ensureLocksTable()
+  }
+
+  /// Creates the version-1 schema in one transaction.
+  private func create(writer: String) throws {
     let database = try connection
     let dialect = database.dialect
-    try readMeta()
-    if lineage != nil { return }  // Version 1 is the only one yet: nothing to bring forward.
     let meta = dialect.table("meta")
     let syncs = dialect.table("syncs")
     let snapshots = dialect.table("snapshots")
