@@ -31,7 +31,8 @@ public struct CronExpression: Sendable, Hashable, Encodable, CustomStringConvert
   public var months: Set<Int>
   /// 0 is Sunday; a 7 in the expression is folded into 0.
   public var daysOfWeek: Set<Int>
-  /// Whether day of month and day of week were restricted: cron ORs the two when both are.
+  /// Whether day of month and day of week were restricted: cron ORs the two when both are. As in
+  /// Vixie cron, a field starting with `*` (`*/2` too) does not restrict.
   public var restrictsDayOfMonth: Bool
   public var restrictsDayOfWeek: Bool
 
@@ -55,7 +56,8 @@ public struct CronExpression: Sendable, Hashable, Encodable, CustomStringConvert
     return .success(
       CronExpression(
         description: text, minutes: sets[0], hours: sets[1], daysOfMonth: sets[2], months: sets[3],
-        daysOfWeek: weekdays, restrictsDayOfMonth: parts[2] != "*", restrictsDayOfWeek: parts[4] != "*"))
+        daysOfWeek: weekdays, restrictsDayOfMonth: !parts[2].hasPrefix("*"),
+        restrictsDayOfWeek: !parts[4].hasPrefix("*")))
   }
 
   private static func parseField(_ text: String, _ field: Field) -> Result<Set<Int>, CronError> {

@@ -17,6 +17,13 @@ struct CronExpressionTests {
     #expect(cron.restrictsDayOfMonth && cron.restrictsDayOfWeek)
   }
 
+  @Test func aDayFieldStartingWithAStarDoesNotRestrictAsInVixieCron() throws {
+    let stepped = try parse("0 0 */2 * mon")
+    #expect(!stepped.restrictsDayOfMonth && stepped.restrictsDayOfWeek)
+    #expect(try parse("0 0 1 * */2").restrictsDayOfWeek == false)
+    #expect(try parse("0 0 1-31/2 * mon").restrictsDayOfMonth)
+  }
+
   @Test func namesAreCaseInsensitiveAndSevenIsSunday() throws {
     let cron = try parse("0 0 * JAN,jul SAT,7")
     #expect(cron.months == [1, 7])
