@@ -12,7 +12,8 @@ struct CommandSession {
   /// The state store as output names it: its path, or its URL as written, never a password.
   let stateDescription: String
   let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-  private let stateLocation: StateLocation
+  /// Where state lives, for commands that open more connections of their own.
+  let stateLocation: StateLocation
   private let projectURL: URL
 
   /// Loads the project and opens state, for reading unless `writer` (the Backflow version) is given.

@@ -14,13 +14,41 @@ struct PlanRenderer {
   let terminal: Terminal
   /// How the state store is named in the output, its password removed.
   let stateDescription: String
+  /// The config at the git ref of `plan --base`, compared with the working tree's per sync.
+  var base: ConfigBase? = nil
 
   func render(as format: PlanFormat) -> String {
     switch format {
     case .text: text()
-    case .json: plan.json(backflowVersion: BackflowVersion.current).rendered() + "\n"
+    case .json: json().rendered() + "\n"
     case .markdown: markdown()
     }
+  }
+
+  /// The documented JSON plan; with `--base`, each sync gains a `base` member and the plan a
+  /// top-level `base` (ref, commit, and the syncs removed since the ref that state never knew).
+  func json() -> JSONValue {
+    let json = plan.json(backflowVersion: BackflowVersion.current)
+    guard let base, case var .object(members) = json else { return json }
+    for index in members.indices where members[index].0 == "syncs" {
+      guard case let .array(syncs) = members[index].1 else { continue }
+      members[index].1 = .array(
+        zip(syncs, plan.syncs).map { json, sync in
+          guard case var .object(fields) = json else { return json }
+          fields.append(("base", base.json(base.entry(for: sync.name, current: sync.config))))
+          return .object(fields)
+        })
+    }
+    let summary: JSONValue = .object([
+      ("ref", .string(base.ref)), ("commit", .string(base.commit)),
+      ("removed", .array(base.unplannedRemovals.map(JSONValue.string))),
+    ])
+    if let errors = members.firstIndex(where: { $0.0 == "errors" }) {
+      members.insert(("base", summary), at: errors)
+    } else {
+      members.append(("base", summary))
+    }
+    return .object(members)
   }
 
   // MARK: Text
@@ -31,10 +59,15 @@ struct PlanRenderer {
     if !output.isEmpty { output += "\n" }
     output += terminal.paint("Backflow plan", .bold) + " · state \(stateDescription)"
     output += plan.commit.map { " · commit \($0.prefix(12))" } ?? ""
+    output += base.map { " · base \($0.ref) (\($0.commit.prefix(12)))" } ?? ""
     output += "\n\n"
     if plan.syncs.isEmpty { output += "No syncs selected.\n" }
     for sync in plan.syncs {
       output += block(for: sync) + "\n"
+    }
+    for name in base?.unplannedRemovals ?? [] {
+      output += terminal.paint("- \(name)", .red) + " removed since \(base?.ref ?? "")"
+        + terminal.paint(" (never applied, so there is nothing to retire)", .dim) + "\n\n"
     }
     return output + summary() + "\n"
   }
@@ -66,6 +99,7 @@ struct PlanRenderer {
           + "(`\(pending.action.command(sync.name)) --cancel` withdraws it)")
     }
     for change in sync.configChanges { lines += diffLines(change).map { "    " + $0 } }
+    if let base { lines += baseLines(for: sync, base: base) }
     if !sync.enabled, sync.configAction != .retire {
       lines.append("    disabled (enabled: false): apply skips its rows")
     }
@@ -90,6 +124,22 @@ struct PlanRenderer {
       lines.append("    " + terminal.paint("warning:", .yellow) + " " + warning)
     }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// How the sync's config differs from the `--base` ref: a status line, then the changed paths.
+  private func baseLines(for sync: SyncPlan, base: ConfigBase) -> [String] {
+    let entry = base.entry(for: sync.name, current: sync.config)
+    let since = "since \(base.ref)"
+    switch entry.status {
+    case .added: return ["    " + terminal.paint("added \(since)", .green)]
+    case .removed: return ["    " + terminal.paint("removed \(since)", .red)]
+    case .unchanged: return ["    " + terminal.paint("no config change \(since)", .dim)]
+    case .changed where entry.changes == sync.configChanges:
+      return ["    changed \(since): the same \(entry.changes.count == 1 ? "change" : "changes") as above"]
+    case .changed:
+      return ["    changed \(since): \(plural(entry.changes.count, "config change"))"]
+        + entry.changes.flatMap(diffLines).map { "      " + $0 }
+    }
   }
 
   private func counts(_ data: DataPlan) -> String {
@@ -128,7 +178,7 @@ struct PlanRenderer {
     }
   }
 
-  private func display(_ value: JSONValue) -> String {
+  func display(_ value: JSONValue) -> String {
     if case let .string(text) = value, text.contains("\n") { return text }
     return value.rendered(compact: true)
   }
@@ -159,67 +209,16 @@ struct PlanRenderer {
     return line
   }
 
-  // MARK: Markdown
+  // MARK: Markdown (PlanRenderer+Markdown.swift)
 
-  /// A pull-request comment: the counts first, in a table, then each sync's config diff folded.
-  func markdown() -> String {
-    var lines = ["### Backflow plan", ""]
-    let data = plan.syncs.compactMap(\.data)
-    lines.append(
-      "**\(plural(plan.syncs.count, "sync"))** · rows: **\(data.reduce(0) { $0 + $1.add })** to add, "
-        + "**\(data.reduce(0) { $0 + $1.change })** to change, **\(data.reduce(0) { $0 + $1.remove })** to remove"
-        + (plan.commit.map { " · commit `\($0.prefix(12))`" } ?? ""))
-    lines.append("")
-    if plan.diagnostics.hasErrors {
-      lines.append("**\(plural(plan.diagnostics.errorCount, "error"))**: the plan is incomplete.")
-      lines.append("")
-      lines += plan.diagnostics.sorted.map { "- `\($0.location)`: \(markdownEscaped($0.message))" }
-      lines.append("")
-    }
-    if !plan.syncs.isEmpty {
-      lines.append("| sync | config | add | change | remove | queried | notes |")
-      lines.append("| --- | --- | ---: | ---: | ---: | ---: | --- |")
-      for sync in plan.syncs {
-        let counts = sync.data.map { ["\($0.add)", "\($0.change)", "\($0.remove)", "\($0.rowsQueried)"] }
-          ?? ["", "", "", ""]
-        var notes: [String] = []
-        if sync.failed { notes.append("❌ could not be planned") }
-        if let pending = sync.pending {
-          notes.append(markdownEscaped("pending \(pending.action.noun), \(pending.attribution)"))
-        }
-        if !sync.enabled, sync.configAction != .retire { notes.append("disabled") }
-        if !sync.warnings.isEmpty { notes.append("⚠️ \(plural(sync.warnings.count, "warning"))") }
-        let action = sync.configAction == .none ? "no change" : "**\(sync.configAction.rawValue)**"
-        lines.append(
-          "| `\(sync.name)`\(sync.id.map { " #\($0)" } ?? "") | \(action) | " + counts.joined(separator: " | ")
-            + " | \(notes.joined(separator: "; ")) |")
-      }
-      lines.append("")
-    }
-    for sync in plan.syncs where !sync.warnings.isEmpty {
-      lines += sync.warnings.map { "> ⚠️ **\(sync.name)**: \(markdownEscaped($0))" }
-      lines.append("")
-    }
-    for sync in plan.syncs where !sync.configChanges.isEmpty {
-      lines.append(
-        "<details><summary><code>\(sync.name)</code>: \(plural(sync.configChanges.count, "config change"))</summary>")
-      lines += ["", "```diff"]
-      for change in sync.configChanges {
-        if let before = change.before { lines += prefixed("- \(change.path): ", display(before)) }
-        if let after = change.after { lines += prefixed("+ \(change.path): ", display(after)) }
-      }
-      lines += ["```", "", "</details>", ""]
-    }
-    return lines.joined(separator: "\n")
-  }
-
-  private func prefixed(_ head: String, _ text: String) -> [String] {
+  /// `text` after `head` (`- path: `), its further lines prefixed with the same sign, for a diff.
+  func prefixed(_ head: String, _ text: String) -> [String] {
     let sign = String(head.prefix(1))
     let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
     return [head + (parts.first ?? "")] + parts.dropFirst().map { "\(sign)   \($0)" }
   }
 
-  private func markdownEscaped(_ text: String) -> String {
+  func markdownEscaped(_ text: String) -> String {
     text.replacing("|", with: "\\|").replacing("<", with: "&lt;")
   }
 }

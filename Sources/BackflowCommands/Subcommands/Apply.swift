@@ -16,10 +16,17 @@ extension Backflow {
         elsewhere it needs --auto-approve. Exits 0 when every row succeeded, 1 when any row \
         failed or a sync could not run. Ctrl-C stops taking new batches and records what was \
         sent; rows not attempted are retried by the next run.
+
+        With --due, runs the syncs whose schedule says they are due, then the syncs that run \
+        after them, in dependency order, up to --parallel at once; each is planned right before \
+        it runs and applied without asking, as a scheduler would (docs/schedules.md).
         """)
 
     @OptionGroup(title: "Global options")
     var global: GlobalOptions
+
+    @OptionGroup(title: "Locking")
+    var lock: LockOptions
 
     @Argument(help: ArgumentHelp("A plan file written by `backflow plan --out`.", valueName: "plan-file"))
     var planFile: String?
@@ -35,10 +42,25 @@ extension Backflow {
     @Flag(help: "Apply syncs whose removals exceed their max_remove.")
     var allowMassDelete = false
 
+    @Flag(help: "Run the syncs that are due by their schedule, and the syncs that run after them; implies --auto-approve.")
+    var due = false
+
+    @Option(help: ArgumentHelp("With --due, run up to N independent syncs at once.", valueName: "n"))
+    var parallel = 1
+
     public init() {}
+
+    public func validate() throws {
+      guard parallel >= 1 else { throw ValidationError("--parallel must be 1 or more") }
+      guard due || parallel == 1 else { throw ValidationError("--parallel goes with --due") }
+      if due, planFile != nil || !select.isEmpty {
+        throw ValidationError("--due decides which syncs run from their schedules; it takes no plan file or --select")
+      }
+    }
 
     public func run() async throws {
       let session = try CommandSession(global: global)
+      if due { return try await applyDue(session) }
       let selection = try session.selection(select)
       let url: URL
       var temporary: URL?
@@ -59,6 +81,7 @@ extension Backflow {
       let signals = SignalTrap(cancellation: cancellation)
       defer { signals.release() }
       let engine = Engine(project: session.project, directory: global.projectURL, state: try session.writableState())
+      engine.lockTimeout = lock.lockTimeout
       let reporter = ApplyReporter(terminal: session.terminal, quiet: global.quiet)
       let outcomes: [SyncOutcome]
       do {
@@ -71,6 +94,7 @@ extension Backflow {
         throw CommandSession.failure(error.description)
       }
       reporter.finish(outcomes, cancelled: cancellation.isRequested)
+      StepSummary.write(ApplySummary(outcomes: outcomes, cancelled: cancellation.isRequested).markdown())
       if !outcomes.allSatisfy({ $0.succeeded && $0.logError == nil }) || cancellation.isRequested {
         throw ExitCode.failure
       }
@@ -95,5 +119,72 @@ extension Backflow {
       print()
       return true
     }
+  }
+}
+
+extension Backflow.Apply {
+  /// `apply --due`: what a scheduler calls every few minutes.
+  private func applyDue(_ session: CommandSession) async throws {
+    // Created or migrated once, before each sync opens a connection of its own.
+    let state = try session.writableState()
+    let lastRuns = try session.readingState { try state.lastRuns() }.compactMapValues(\.startDate)
+    let schedule = DueSchedule(project: session.project, lastRuns: lastRuns, now: Date())
+    guard !schedule.isEmpty else {
+      print("Nothing is due: `backflow schedule` shows when each sync runs next.")
+      return
+    }
+    let followers = schedule.followers.isEmpty ? "" : "; then \(schedule.followers.joined(separator: ", "))"
+    if !global.quiet { print("Due: \(schedule.due.joined(separator: ", "))\(followers)\n") }
+    var runner = DueRunner(
+      project: session.project, directory: global.projectURL, state: session.stateLocation,
+      commit: GitCommit.head(of: global.projectURL), backflowVersion: BackflowVersion.current, parallel: parallel,
+      allowMassDelete: allowMassDelete)
+    runner.lockTimeout = lock.lockTimeout
+    let cancellation = Cancellation()
+    let signals = SignalTrap(cancellation: cancellation)
+    defer { signals.release() }
+    let terminal = session.terminal
+    let quiet = global.quiet
+    let lock = NSLock()
+    let live = parallel == 1
+    let result = await runner.run(
+      schedule.order, cancellation: cancellation,
+      observer: { _ in SerialApplyReporter(ApplyReporter(terminal: terminal, quiet: quiet), lock: lock, live: live) },
+      skipped: { skip in
+        lock.withLock { print("\(terminal.paint(skip.name, .bold)): " + terminal.paint("skipped: \(skip.reason)", .yellow)) }
+      })
+    let summary = ApplyReporter(terminal: terminal, quiet: quiet)
+    summary.finish(result.outcomes, cancelled: cancellation.isRequested)
+    StepSummary.write(ApplySummary(outcomes: result.outcomes, cancelled: cancellation.isRequested).markdown())
+    if !result.skipped.isEmpty { print("Skipped: \(result.skipped.map(\.name).joined(separator: ", ")).") }
+    if !result.succeeded || cancellation.isRequested { throw ExitCode.failure }
+  }
+}
+
+/// One sync's `ApplyReporter` in `apply --due`: summaries of syncs running at once are printed one
+/// at a time, and progress lines only when syncs run one by one (two would overwrite each other).
+private final class SerialApplyReporter: ApplyObserver {
+  private let reporter: ApplyReporter
+  private let lock: NSLock
+  private let live: Bool
+
+  init(_ reporter: ApplyReporter, lock: NSLock, live: Bool) {
+    self.reporter = reporter
+    self.lock = lock
+    self.live = live
+  }
+
+  func syncStarted(_ name: String, run: RunRecord) {
+    // Always passed on: it starts the reporter's clock for the summary's duration.
+    lock.withLock { reporter.syncStarted(name, run: run) }
+  }
+
+  func syncProgress(_ name: String, run: RunRecord) {
+    guard live else { return }
+    lock.withLock { reporter.syncProgress(name, run: run) }
+  }
+
+  func syncFinished(_ outcome: SyncOutcome) {
+    lock.withLock { reporter.syncFinished(outcome) }
   }
 }

@@ -36,17 +36,41 @@ extension Backflow {
     @Flag(help: "Exit 2 when the plan has changes, 0 when it has none, 1 on an error.")
     var detailedExitcode = false
 
+    @Option(
+      help: ArgumentHelp(
+        "Also show each sync's config diff between this git ref (origin/main) and the working tree.",
+        valueName: "ref"))
+    var base: String?
+
     public init() {}
 
     public func run() async throws {
       let session = try CommandSession(global: global)
       let selection = try session.selection(select)
+      var configBase: ConfigBase?
+      if let base {
+        do {
+          configBase = try ConfigBase.load(
+            ref: base, directory: global.projectURL, environment: ProcessInfo.processInfo.environment)
+        } catch let error as GitRepository.Failure {
+          throw CommandSession.failure(error.message)
+        }
+        if let problems = configBase?.diagnostics, problems.hasErrors {
+          printError(
+            "warning: the project at \(base) has \(plural(problems.errorCount, "error")); syncs it could not read "
+              + "show as added since \(base)", prefix: false)
+        }
+      }
       let writer = try out.map { try PlanFileWriter(url: session.workingDirectory.resolvingProjectPath($0)) }
       let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
         selection: selection, commit: GitCommit.head(of: global.projectURL), sampleSize: max(showRows, 0),
         sink: writer)
-      let renderer = PlanRenderer(plan: plan, terminal: session.terminal, stateDescription: session.stateDescription)
+      configBase?.noteUnplannedRemovals(project: session.project, plan: plan, selection: selection)
+      let renderer = PlanRenderer(
+        plan: plan, terminal: session.terminal, stateDescription: session.stateDescription, base: configBase)
       print(renderer.render(as: format), terminator: "")
+      // In GitHub Actions the job summary gets the Markdown plan, whatever stdout's format.
+      StepSummary.write { renderer.markdown(limit: $0) }
       if plan.diagnostics.hasErrors {
         if out != nil, format == .text { printError("No plan file was written: the plan has errors.") }
         throw ExitCode.failure
