@@ -13,10 +13,10 @@ final class ChangelogSpool {
   private var buffer: [UInt8] = []
   private var writeError: (any Error)?
 
-  /// `primaryKey` and `matchColumn` name what a removed row's entry still knows of it.
-  init(primaryKey: String, matchColumn: String?) throws {
-    self.primaryKey = primaryKey
-    self.matchColumn = matchColumn
+  /// The sync's primary key and match column name what a removed row's entry still knows of it.
+  init(_ sync: Sync, configuration: SyncConfiguration) throws {
+    primaryKey = configuration.primaryKey ?? ""
+    matchColumn = sync.match?.column.value
     url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-changelog-\(UUID().uuidString)")
     guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
       throw ApplyError("cannot create a temporary file for the run's changelog in \(url.deletingLastPathComponent().path)")

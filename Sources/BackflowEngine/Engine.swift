@@ -162,7 +162,8 @@ public final class Engine {
         if let id = outcome.id {
           let run = try refusedRun(syncID: id, commit: commit, data: data, error: outcome.error)
           outcome.run = run
-          outcome.logError = writeLogs(sync, run: run, changelog: .abortedEverything, planFile: planFile)
+          outcome.logError = writeLogs(
+            sync, configuration: configuration, run: run, changelog: .abortedEverything, planFile: planFile)
         }
         return outcome
       }
@@ -177,7 +178,7 @@ public final class Engine {
       var changelog: Changelog = .none
       if project.syncLogs != nil {
         do {
-          changelog = .spool(try ChangelogSpool(primaryKey: configuration.primaryKey ?? "", matchColumn: sync.match?.column.value))
+          changelog = .spool(try ChangelogSpool(sync, configuration: configuration))
         } catch {
           outcome.logError = SyncRun.message(of: error)
         }
@@ -186,7 +187,9 @@ public final class Engine {
         sync, id: id, data: data, planFile: planFile, commit: commit, changelog: changelog, cancellation: cancellation,
         observer: observer, notes: &outcome.notes)
       outcome.run = run
-      if outcome.logError == nil { outcome.logError = writeLogs(sync, run: run, changelog: changelog, planFile: planFile) }
+      if outcome.logError == nil {
+        outcome.logError = writeLogs(sync, configuration: configuration, run: run, changelog: changelog, planFile: planFile)
+      }
     } catch {
       outcome.error = SyncRun.message(of: error)
     }
@@ -275,17 +278,18 @@ private enum Changelog {
 
 extension Engine {
   /// Writes a finished run into the warehouse's sync logs; the error to report when that fails.
-  private func writeLogs(_ sync: Sync, run: RunRecord, changelog: Changelog, planFile: URL) -> String? {
+  private func writeLogs(
+    _ sync: Sync, configuration: SyncConfiguration, run: RunRecord, changelog: Changelog, planFile: URL
+  ) -> String? {
     guard let logs = project.syncLogs else { return nil }
     do {
       let writer = try openLogWriter(logs)
-      let configuration = try SyncConfiguration(sync: sync, in: project)
       let spool: ChangelogSpool
       switch changelog {
       case .none: return nil
       case let .spool(existing): spool = existing
       case .abortedEverything:
-        spool = try ChangelogSpool(primaryKey: configuration.primaryKey ?? "", matchColumn: sync.match?.column.value)
+        spool = try ChangelogSpool(sync, configuration: configuration)
         try spool.appendAborted(everyOperationOf: sync.name.value, in: planFile)
       }
       // Rows recorded by a CDC reset are, from now on, rows the destination is taken to hold.
