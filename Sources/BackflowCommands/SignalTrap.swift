@@ -8,7 +8,8 @@ import Foundation
 final class SignalTrap: @unchecked Sendable {
   private let sources: [any DispatchSourceSignal]
 
-  init(cancellation: Cancellation) {
+  /// `onStop` tells the user, once, what the first signal does.
+  init(cancellation: Cancellation, onStop: @escaping @Sendable () -> Void = SignalTrap.applyStopping) {
     let signals = [SIGINT, SIGTERM]
     sources = signals.map { number in
       signal(number, SIG_IGN)
@@ -16,12 +17,16 @@ final class SignalTrap: @unchecked Sendable {
       source.setEventHandler {
         if cancellation.isRequested { exit(128 + number) }
         cancellation.request()
-        FileHandle.standardError.write(
-          Data("\nStopping: no new batches; batches in flight finish and every row is recorded. Again to quit at once.\n".utf8))
+        onStop()
       }
       source.resume()
       return source
     }
+  }
+
+  @Sendable static func applyStopping() {
+    FileHandle.standardError.write(
+      Data("\nStopping: no new batches; batches in flight finish and every row is recorded. Again to quit at once.\n".utf8))
   }
 
   func release() {

@@ -108,6 +108,12 @@ public struct ProjectLoader: Sendable {
   }
 
   /// Every `.yaml` and `.yml` file under `syncs/`, sorted, relative to the project directory.
+  /// Every file `load()` reads, relative to the project directory (`backflow.yaml` first, even when
+  /// it is missing): what `backflow daemon` watches for changes.
+  public func projectFiles() -> [String] {
+    [Self.projectFile] + yamlFiles()
+  }
+
   private func yamlFiles() -> [String] {
     let root = directory.appendingPathComponent(Self.syncsDirectory)
     guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])

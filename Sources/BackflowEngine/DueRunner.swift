@@ -79,13 +79,20 @@ public struct DueRunner: Sendable {
     return result
   }
 
-  /// Plans one sync into its own plan file and applies it.
+  /// Locks one sync, plans it into its own plan file and applies it. The lock comes first, so a
+  /// sync that waited for another process's run plans what that run left.
   private func runSync(_ name: String, cancellation: Cancellation, observer: (any ApplyObserver)?) async -> SyncOutcome {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-due-\(UUID().uuidString).plan")
     defer { try? FileManager.default.removeItem(at: url) }
     var failure = SyncOutcome(name: name, configAction: .none)
     do {
       let store = try StateStore.open(state, in: directory, writer: backflowVersion)
+      let record = try store.syncs().first { $0.name == name && $0.retiredAt == nil }
+      failure.id = record?.id
+      let lock = try await store.lock(
+        syncNamed: name, syncID: record?.id, owner: .current(operation: "apply"), timeout: lockTimeout,
+        isCancelled: { cancellation.isRequested })
+      defer { lock.release() }
       let writer = try PlanFileWriter(url: url)
       let plan = try Planner(project: project, directory: directory, state: store).plan(
         selection: [name], commit: commit, sink: writer)
@@ -101,7 +108,7 @@ public struct DueRunner: Sendable {
       }
       try writer.finish(plan, backflowVersion: backflowVersion)
       let engine = Engine(project: project, directory: directory, state: store)
-      engine.lockTimeout = lockTimeout
+      engine.heldLocks = [name: lock]
       let outcomes = try await engine.apply(
         planFile: url, selection: [name], allowMassDelete: allowMassDelete, cancellation: cancellation,
         observer: observer)

@@ -42,6 +42,25 @@ public struct DueSchedule: Sendable {
 
   /// Whether nothing is due.
   public var isEmpty: Bool { due.isEmpty }
+
+  /// The earliest instant an enabled, time-driven sync falls due, and the syncs due then; `nil`
+  /// when none ever will (every sync is manual, a follower, disabled, or a cron that never matches).
+  public static func next(project: Project, lastRuns: [String: Date]) -> (date: Date, syncs: [String])? {
+    var next: (date: Date, syncs: [String])?
+    for sync in project.syncs.sorted(by: { $0.name.value < $1.name.value }) where sync.enabled.value {
+      let due = sync.schedule.value.nextDue(lastRun: lastRuns[sync.name.value])
+      // A sync that never ran is due at once; `distantPast` puts it first.
+      let date = due == .now ? Date.distantPast : due.date
+      guard let date else { continue }
+      if let current = next, current.date < date { continue }
+      if let current = next, current.date == date {
+        next?.syncs.append(sync.name.value)
+      } else {
+        next = (date, [sync.name.value])
+      }
+    }
+    return next
+  }
 }
 
 extension RunRecord {

@@ -17,6 +17,9 @@ public final class Engine {
   public var lockTimeout: Duration = .zero
   /// Who the locks this engine takes name as their holder.
   public var lockOwner = LockOwner.current(operation: "apply")
+  /// Locks taken before the plan was made, by sync name, so that what was planned is what runs;
+  /// the engine uses them instead of taking its own, and whoever took them releases them.
+  public var heldLocks: [String: SyncLock] = [:]
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -99,11 +102,15 @@ public final class Engine {
     if case let .int(id)? = plan["id"] { outcome.id = id }
     guard action == .retire || project.sync(named: name) != nil else { return outcome }
     // The lock comes before anything is recorded and goes after the run and its logs are written.
-    let lock: SyncLock
+    var lock: SyncLock
     do {
-      lock = try await state.lock(
-        syncNamed: name, syncID: outcome.id, owner: lockOwner, timeout: lockTimeout,
-        isCancelled: { cancellation.isRequested })
+      if let held = heldLocks[name] {
+        lock = held
+      } else {
+        lock = try await state.lock(
+          syncNamed: name, syncID: outcome.id, owner: lockOwner, timeout: lockTimeout,
+          isCancelled: { cancellation.isRequested })
+      }
     } catch {
       outcome.error = SyncRun.message(of: error)
       return outcome
@@ -121,7 +128,7 @@ public final class Engine {
     outcome = await apply(
       plan, outcome: outcome, action: action, planFile: planFile, commit: commit, allowMassDelete: allowMassDelete,
       cancellation: cancellation, observer: observer)
-    lock.release()
+    if heldLocks[name] == nil { lock.release() }
     if lock.wasLost {
       outcome.notes.append(
         "the lock of \(name) was removed by someone else (`backflow unlock`) while this apply held it")

@@ -16,13 +16,19 @@ public struct BackflowProcess {
   }
 
   /// Starts `backflow arguments…` in `directory` with exactly `environment` (plus PATH and the
-  /// test server's PG* variables), no terminal, its output discarded: for tests that stop it.
-  public static func start(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws
-    -> Process
-  {
+  /// test server's PG* variables), no terminal: for tests that stop it. Its output goes to `log`
+  /// (standard output and error alike, so the test can read it as it grows), or is discarded.
+  public static func start(
+    _ arguments: [String], in directory: URL, environment: [String: String] = [:], log: URL? = nil
+  ) throws -> Process {
     let process = prepare(arguments, in: directory, environment: environment)
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    var output = FileHandle.nullDevice
+    if let log {
+      _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+      output = try FileHandle(forWritingTo: log)
+    }
+    process.standardOutput = output
+    process.standardError = output
     try process.run()
     return process
   }

@@ -53,6 +53,27 @@ struct DueRunTests {
     #expect(later.isEmpty && later.order.syncs.isEmpty)
   }
 
+  @Test func theNextWakeIsTheEarliestTimeDrivenSyncAndTiesAreListedTogether() throws {
+    let project = try project([
+      "hourly": Self.sync("{ every: 1h }"), "nightly": Self.sync("{ cron: \"0 3 * * *\" }"),
+      "also_hourly": Self.sync("{ every: 30m }"), "manual": Self.sync("manual"),
+      "paused": Self.sync("{ every: 1m }", enabled: false), "b": Self.sync("{ after: [hourly] }"),
+    ])
+    let now = try Date("2024-05-01T12:00:00Z", strategy: .iso8601)
+    let ran = ["hourly": now, "nightly": now, "also_hourly": now.addingTimeInterval(1_800), "manual": now]
+    let next = try #require(DueSchedule.next(project: project, lastRuns: ran))
+    #expect(next.date == now.addingTimeInterval(3_600) && next.syncs == ["also_hourly", "hourly"])
+    // Without the hourly ones, the cron's next slot.
+    let nightly = DueSchedule.next(project: project, lastRuns: ran.merging(["hourly": now.addingTimeInterval(86_400), "also_hourly": now.addingTimeInterval(86_400)]) { $1 })
+    #expect(nightly?.date == (try Date("2024-05-02T03:00:00Z", strategy: .iso8601)) && nightly?.syncs == ["nightly"])
+    // A sync that never ran comes first.
+    #expect(DueSchedule.next(project: project, lastRuns: ["hourly": now, "nightly": now])?.syncs == ["also_hourly"])
+    #expect(DueSchedule.next(project: project, lastRuns: ["hourly": now, "nightly": now])?.date == .distantPast)
+    // Manual, followers and disabled syncs never wake the daemon.
+    let untimed = try self.project(["manual": Self.sync("manual"), "b": Self.sync("{ after: [manual] }"), "paused": Self.sync("{ every: 1m }", enabled: false)])
+    #expect(DueSchedule.next(project: untimed, lastRuns: [:]) == nil)
+  }
+
   // MARK: Order and skipping (pure)
 
   @Test func aChainRunsOneLevelAtATime() {

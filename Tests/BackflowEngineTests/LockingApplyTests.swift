@@ -166,6 +166,30 @@ struct LockingApplyTests {
   }
 
   @Test(arguments: Backend.allCases)
+  func applyDueWaitsForALockedSyncAndThenPlansWhatTheOtherRunLeft(backend: Backend) async throws {
+    guard backend.available else { return }
+    try await withProtocolServer { server in
+      let scenario = try slowHTTPScenario(backend, server: server, users: 1000)
+      let sync = try String(contentsOf: scenario.directory.appendingPathComponent("syncs/users_to_crm.yaml"), encoding: .utf8)
+      scenario.write(["syncs/users_to_crm.yaml": sync + "schedule: { every: 1s }\n"])
+      let (first, _) = try startSlowApply(scenario, server: server)
+      // Due again one second after the first run started, while that run still holds the lock.
+      try await Task.sleep(for: .milliseconds(1100))
+      #expect(first.isRunning, "the first apply finished too soon; make the model bigger")
+      let due = try BackflowProcess.run(
+        ["apply", "--due", "--lock-timeout", "60s"], in: scenario.directory, environment: scenario.environment)
+      first.waitUntilExit()
+      #expect(first.terminationStatus == 0)
+      // Planned once it held the lock: nothing left to send, rather than a plan made stale by the first run.
+      #expect(due.status == 0, "\(due.stdout)\(due.stderr)")
+      #expect(due.stdout.contains("users_to_crm (ID 1, run 2): succeeded in ") && due.stdout.contains(" - nothing to send"))
+      expectDelivered(server, users: 1000)
+      let runs = try scenario.openState().runs()
+      #expect(runs.count == 2 && runs.allSatisfy { $0.status == .succeeded })
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
   func aKilledApplysLockIsTakenOverAndItsRunMarkedAborted(backend: Backend) async throws {
     guard backend.available else { return }
     try await withProtocolServer { server in

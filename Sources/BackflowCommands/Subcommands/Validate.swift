@@ -39,6 +39,10 @@ extension Backflow {
 extension GlobalOptions {
   /// Reads and validates the project named by `--project`.
   func loadProject() -> LoadedProject {
-    ProjectLoader(directory: projectURL, displayPath: project).load()
+    projectLoader.load()
+  }
+
+  var projectLoader: ProjectLoader {
+    ProjectLoader(directory: projectURL, displayPath: project)
   }
 }
