@@ -93,6 +93,24 @@ public struct DiagnosticRenderer: Sendable {
     return lines.map { $0 + "\n" }.joined()
   }
 
+  /// The job summary of `validate` in GitHub Actions: the verdict and counts, then every
+  /// diagnostic as a table row (GitHub annotates only ten of each severity).
+  public func markdown(_ diagnostics: Diagnostics, files: Int) -> String {
+    let verdict = diagnostics.hasErrors ? "### ❌ Backflow validate: the project is not valid" : "### ✅ Backflow validate: the project is valid"
+    var lines = [
+      verdict, "",
+      "\(plural(files, "file")) checked: **\(plural(diagnostics.errorCount, "error"))**, \(plural(diagnostics.warningCount, "warning")).",
+    ]
+    if !diagnostics.all.isEmpty {
+      lines += ["", "| where | severity | problem |", "| --- | --- | --- |"]
+      lines += diagnostics.sorted.map { diagnostic in
+        "| `\(MarkdownBudget.escaped("\(diagnostic.location)").replacing("`", with: "'"))` | \(diagnostic.severity.rawValue) | "
+          + "\(MarkdownBudget.escaped(diagnostic.message)) |"
+      }
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
   // Escaping as the Actions toolkit does it (toolkit/packages/core/src/command.ts).
   private func escapeData(_ text: String) -> String {
     text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")

@@ -262,6 +262,30 @@ struct PullRequestWorkflowTests {
     }
   }
 
+  @Test func validateWritesEveryDiagnosticToTheStepSummaryWhateverItsFormat() throws {
+    let broken = Self.sync().replacingOccurrences(of: "object: contacts", with: "object: contacts\nmode: upsertt")
+    try withProject(["syncs/users_to_crm.yaml": broken]) { directory in
+      let summary = directory.appendingPathComponent("summary.md")
+      let result = try backflow(
+        ["validate", "--format", "github"], in: directory,
+        environment: ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary.path])
+      #expect(result.status == 1)
+      #expect(result.stdout.hasPrefix("::error file=syncs/users_to_crm.yaml,line="))
+      let written = try String(contentsOf: summary, encoding: .utf8)
+      #expect(written.hasPrefix("### ❌ Backflow validate: the project is not valid\n\n"), "\(written)")
+      #expect(written.contains(" checked: **1 error**, 0 warnings.\n"))
+      let row = try #require(written.split(separator: "\n").first { $0.hasPrefix("| `syncs/users_to_crm.yaml:") })
+      #expect(row.contains("| error | ") && row.contains("upsertt"))
+
+      ProjectFixture.write(["syncs/users_to_crm.yaml": Self.sync()], into: directory, over: [:])
+      try FileManager.default.removeItem(at: summary)
+      let valid = try backflow(
+        ["validate"], in: directory, environment: ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary.path])
+      #expect(valid.status == 0, "\(valid.stdout)")
+      #expect(try String(contentsOf: summary, encoding: .utf8).hasPrefix("### ✅ Backflow validate: the project is valid\n"))
+    }
+  }
+
   /// Syncs whose inline model's query is long and changed since the commit, each by a different
   /// length, so the Markdown plan crosses the limits: `count` syncs of about 2 × `padding` bytes of
   /// diff each.

@@ -31,6 +31,7 @@ extension Backflow {
       if format == .text, !global.quiet {
         print(ProjectSummary(project: loaded.project, diagnostics: diagnostics, terminal: terminal).text, terminator: "")
       }
+      StepSummary.write(DiagnosticRenderer(terminal: terminal).markdown(diagnostics, files: loaded.files.count))
       if diagnostics.hasErrors { throw ExitCode.failure }
     }
   }
