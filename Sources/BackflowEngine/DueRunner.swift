@@ -87,12 +87,10 @@ public struct DueRunner: Sendable {
     var failure = SyncOutcome(name: name, configAction: .none)
     do {
       let store = try StateStore.open(state, in: directory, writer: backflowVersion)
-      let record = try store.syncs().first { $0.name == name && $0.retiredAt == nil }
-      failure.id = record?.id
-      let lock = try await store.lock(
-        syncNamed: name, syncID: record?.id, owner: .current(operation: "apply"), timeout: lockTimeout,
-        isCancelled: { cancellation.isRequested })
-      defer { lock.release() }
+      let engine = Engine(project: project, directory: directory, state: store)
+      engine.lockTimeout = lockTimeout
+      await engine.lockBeforePlanning([name], isCancelled: { cancellation.isRequested })
+      defer { engine.releaseHeldLocks() }
       let writer = try PlanFileWriter(url: url)
       let plan = try Planner(project: project, directory: directory, state: store).plan(
         selection: [name], commit: commit, sink: writer)
@@ -107,8 +105,6 @@ public struct DueRunner: Sendable {
         return failure
       }
       try writer.finish(plan, backflowVersion: backflowVersion)
-      let engine = Engine(project: project, directory: directory, state: store)
-      engine.heldLocks = [name: lock]
       let outcomes = try await engine.apply(
         planFile: url, selection: [name], allowMassDelete: allowMassDelete, cancellation: cancellation,
         observer: observer)

@@ -17,15 +17,34 @@ public final class Engine {
   public var lockTimeout: Duration = .zero
   /// Who the locks this engine takes name as their holder.
   public var lockOwner = LockOwner.current(operation: "apply")
-  /// Locks taken before the plan was made, by sync name, so that what was planned is what runs;
-  /// the engine uses them instead of taking its own, and whoever took them releases them.
-  public var heldLocks: [String: SyncLock] = [:]
+  /// Locks taken by `lockBeforePlanning`, by sync name.
+  public private(set) var heldLocks: [String: SyncLock] = [:]
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
     self.project = project
     self.directory = directory
     self.state = state
+  }
+
+  /// Takes the locks of `names` before their plan is made, so that a sync that waited for another
+  /// process's run is planned from what that run left, and what is planned is what runs. Names go
+  /// in order, so two applies never wait for each other in a circle. A sync whose lock cannot be
+  /// had within `lockTimeout` fails when it is applied, naming the holder, without waiting again.
+  public func lockBeforePlanning(_ names: Set<String>, isCancelled: () -> Bool = { false }) async {
+    let records = (try? state.syncs().filter { $0.retiredAt == nil }) ?? []
+    for name in names.sorted() where heldLocks[name] == nil {
+      let id = records.first { $0.name == name }?.id
+      heldLocks[name] = try? await state.lock(
+        syncNamed: name, syncID: id, owner: lockOwner, timeout: lockTimeout, isCancelled: isCancelled)
+    }
+    lockTimeout = .zero
+  }
+
+  /// Releases the locks `lockBeforePlanning` took.
+  public func releaseHeldLocks() {
+    for lock in heldLocks.values { lock.release() }
+    heldLocks = [:]
   }
 
   /// Applies the plan file at `url` to the syncs in `selection` (all when `nil`). Throws before

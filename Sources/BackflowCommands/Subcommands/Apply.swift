@@ -62,16 +62,23 @@ extension Backflow {
       let session = try CommandSession(global: global)
       if due { return try await applyDue(session) }
       let selection = try session.selection(select)
+      guard planFile != nil || autoApprove || isatty(STDIN_FILENO) == 1 else {
+        throw CommandSession.failure(
+          "not at a terminal, so apply cannot ask: give --auto-approve, or apply a plan file from `backflow plan --out`")
+      }
+      let engine = Engine(project: session.project, directory: global.projectURL, state: try session.writableState())
+      engine.lockTimeout = lock.lockTimeout
+      defer { engine.releaseHeldLocks() }
       let url: URL
       var temporary: URL?
       defer { temporary.map { try? FileManager.default.removeItem(at: $0) } }
       if let planFile {
         url = session.workingDirectory.resolvingProjectPath(planFile)
       } else {
-        guard autoApprove || isatty(STDIN_FILENO) == 1 else {
-          throw CommandSession.failure(
-            "not at a terminal, so apply cannot ask: give --auto-approve, or apply a plan file from `backflow plan --out`")
-        }
+        // Locked before planning, as Terraform does: the plan shown is what runs, and a sync that
+        // waited for another apply is planned from what that apply left.
+        let known = try session.readingState { try session.state.syncs().filter { $0.retiredAt == nil }.map(\.name) }
+        await engine.lockBeforePlanning(selection ?? Set(session.project.syncs.map(\.name.value) + known))
         let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
         temporary = planned
         guard try plan(session, selection: selection, into: planned) else { return }
@@ -80,8 +87,6 @@ extension Backflow {
       let cancellation = Cancellation()
       let signals = SignalTrap(cancellation: cancellation)
       defer { signals.release() }
-      let engine = Engine(project: session.project, directory: global.projectURL, state: try session.writableState())
-      engine.lockTimeout = lock.lockTimeout
       let reporter = ApplyReporter(terminal: session.terminal, quiet: global.quiet)
       let outcomes: [SyncOutcome]
       do {
