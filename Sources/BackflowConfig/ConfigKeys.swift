@@ -8,7 +8,7 @@ public enum ConfigKeys {
   /// An entry under `sources:`
   public static let source = ["type", "url", "path"]
   /// An entry under `destinations:`
-  public static let destination = ["type", "url", "path", "headers", "dir", "format", "retries", "timeout"]
+  public static let destination = ["type", "url", "path", "headers", "dir", "format", "retries", "timeout", "readable"]
   /// `sync_logs:`
   public static let syncLogs = ["source", "schema"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping

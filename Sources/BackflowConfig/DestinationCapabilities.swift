@@ -18,11 +18,25 @@ extension Destination.Kind {
     case .postgres, .sqlite, .file:
       return DestinationCapabilities(modes: every, clearable: [.object, .event, .list], readsBack: true)
     case .http:
-      // The protocol has no way to list records, so mirror's first run could not find the ones
-      // absent from the model; `clear` empties a list.
+      // Without the read endpoints the protocol cannot list records, so mirror's first run could
+      // not find the ones absent from the model (`Destination.capabilities` adds it back for a
+      // destination declared `readable`); `clear` empties a list.
       var modes = every
       modes[.object]?.remove(.mirror)
       return DestinationCapabilities(modes: modes, clearable: [.list], readsBack: false)
     }
+  }
+}
+
+extension Destination {
+  /// What this destination can do: its kind's capabilities, plus reading back and mirror for an
+  /// http destination whose server implements the read endpoints (`readable: true`).
+  public var capabilities: DestinationCapabilities {
+    var capabilities = type.value.capabilities
+    if type.value == .http, isReadable {
+      capabilities.modes[.object]?.insert(.mirror)
+      capabilities.readsBack = true
+    }
+    return capabilities
   }
 }

@@ -104,7 +104,7 @@ extension NodeReader {
       switch type.value {
       case .postgres: (["url"], ["url"])
       case .sqlite: (["path"], ["path"])
-      case .http: (["url", "headers", "retries", "timeout"], ["url"])
+      case .http: (["url", "headers", "retries", "timeout", "readable"], ["url"])
       case .file: (["dir", "format"], ["dir"])
       }
     guard checkKeys(fields, typeName: type.value.rawValue, kind: "destination", allowed: allowed, required: required)
@@ -132,7 +132,8 @@ extension NodeReader {
       dir: fields["dir"].flatMap { nonEmptyString($0, path: fields.path("dir")) },
       format: fields["format"].flatMap { choice($0, path: fields.path("format")) },
       retries: fields["retries"].flatMap { integer($0, path: fields.path("retries"), minimum: 0) },
-      timeout: fields["timeout"].flatMap { interval($0, path: fields.path("timeout")) })
+      timeout: fields["timeout"].flatMap { interval($0, path: fields.path("timeout")) },
+      readable: fields["readable"].flatMap { boolean($0, path: fields.path("readable")) })
   }
 
   private func syncLogs(_ node: Node) -> SyncLogs? {

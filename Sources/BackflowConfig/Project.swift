@@ -61,6 +61,17 @@ public struct Destination: Sendable, Encodable {
   public var format: Located<FileFormat>?
   public var retries: Located<Int>?
   public var timeout: Located<Interval>?
+  /// http only: the server also implements the read endpoints (`POST {url}/{object}/read` and
+  /// `/keys`), so drift can read records back and mirror can find the ones absent from the model.
+  public var readable: Located<Bool>?
+
+  /// Whether Backflow can read this destination's records back.
+  public var isReadable: Bool {
+    switch type.value {
+    case .postgres, .sqlite, .file: true
+    case .http: readable?.value ?? false
+    }
+  }
 
   public struct Header: Sendable, Encodable {
     public var name: Located<String>

@@ -8,7 +8,7 @@ extension ProjectValidator {
       let kind = destination.type.value
       let type = sync.type.value
       let mode = sync.mode.value
-      guard let modes = kind.capabilities.modes[type] else {
+      guard let modes = destination.capabilities.modes[type] else {
         diagnostics.error(
           "destination \(destination.name.value) is \(kind.rawValue), which does not take \(type.rawValue) syncs",
           at: sync.type.location)
@@ -27,8 +27,10 @@ extension ProjectValidator {
   private static func reason(kind: Destination.Kind, mode: Sync.Mode, usable: [Sync.Mode]) -> String {
     switch (kind, mode) {
     case (.http, .mirror):
-      "the HTTP protocol cannot list records, so mirror's first run could not find the ones absent from the model; "
-        + "use mode: upsert with on_delete: delete, which deletes the records of rows that leave the model from now on"
+      "without the read endpoints the HTTP protocol cannot list records, so mirror's first run could not find the ones "
+        + "absent from the model; declare readable: true on the destination if its server implements POST {url}/{object}/keys "
+        + "(docs/destinations.md), or use mode: upsert with on_delete: delete, which deletes the records of rows that leave "
+        + "the model from now on"
     default:
       "use mode " + usable.map(\.rawValue).joined(separator: " or ")
     }

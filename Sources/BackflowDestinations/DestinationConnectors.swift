@@ -22,12 +22,19 @@ public enum DestinationConnectors {
         baseURL: try required(destination.url, "url"),
         headers: destination.headers.map { ($0.name.value, $0.value.value) },
         retries: destination.retries?.value ?? Destination.defaultRetries,
-        timeout: .seconds(destination.timeout?.value.seconds ?? Interval(Destination.defaultTimeout)?.seconds ?? 30),
-        target: target, name: destination.name.value)
+        timeout: destination.requestTimeout, target: target, name: destination.name.value,
+        readable: destination.isReadable)
     case .file:
       return FileDestination(
         directory: directory.resolvingProjectPath(try required(destination.dir, "dir")),
         format: destination.format?.value ?? .jsonl, target: target)
     }
+  }
+}
+
+extension Destination {
+  /// An http destination's `timeout`, or the default.
+  var requestTimeout: Duration {
+    .seconds(timeout?.value.seconds ?? Interval(Destination.defaultTimeout)?.seconds ?? 30)
   }
 }

@@ -39,13 +39,13 @@ public final class DataDrift {
 
   /// Config and data drift of the syncs in `selection` (every sync when `nil`), the config half
   /// first; orphaned syncs get no data check.
-  public func report(selection: Set<String>? = nil, commit: String?) throws -> DriftReport {
+  public func report(selection: Set<String>? = nil, commit: String?) async throws -> DriftReport {
     let records = try state.syncs()
     var report = try DriftReport.configDrift(project: project, records: records, selection: selection, commit: commit)
     for index in report.syncs.indices {
       guard let sync = project.sync(named: report.syncs[index].name) else { continue }
       let record = records.first { $0.name == sync.name.value && $0.retiredAt == nil }
-      report.syncs[index].data = check(sync, record: record, config: report.syncs[index].config)
+      report.syncs[index].data = await check(sync, record: record, config: report.syncs[index].config)
     }
     return report
   }
@@ -70,7 +70,7 @@ public final class DataDrift {
   // MARK: One sync
 
   /// Compares one sync's records, or says why they are not compared.
-  func check(_ sync: Sync, record: SyncRecord?, config: DriftConfig) -> DriftData {
+  func check(_ sync: Sync, record: SyncRecord?, config: DriftConfig) async -> DriftData {
     let destinationName = "\(sync.destination.value)/\(sync.object.value)"
     func notChecked(_ reason: String) -> DriftData { DriftData(status: .notChecked(reason), destination: destinationName) }
     guard let record, record.config != nil else { return notChecked("never applied: nothing was written yet") }
@@ -104,7 +104,7 @@ public final class DataDrift {
     var data = DriftData(status: .checked, destination: destinationName)
     var keys: [String] = []
     do {
-      try compare(sync, model: model, match: match, destination: destination, record: record, into: &data, keys: &keys)
+      try await compare(sync, model: model, match: match, destination: destination, record: record, into: &data, keys: &keys)
     } catch {
       data.status = .failed(Self.message(of: error))
     }
@@ -115,7 +115,7 @@ public final class DataDrift {
   private func compare(
     _ sync: Sync, model: Model, match: Sync.Match, destination: Destination, record: SyncRecord,
     into data: inout DriftData, keys drifted: inout [String]
-  ) throws {
+  ) async throws {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw PlanError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
@@ -146,9 +146,9 @@ public final class DataDrift {
 
     var batch: [(key: String, record: DestinationRecord)] = []
     var expected: [JSONValue] = []
-    func flush() throws {
+    func flush() async throws {
       if !batch.isEmpty {
-        let results = try destinationReader.compare(batch.map(\.record))
+        let results = try await destinationReader.compare(batch.map(\.record))
         for ((key, record), result) in zip(batch, results) {
           data.compared += 1
           let shown = Self.text(of: record.key)
@@ -172,7 +172,7 @@ public final class DataDrift {
         batch.removeAll(keepingCapacity: true)
       }
       if !expected.isEmpty {
-        try destinationReader.expect(expected)
+        try await destinationReader.expect(expected)
         expected.removeAll(keepingCapacity: true)
       }
     }
@@ -202,14 +202,16 @@ public final class DataDrift {
           expected.append(Self.matchValue(Self.object(columns: columns, values: row.values), column: match.column.value))
         }
       }
-      if batch.count >= Self.batchSize || expected.count >= Self.batchSize { try flush() }
+      if batch.count >= Self.batchSize || expected.count >= Self.batchSize { try await flush() }
     }
-    try flush()
+    try await flush()
     if checksExtras {
-      let (count, sample) = try destinationReader.unexpected(sample: sampleSize)
+      let (count, sample) = try await destinationReader.unexpected(sample: sampleSize)
       data.extra = count
       data.extraSample = sample
     }
+    // On failure the reader lets go when it is released.
+    await destinationReader.close()
   }
 
   // MARK: Helpers

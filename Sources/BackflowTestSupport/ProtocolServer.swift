@@ -9,7 +9,9 @@ import NIOPosix
 ///
 /// Every request is kept (`requests`), records are stored per object (`records(in:)`), and tests
 /// inject faults while it runs: rate limits, 503s, dropped connections, slow answers, rejected
-/// keys, 400s. Safe to use from any task; it serves concurrent connections.
+/// keys, 400s. It implements the read endpoints (`/{object}/read`, `/{object}/keys`) unless
+/// started without them, and tests change its records behind Backflow's back (`alter`,
+/// `delete`, `add`) to make drift. Safe to use from any task; it serves concurrent connections.
 public final class ProtocolServer: Sendable {
   /// One record as the server stores it.
   public struct Record: Sendable, Equatable {
@@ -87,8 +89,13 @@ public final class ProtocolServer: Sendable {
 
   /// Listens on 127.0.0.1 on a port the system picks. With `deduplicating`, a request whose
   /// `Idempotency-Key` was already answered gets the stored answer again and changes nothing.
-  public static func start(deduplicating: Bool = false) async throws -> ProtocolServer {
-    let state = ProtocolServerState(deduplicating: deduplicating)
+  /// Without `readEndpoints`, `/{object}/read` and `/{object}/keys` answer 404; `keysPageLimit`
+  /// caps a page of keys whatever the request's `limit`, so tests can page with few records.
+  public static func start(deduplicating: Bool = false, readEndpoints: Bool = true, keysPageLimit: Int = 1000)
+    async throws -> ProtocolServer
+  {
+    let state = ProtocolServerState(
+      deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit)
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -131,6 +138,25 @@ public final class ProtocolServer: Sendable {
     reject(.string(key), reason: reason)
   }
 
+  // MARK: Behind Backflow's back
+
+  /// Sets fields of the stored record whose key has this text; throws when there is none.
+  public func alter(_ key: String, in object: String, fields: [(String, JSONValue)]) throws {
+    guard state.change({ $0.alter(key, in: object, fields: fields) }) else {
+      throw ProtocolServerError("no record \(key) in \(object)")
+    }
+  }
+
+  /// Deletes the stored record whose key has this text; throws when there is none.
+  public func delete(_ key: String, in object: String) throws {
+    guard state.change({ $0.delete(key, in: object) }) else { throw ProtocolServerError("no record \(key) in \(object)") }
+  }
+
+  /// Stores a record Backflow never sent.
+  public func add(_ record: Record, to object: String) {
+    state.change { $0.add(record, to: object) }
+  }
+
   // MARK: What happened
 
   /// Every request received, in arrival order, faulted ones included.
@@ -162,10 +188,13 @@ public struct ProtocolServerError: Error, CustomStringConvertible {
 /// Runs `body` with a started protocol server that is stopped afterwards, whatever `body` does.
 public func withProtocolServer<T>(
   deduplicating: Bool = false,
+  readEndpoints: Bool = true,
+  keysPageLimit: Int = 1000,
   isolation: isolated (any Actor)? = #isolation,
   _ body: (ProtocolServer) async throws -> T
 ) async throws -> T {
-  let server = try await ProtocolServer.start(deduplicating: deduplicating)
+  let server = try await ProtocolServer.start(
+    deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit)
   do {
     let result = try await body(server)
     try await server.stop()

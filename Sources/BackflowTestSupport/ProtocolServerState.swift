@@ -13,6 +13,8 @@ final class ProtocolServerState: @unchecked Sendable {
 
   private let lock = NSLock()
   private let deduplicating: Bool
+  private let readEndpoints: Bool
+  private let keysPageLimit: Int
   private var store = ProtocolServerStore()
   private var faults: [ProtocolServer.Fault] = []
   private var rejected: [String: String] = [:]
@@ -21,8 +23,15 @@ final class ProtocolServerState: @unchecked Sendable {
   private var replayCount = 0
   private var connections: [ObjectIdentifier: any Channel] = [:]
 
-  init(deduplicating: Bool) {
+  init(deduplicating: Bool, readEndpoints: Bool, keysPageLimit: Int) {
     self.deduplicating = deduplicating
+    self.readEndpoints = readEndpoints
+    self.keysPageLimit = max(1, keysPageLimit)
+  }
+
+  /// Changes stored records without a request, as another client of the API would.
+  func change<T>(_ body: (inout ProtocolServerStore) -> T) -> T {
+    locked { body(&store) }
   }
 
   private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -97,7 +106,16 @@ final class ProtocolServerState: @unchecked Sendable {
     guard request.header("Content-Type")?.lowercased().hasPrefix("application/json") == true else {
       return (415, #"{"error": "Content-Type must be application/json"}"#)
     }
-    let (status, body) = store.apply(request.body, to: request.object, rejected: rejected)
+    let object = request.object
+    for endpoint in ["read", "keys"] where object.hasSuffix("/\(endpoint)") {
+      guard readEndpoints else { return (404, #"{"error": "not found"}"#) }
+      let target = String(object.dropLast(endpoint.count + 1))
+      let (status, body) =
+        endpoint == "read"
+        ? store.read(request.body, in: target) : store.keys(request.body, in: target, pageLimit: keysPageLimit)
+      return (status, body.rendered(compact: true))
+    }
+    let (status, body) = store.apply(request.body, to: object, rejected: rejected)
     return (status, body.rendered(compact: true))
   }
 }

@@ -69,6 +69,59 @@ struct ProtocolServerStore {
     return (200, .object([("results", .array(failures))]))
   }
 
+  /// `POST /{object}/read`: the stored records among `keys`, in the order asked; a key with no
+  /// record is left out.
+  func read(_ body: JSONValue?, in object: String) -> (status: Int, body: JSONValue) {
+    guard case let .array(keys)? = body?["keys"] else { return Self.badRequest("keys is not an array") }
+    let records = objects[object] ?? []
+    let found: [JSONValue] = keys.compactMap { key in
+      let text = Self.keyText(key)
+      return records.first { Self.keyText($0.key) == text }.map { .object([("key", $0.key), ("fields", $0.fields)]) }
+    }
+    return (200, .object([("records", .array(found))]))
+  }
+
+  /// `POST /{object}/keys`: the keys in creation order, `limit` at a time but never more than
+  /// `pageLimit`; the cursor is the offset of the next page, as text, which a client must treat
+  /// as opaque.
+  func keys(_ body: JSONValue?, in object: String, pageLimit: Int) -> (status: Int, body: JSONValue) {
+    let offset: Int
+    switch body?["cursor"] {
+    case nil, .null?: offset = 0
+    case let .string(text)?:
+      guard let number = Int(text), number >= 0 else { return Self.badRequest("unknown cursor") }
+      offset = number
+    default: return Self.badRequest("unknown cursor")
+    }
+    let asked: Int = if case let .int(number)? = body?["limit"], number > 0 { number } else { pageLimit }
+    let records = objects[object] ?? []
+    let end = min(offset + min(asked, pageLimit), records.count)
+    let page = offset < end ? records[offset..<end].map(\.key) : []
+    let next: JSONValue = end < records.count ? .string(String(end)) : .null
+    return (200, .object([("keys", .array(page)), ("next", next)]))
+  }
+
+  // MARK: Behind Backflow's back
+
+  /// Sets fields of the record with this key; `false` when there is none.
+  mutating func alter(_ key: String, in object: String, fields: [(String, JSONValue)]) -> Bool {
+    guard let index = objects[object]?.firstIndex(where: { Self.keyText($0.key) == key }) else { return false }
+    objects[object]?[index].merge(fields)
+    return true
+  }
+
+  /// Deletes the record with this key; `false` when there is none.
+  mutating func delete(_ key: String, in object: String) -> Bool {
+    let before = objects[object]?.count ?? 0
+    objects[object]?.removeAll { Self.keyText($0.key) == key }
+    return (objects[object]?.count ?? 0) < before
+  }
+
+  /// Adds a record, as another client of the API would.
+  mutating func add(_ record: ProtocolServer.Record, to object: String) {
+    objects[object, default: []].append(record)
+  }
+
   /// Keys compare as text, so the number 42 and the string "42" are one record.
   static func keyText(_ key: JSONValue) -> String {
     switch key {

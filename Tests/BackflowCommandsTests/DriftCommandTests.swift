@@ -179,4 +179,40 @@ struct DriftCommandTests {
     expectStatus(1, repair)
     #expect(repair.stderr.contains("nothing was repaired"))
   }
+
+  @Test func anHTTPDestinationIsReadWithItsHeadersWhoseSecretsNeverShow() async throws {
+    let token = "s3cr3t-token-4711"
+    try await withProtocolServer { server in
+      let scenario = try Scenario(.sqlite)
+      scenario.environment["CRM_TOKEN"] = token
+      try scenario.addDestination(
+        "api: { type: http, url: \"\(server.url)\", headers: { Authorization: \"Bearer ${CRM_TOKEN}\" }, "
+          + "readable: true, retries: 0 }")
+      scenario.write([
+        "syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "destination: local", with: "destination: api")
+      ])
+      try scenario.insert(Self.people)
+      expectStatus(0, try scenario.backflow(["apply", "--auto-approve"]))
+      let clean = try scenario.backflow(["drift"])
+      expectStatus(0, clean)
+      #expect(clean.stdout.contains("data api/contacts: no drift (4 compared)"))
+
+      try server.alter("ada@example.com", in: "contacts", fields: [("tier", .string("free"))])
+      let drift = try scenario.backflow(["drift"])
+      expectStatus(2, drift)
+      #expect(drift.stdout.contains("~ ada@example.com (key 1): tier: api has \"free\", Backflow wrote \"pro\""))
+      let reads = server.requests.filter { $0.path == "/contacts/read" }
+      #expect(reads.count == 2 && reads.allSatisfy { $0.header("Authorization") == "Bearer \(token)" })
+
+      // A server that echoes the credential in its error: the message shows it redacted.
+      server.inject(.badRequest("invalid token Bearer \(token)"))
+      let failed = try scenario.backflow(["drift", "--format", "json"])
+      expectStatus(1, failed)
+      #expect(failed.stdout.contains("POST /contacts/read: HTTP 400: invalid token [redacted]"))
+      for output in [clean, drift, failed] {
+        #expect(!output.stdout.contains(token) && !output.stderr.contains(token))
+        #expect(!output.stdout.contains(server.url) && !output.stderr.contains(server.url))
+      }
+    }
+  }
 }

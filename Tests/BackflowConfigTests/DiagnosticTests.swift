@@ -289,6 +289,15 @@ let diagnosticCases: [DiagnosticCase] = [
       .error(p, 8, 8, "destinations.api is a http destination and needs \"url\""),
     ]),
   DiagnosticCase(
+    name: "readable on a destination that is not http, and readable that is not a boolean",
+    files: [
+      p: "version: 1\nsources:\n  warehouse: { type: sqlite, path: w.db }\ndestinations:\n  local: { type: sqlite, path: c.db, readable: true }\n  api: { type: http, url: \"http://x\", readable: maybe }\n"
+    ],
+    errors: [
+      .error(p, 5, 38, "\"readable\" is not used by sqlite destinations; sqlite destinations use path"),
+      .error(p, 6, 49, "destinations.api.readable must be true or false, got \"maybe\""),
+    ]),
+  DiagnosticCase(
     name: "a sqlite source given a url",
     files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "{ type: sqlite, path: warehouse.db }", with: "{ type: sqlite, url: \"postgres://x\" }")],
     errors: [

@@ -13,9 +13,17 @@ let semanticCases: [DiagnosticCase] = [
     errors: [
       .error(
         s, 5, 7,
-        "destination api is http, which cannot mirror: the HTTP protocol cannot list records, so mirror's first run "
-          + "could not find the ones absent from the model; use mode: upsert with on_delete: delete")
+        "destination api is http, which cannot mirror: without the read endpoints the HTTP protocol cannot list "
+          + "records, so mirror's first run could not find the ones absent from the model; declare readable: true")
     ]),
+  DiagnosticCase(
+    name: "mirror on an http destination that declares readable",
+    files: [
+      "backflow.yaml": ProjectFixture.projectFile.replacingOccurrences(
+        of: #"url: "http://127.0.0.1:8080" }"#, with: #"url: "http://127.0.0.1:8080", readable: true }"#),
+      s: "model: users\ndestination: api\nobject: contacts\nmatch: { email: email }\nmode: mirror\n",
+    ],
+    errors: []),
   DiagnosticCase(
     name: "on_delete delete with mode insert",
     files: [s: DiagnosticCase.sync("mode: insert\non_delete: delete", match: "")],

@@ -483,7 +483,7 @@ struct HTTPDestinationTests {
     }
   }
 
-  @Test("sweep is refused: the protocol cannot list records")
+  @Test("sweep is refused without the read endpoints: the protocol cannot list records")
   func sweepRefused() async throws {
     try await withProtocolServer { server in
       try await withDestination(server) { destination in
@@ -491,6 +491,31 @@ struct HTTPDestinationTests {
         #expect(error?.message.hasPrefix("destination crm_api: ") == true)
         #expect(destination.writesAtFinish == false)
       }
+    }
+  }
+
+  @Test("a readable destination's sweep lists every page, then deletes the keys absent from the model")
+  func readableSweep() async throws {
+    try await withProtocolServer(keysPageLimit: 2) { server in
+      for key in ["a@example.com", "b@example.com", "x@example.com", "y@example.com", "z@example.com"] {
+        server.add(.init(key: .string(key), fields: .object([])), to: "contacts")
+      }
+      server.add(.init(key: .int(5), fields: .object([])), to: "contacts")
+      let destination = try HTTPDestination(
+        baseURL: server.url, headers: [("Authorization", "Bearer t0ken")], timeout: .seconds(10),
+        target: Self.contacts, name: "crm_api", retryPolicy: Self.quickRetries(1), readable: true)
+      let sweep = try await destination.sweep()
+      try await sweep.keep([.string("a@example.com"), .string("b@example.com")])
+      // 5.0 is the record keyed 5.
+      try await sweep.keep([.double(5), .null])
+      #expect(try await sweep.finish() == 3)
+      try await destination.finish()
+      #expect(server.records(in: "contacts").map(\.key) == [.string("a@example.com"), .string("b@example.com"), .int(5)])
+      let listing = server.requests.filter { $0.path == "/contacts/keys" }
+      #expect(listing.count == 3 && listing.allSatisfy { $0.header("Authorization") == "Bearer t0ken" })
+      let deletes = server.requests.filter { $0.path == "/contacts" }
+      #expect(deletes.map { $0.body?["operation"] } == [.string("delete")])
+      #expect(deletes.map { $0.header("Idempotency-Key") } == ["7-42-sweep-1"])
     }
   }
 }

@@ -50,8 +50,8 @@ struct DriftTests {
       DataDrift(project: try scenario.loadProject(), directory: scenario.directory, state: try scenario.openState())
     }
 
-    func report() throws -> DriftReport {
-      try checker().report(commit: nil)
+    func report() async throws -> DriftReport {
+      try await checker().report(commit: nil)
     }
   }
 
@@ -59,7 +59,7 @@ struct DriftTests {
   func editedMissingAndStrangerRecordsAreDataDrift(backend: Backend) async throws {
     guard backend.available else { return }
     let applied = try await Applied(backend, mode: "mirror")
-    #expect(try !applied.report().hasDrift)
+    #expect(try await !applied.report().hasDrift)
 
     try applied.crmSQL(
       """
@@ -67,7 +67,7 @@ struct DriftTests {
       delete from contacts where email = 'grace@example.com';
       insert into contacts values ('stranger@example.com', 'Stranger', 'pro');
       """)
-    let report = try applied.report()
+    let report = try await applied.report()
     let sync = try #require(report.syncs.first)
     #expect(report.hasDrift && !report.hasErrors && sync.config.status == .inSync)
     let data = try #require(sync.data)
@@ -94,7 +94,7 @@ struct DriftTests {
       delete from users where user_id = 4;
       """)
     try applied.crmSQL("update contacts set first_name = 'Kay' where email = 'katherine@example.com'")
-    let data = try #require(try applied.report().syncs.first?.data)
+    let data = try #require(try await applied.report().syncs.first?.data)
     #expect(data.status == .checked && !data.hasDrift)
     #expect(data.compared == 2 && data.pending == 3 && data.extra == nil)
   }
@@ -129,7 +129,7 @@ struct DriftTests {
     try scenario.insert(Array(Self.people.prefix(2)))
     try await scenario.apply()
     let checker = { DataDrift(project: try scenario.loadProject(), directory: scenario.directory, state: try scenario.openState()) }
-    #expect(try !checker().report(commit: nil).hasDrift)
+    #expect(try await !checker().report(commit: nil).hasDrift)
     func run(_ sql: String) throws {
       if let crm { try crm.connect().execute(sql) } else { try scenario.crm(sql) }
     }
@@ -139,10 +139,10 @@ struct DriftTests {
       // jsonb ignores key order and spacing.
       try run("update scores set payload = '{\"b\":2,   \"a\":1}'")
     }
-    #expect(try !checker().report(commit: nil).hasDrift)
+    #expect(try await !checker().report(commit: nil).hasDrift)
 
     try run("update scores set score = 2, age = 41 where email = 'ada@example.com'")
-    let data = try #require(try checker().report(commit: nil).syncs.first?.data)
+    let data = try #require(try await checker().report(commit: nil).syncs.first?.data)
     #expect(data.differing == 1 && data.missing == 0)
     let fields = try #require(data.differingSample.first?.fields)
     #expect(fields.map(\.name) == ["score", "age"])
@@ -159,7 +159,7 @@ struct DriftTests {
       delete from contacts where email = 'grace@example.com';
       """)
     let checker = try applied.checker()
-    var report = try checker.report(commit: nil)
+    var report = try await checker.report(commit: nil)
     let dropped = try checker.repair(&report, writable: try applied.scenario.openState(writing: true))
     #expect(dropped == [1: 2] && report.syncs.first?.data?.repaired == 2)
     #expect(try applied.scenario.snapshot().map(\.key) == ["3", "4"])
@@ -172,7 +172,7 @@ struct DriftTests {
         ["ada@example.com", "Ada", "pro"], ["annie@example.com", "Annie", "team"],
         ["grace@example.com", "Grace", "free"], ["katherine@example.com", "Katherine", "pro"],
       ])
-    #expect(try !applied.report().hasDrift)
+    #expect(try await !applied.report().hasDrift)
   }
 
   // MARK: Config drift
@@ -184,7 +184,7 @@ struct DriftTests {
         .replacingOccurrences(of: "{ from: first_name, to: first_name }", with: "{ from: first_name, to: tier }")
         + "mode: upsert\n"
     ])
-    let report = try applied.report()
+    let report = try await applied.report()
     let sync = try #require(report.syncs.first)
     #expect(sync.config.status == .changed && report.hasDrift)
     #expect(
@@ -205,7 +205,7 @@ struct DriftTests {
     applied.scenario.write([
       "syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "destination: local", with: "destination: crm_db")
     ])
-    let sync = try #require(try applied.report().syncs.first)
+    let sync = try #require(try await applied.report().syncs.first)
     #expect(sync.config.changes.contains { $0.path == "destination.name" })
     guard case let .notChecked(reason)? = sync.data?.status else { throw ScenarioError("data was checked") }
     #expect(reason.contains("destination.name") && reason.hasSuffix("apply first"))
@@ -218,7 +218,7 @@ struct DriftTests {
     try await scenario.apply()
     try scenario.remove("syncs/second.yaml")
     scenario.write(["syncs/third.yaml": Scenario.sync])
-    let report = try applied.report()
+    let report = try await applied.report()
     #expect(report.syncs.map(\.name) == ["third", "users_to_crm", "second"])
     #expect(report.syncs.map(\.config.status) == [.neverApplied, .inSync, .orphaned])
     let secondID = try scenario.openState().syncs().last?.id
@@ -240,11 +240,14 @@ struct DriftTests {
       scenario.write(["syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "destination: local", with: "destination: api")])
       try scenario.insert(Self.people)
       try await scenario.apply()
-      let report = try DataDrift(project: scenario.loadProject(), directory: scenario.directory, state: scenario.openState())
-        .report(commit: nil)
+      let report = try await DataDrift(
+        project: scenario.loadProject(), directory: scenario.directory, state: scenario.openState()
+      ).report(commit: nil)
       #expect(
         report.syncs.first?.data?.status
-          == .notChecked("the destination cannot be read back: the HTTP protocol has no way to read records"))
+          == .notChecked(
+            "the destination does not declare readable: true, so its records cannot be read back (the HTTP protocol "
+              + "reads records only through the read endpoints, docs/destinations.md)"))
       #expect(!report.hasDrift && !report.hasErrors)
     }
   }
@@ -252,7 +255,7 @@ struct DriftTests {
   @Test func anUnreadableDestinationIsAnErrorNotDrift() async throws {
     let applied = try await Applied(.sqlite)
     try applied.scenario.crm("drop table contacts")
-    let report = try applied.report()
+    let report = try await applied.report()
     guard case let .failed(message)? = report.syncs.first?.data?.status else { throw ScenarioError("no failure") }
     #expect(message.hasPrefix("table contacts does not exist") && report.hasErrors && !report.hasDrift)
   }

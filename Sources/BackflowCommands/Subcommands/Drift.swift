@@ -63,7 +63,7 @@ extension Backflow {
           let checker = DataDrift(
             project: session.project, directory: global.projectURL, state: session.state, sampleSize: max(sample, 0),
             repairing: repair)
-          report = try checker.report(selection: selection, commit: commit)
+          report = try await checker.report(selection: selection, commit: commit)
           if repair, !report.hasErrors { try checker.repair(&report, writable: try session.writableState()) }
         }
       } catch let error as StateError {

@@ -1,0 +1,88 @@
+import BackflowConfig
+import Foundation
+
+/// Reads an http destination declared `readable: true` back for `backflow drift`, through the
+/// read endpoints (docs/destinations.md, "Reading back"), with the destination's headers,
+/// `retries` and `timeout`.
+///
+/// Fields compare as JSON values, as apply sends them: equal strings, booleans and nulls, numbers
+/// by value (`42`, `42.0` and `4.2e1` are one number), arrays item by item, objects member by
+/// member in any order. A string never equals a number (`"42"` is not `42`), and a mapped field
+/// the answer leaves out compares as `null`. Fields Backflow does not map are not compared.
+public final class HTTPDestinationReader: DestinationReader {
+  private let transport: HTTPTransport
+  private let target: DestinationTarget
+  private let endpoints: HTTPReadEndpoints
+  private var expected: HTTPKeySet?
+
+  /// Nothing is sent until the first comparison; a URL or header that cannot be used is reported
+  /// here.
+  public init(
+    baseURL: String, headers: [(String, String)], timeout: Duration, retryPolicy: RetryPolicy,
+    target: DestinationTarget, name: String
+  ) throws {
+    transport = HTTPTransport(
+      baseURL: baseURL, headers: headers, timeout: timeout, retryPolicy: retryPolicy, name: name, concurrency: 1,
+      trace: nil)
+    _ = try transport.endpoint.get()
+    self.target = target
+    endpoints = HTTPReadEndpoints(transport: transport, target: target)
+  }
+
+  public func compare(_ records: [DestinationRecord]) async throws -> [RecordDrift] {
+    guard !records.isEmpty else { return [] }
+    let found = try await endpoints.read(records.map(\.key))
+    return records.map { record in
+      guard let stored = found[HTTPKeySet.text(record.key)] else { return .missing }
+      var differences: [FieldDrift] = []
+      for (field, written) in zip(target.fields, record.values) {
+        let value = stored.first { $0.0 == field }?.1 ?? .null
+        guard value != written else { continue }
+        differences.append(
+          FieldDrift(
+            field: field, destination: DestinationReaders.truncated(Self.text(value)),
+            written: DestinationReaders.truncated(Self.text(written))))
+      }
+      return differences.isEmpty ? .same : .differs(differences)
+    }
+  }
+
+  public func expect(_ keys: [JSONValue]) async throws {
+    try keySet().insert(keys)
+  }
+
+  public func unexpected(sample: Int) async throws -> (count: Int, sample: [String]) {
+    let expected = try keySet()
+    var count = 0
+    var shown: [String] = []
+    try await endpoints.eachPage { page in
+      let strangers = try expected.absent(page)
+      count += strangers.count
+      for key in strangers.prefix(max(sample - shown.count, 0)) {
+        shown.append(DestinationReaders.truncated(HTTPKeySet.text(key)) ?? "")
+      }
+    }
+    return (count, shown)
+  }
+
+  public func close() async {
+    try? await transport.shutdown()
+  }
+
+  private func keySet() throws -> HTTPKeySet {
+    if let expected { return expected }
+    let created = try HTTPKeySet()
+    expected = created
+    return created
+  }
+
+  /// A value as the SQL readers show theirs: a string as it is, anything else as JSON, `nil` for
+  /// null.
+  static func text(_ value: JSONValue) -> String? {
+    switch value {
+    case .null: nil
+    case let .string(text): text
+    default: value.rendered(compact: true)
+    }
+  }
+}
