@@ -214,19 +214,59 @@ scenario_apply() {
   record apply "$rows" "$seen"
 }
 
-# After `apply`: 1% of rows changed, 0.5% added, 0.5% removed, then `apply` sends just those.
-scenario_apply-incremental() {
-  local rows=$1 dir=$2 step=100
-  sql <<SQL
+# check_plan_counts JSON_FILE ADD CHANGE REMOVE: the plan must have planned exactly these rows, without
+# errors; prints them as JSON for record.
+check_plan_counts() {
+  local file=$1 add=$2 change=$3 remove=$4 seen
+  seen=$(jq -c '{add: .syncs[0].add, change: .syncs[0].change, remove: .syncs[0].remove,
+                 status: .syncs[0].status, errors: (.errors | length)}' "$file") ||
+    die "the plan output is not JSON: $(head -c 300 "$file")"
+  jq -e --argjson a "$add" --argjson c "$change" --argjson r "$remove" \
+    '.add == $a and .change == $c and .remove == $r and .status == "planned" and .errors == 0' <<<"$seen" >/dev/null ||
+    die "the plan did not plan $add/$change/$remove rows: $seen"
+  jq -c '{add, change, remove}' <<<"$seen"
+}
+
+# `plan` after `apply`, nothing changed: every row is compared with the snapshot and none is planned.
+scenario_plan-noop() {
+  local rows=$1 dir=$2 seen
+  measure "plan-noop-$rows" "$backflow" plan --project "$dir" --format json
+  seen=$(check_plan_counts "$work/plan-noop-$rows.out" 0 0 0)
+  record plan-noop "$rows" "$seen"
+}
+
+# The incremental change, once per size: 1% of rows changed, 0.5% added, 0.5% removed. Sets
+# churn_changed, churn_added and churn_removed.
+churn() {
+  local rows=$1 step=100
+  if [[ ! -f $work/churned-$rows ]]; then
+    sql <<SQL
 update bench_rows_$rows set c5 = c5 || ' changed' where id % $step = 1;
 delete from bench_rows_$rows where id % (2 * $step) = 2;
 insert into bench_rows_$rows select id + $rows, c1, c2, c3, c4, c5, c6, c7 from bench_rows_$rows where id % (2 * $step) = 3;
 vacuum (analyze) bench_rows_$rows;
 SQL
-  local changed removed added
-  changed=$(sql -At -c "select count(*) from bench_rows_$rows where id % $step = 1 and id <= $rows")
-  removed=$(( (rows + 2 * step - 2) / (2 * step) ))
-  added=$(sql -At -c "select count(*) from bench_rows_$rows where id > $rows")
+    touch "$work/churned-$rows"
+  fi
+  churn_changed=$(sql -At -c "select count(*) from bench_rows_$rows where id % $step = 1 and id <= $rows")
+  churn_removed=$(( (rows + 2 * step - 2) / (2 * step) ))
+  churn_added=$(sql -At -c "select count(*) from bench_rows_$rows where id > $rows")
+}
+
+# `plan` after `apply` and the incremental change: the planning part of apply-incremental.
+scenario_plan-incremental() {
+  local rows=$1 dir=$2 seen
+  churn "$rows"
+  measure "plan-incremental-$rows" "$backflow" plan --project "$dir" --format json
+  seen=$(check_plan_counts "$work/plan-incremental-$rows.out" "$churn_added" "$churn_changed" "$churn_removed")
+  record plan-incremental "$rows" "$seen"
+}
+
+# After `apply`: 1% of rows changed, 0.5% added, 0.5% removed, then `apply` sends just those.
+scenario_apply-incremental() {
+  local rows=$1 dir=$2
+  churn "$rows"
+  local changed=$churn_changed removed=$churn_removed added=$churn_added
   measure "apply-incremental-$rows" "$backflow" apply --project "$dir" --auto-approve
   local seen
   seen=$(check_apply "$work/apply-incremental-$rows.out" "$added" "$changed" "$removed")

@@ -100,6 +100,9 @@ public struct DataPlan: Sendable {
   public var sampleKeys: [Operation: [String]] = [:]
   /// Up to `--show-rows` keys of rejected rows.
   public var rejectedKeys: [String] = []
+  /// Whether the model was diffed inside the state store's database, so that only the rows that
+  /// differ were read from it.
+  public var diffedInWarehouse = false
 
   public func count(_ operation: Operation) -> Int {
     switch operation {

@@ -10,7 +10,12 @@ public final class Planner {
   private let directory: URL
   private let state: StateStore
   private var readers: [String: any ModelReader] = [:]
+  /// Per source, whether it is the state store's own PostgreSQL database.
+  private var sharesState: [String: Bool] = [:]
   private var diagnostics = Diagnostics()
+  /// Whether a sync whose model is in the state store's PostgreSQL database is diffed there
+  /// (docs/plan.md); off, every model is streamed and diffed here.
+  public var diffsInWarehouse = true
 
   /// `directory` is the project directory, against which SQLite paths are resolved.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -92,22 +97,42 @@ public final class Planner {
         "the primary key changed from \(previousKey) to \(key): the snapshot of \(count) rows keyed by \(previousKey) "
           + "is discarded (CDC reset), every row is sent as added and none is removed")
     }
-    let snapshot = try record.flatMap { keyChanged ? nil : try state.snapshot(syncID: $0.id) }
-    let rows = try failing(model) { try reader.rows(of: sql, key: key, columns: columns) }
-    let diff = RowDiff(
-      rows: {
-        try rows.next().map { row in
-          let fingerprinted = usedIndexes.map { indexes in indexes.map { row.values[$0] } } ?? row.values
-          return FingerprintedRow(key: row.key, fingerprint: fingerprint.of(fingerprinted), values: row.values)
-        }
-      }, snapshot: { try snapshot?.next() })
+    let next: () throws -> RowComparison?
+    var warehouse: WarehouseRowDiff?
+    // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
+    // or records every row, and sync logs list every row.
+    if pending == nil, !keyChanged, !logging, let record, let table = state.postgresSnapshotsTable,
+      let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
+    {
+      var relation: String?
+      if case let .table(name) = model.relation { relation = name.value }
+      let diff = WarehouseRowDiff(
+        stream: try failing(model) {
+          try diffing.diff(
+            sql, relation: relation, key: key, columns: columns, signature: fingerprint.signature, snapshots: table,
+            syncID: record.id)
+        })
+      warehouse = diff
+      next = diff.next
+    } else {
+      let snapshot = try record.flatMap { keyChanged ? nil : try state.snapshot(syncID: $0.id) }
+      let rows = try failing(model) { try reader.rows(of: sql, key: key, columns: columns) }
+      let diff = RowDiff(
+        rows: {
+          try rows.next().map { row in
+            let fingerprinted = usedIndexes.map { indexes in indexes.map { row.values[$0] } } ?? row.values
+            return FingerprintedRow(key: row.key, fingerprint: fingerprint.of(fingerprinted), values: row.values)
+          }
+        }, snapshot: { try snapshot?.next() })
+      next = diff.next
+    }
 
     try sink?.begin(sync: sync.name.value, columns: columns)
     func emit(_ operation: DataPlan.Operation, _ key: String, _ row: PlannedRow) throws {
       if data.sampleKeys[operation, default: []].count < sampleSize { data.sampleKeys[operation, default: []].append(key) }
       try sink?.write(row)
     }
-    while let comparison = try failing(model, { try diff.next() }) {
+    while let comparison = try failing(model, { try next() }) {
       switch comparison {
       case let .rejected(row, reason):
         data.rowsQueried += 1
@@ -142,6 +167,15 @@ public final class Planner {
         }
       }
     }
+    if let warehouse {
+      // The rows whose fingerprint matched stayed in the warehouse: every snapshot entry not
+      // compared above is one of them.
+      let kept = warehouse.snapshotRows - data.previousRows
+      data.unchanged += kept
+      data.rowsQueried += kept
+      data.previousRows += kept
+      data.diffedInWarehouse = true
+    }
     warnings += rowWarnings(
       sync, model: model, data: data, config: config, applied: applied, pending: pending, keyChanged: keyChanged)
     if sync.mode.value == .mirror, record?.sweptAt == nil {
@@ -154,6 +188,19 @@ public final class Planner {
           : "mirror's first-run sweep has not completed: run `backflow resync \(sync.name.value)` to delete the records absent from the model")
     }
     return data
+  }
+
+  /// The source of `model` when it can diff in the state store's database, which it reaches and
+  /// may read `table` in; asked once per source, and any failure to tell means no.
+  private func warehouseDiffing(for model: Model, reader: any ModelReader, table: String) throws
+    -> (any WarehouseDiffing)?
+  {
+    guard diffsInWarehouse, let diffing = reader as? any WarehouseDiffing else { return nil }
+    let source = model.source.value
+    if sharesState[source] == nil {
+      sharesState[source] = ((try? state.withSessionMark { try diffing.reaches($0, reading: table) }) ?? nil) ?? false
+    }
+    return sharesState[source] == true ? diffing : nil
   }
 
   /// Duplicate and NULL keys, a mass removal, and a mapping change that touches every row.

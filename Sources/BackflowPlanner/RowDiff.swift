@@ -30,21 +30,27 @@ public enum RowComparison: Sendable, Equatable {
 }
 
 /// The CDC diff: a merge of model rows and snapshot entries, both sorted by their keys' UTF-8
-/// bytes, holding one key's rows at a time, so memory does not grow with the model.
+/// bytes, holding one key's rows at a time, so memory does not depend on the model's size.
 ///
 /// Rows sharing a key are planned once: the one with the smallest fingerprint, so that two plans
 /// of the same data agree; the others are rejected. Rows with a NULL key are rejected.
+///
+/// Comparisons come in one order whatever the streams hold (the warehouse diff produces the same):
+/// NULL-key rejections first, then by key; a key's rejected duplicates (by fingerprint) come
+/// right before its planned row.
 public final class RowDiff {
   private let nextRow: () throws -> FingerprintedRow?
   private let nextEntry: () throws -> SnapshotEntry?
   private var lookahead: FingerprintedRow?
   private var modelEnded = false
+  /// The next key's planned row, and the rows rejected as its duplicates.
   private var group: FingerprintedRow?
+  private var duplicates: [FingerprintedRow] = []
+  private var nullKeys: [FingerprintedRow] = []
   private var entry: SnapshotEntry?
   private var entryRead = false
   private var lastEntryKey: String?
   private var lastModelKey: String?
-  private var queue: [RowComparison] = []
 
   public init(
     rows nextRow: @escaping () throws -> FingerprintedRow?, snapshot nextEntry: @escaping () throws -> SnapshotEntry?
@@ -54,41 +60,28 @@ public final class RowDiff {
   }
 
   public func next() throws -> RowComparison? {
-    if !queue.isEmpty { return queue.removeFirst() }
     if group == nil { try readGroup() }
-    if !queue.isEmpty { return queue.removeFirst() }
+    if !nullKeys.isEmpty { return .rejected(nullKeys.removeFirst(), .nullKey) }
     if !entryRead { try advanceEntry() }
-    switch (group, entry) {
-    case (nil, nil):
-      return nil
-    case let (row?, nil):
-      group = nil
-      return .added(row)
-    case let (nil, old?):
+    if let old = entry, group.map({ KeyOrder.precedes(old.key, $0.key ?? "") }) ?? true {
       try advanceEntry()
       return .removed(old)
-    case let (row?, old?):
-      let key = row.key ?? ""
-      if KeyOrder.precedes(key, old.key) {
-        group = nil
-        return .added(row)
-      }
-      if KeyOrder.precedes(old.key, key) {
-        try advanceEntry()
-        return .removed(old)
-      }
-      group = nil
-      try advanceEntry()
-      return row.fingerprint == old.fingerprint ? .unchanged(row) : .changed(row, previous: old.fingerprint)
     }
+    if !duplicates.isEmpty { return .rejected(duplicates.removeFirst(), .duplicateKey) }
+    guard let row = group else { return nil }
+    group = nil
+    guard let old = entry, KeyOrder.equal(old.key, row.key ?? "") else { return .added(row) }
+    try advanceEntry()
+    return row.fingerprint == old.fingerprint ? .unchanged(row) : .changed(row, previous: old.fingerprint)
   }
 
-  /// Reads the next key's rows: keeps one, queues the rest (and any NULL keys) as rejected.
+  /// Reads the next key's rows: keeps the one with the smallest fingerprint, holds the rest (and
+  /// any NULL keys) as rejected.
   private func readGroup() throws {
     var members: [FingerprintedRow] = []
     while let row = try peekRow() {
       guard let key = row.key else {
-        queue.append(.rejected(row, .nullKey))
+        nullKeys.append(row)
         lookahead = nil
         continue
       }
@@ -99,12 +92,16 @@ public final class RowDiff {
       members.append(row)
       lookahead = nil
     }
-    guard let chosen = members.indices.min(by: { members[$0].fingerprint < members[$1].fingerprint }) else { return }
-    group = members[chosen]
-    lastModelKey = group?.key
-    for (index, row) in members.enumerated() where index != chosen {
-      queue.append(.rejected(row, .duplicateKey))
+    guard members.count > 1 else {
+      group = members.first
+      if let group { lastModelKey = group.key }
+      return
     }
+    // Stable, so rows whose fingerprints tie (the same values) keep the model's order.
+    let sorted = members.enumerated().sorted { ($0.element.fingerprint, $0.offset) < ($1.element.fingerprint, $1.offset) }
+    group = sorted[0].element
+    duplicates = sorted.dropFirst().map(\.element)
+    lastModelKey = group?.key
   }
 
   private func peekRow() throws -> FingerprintedRow? {

@@ -2,7 +2,7 @@ import BackflowPostgres
 
 /// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
 final class PostgresModelReader: ModelReader {
-  private let connection: PostgresConnection
+  let connection: PostgresConnection
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]
 
@@ -51,7 +51,7 @@ final class PostgresModelReader: ModelReader {
     }
   }
 
-  private func describe(_ model: ModelSQL) throws -> [PostgresColumn] {
+  func describe(_ model: ModelSQL) throws -> [PostgresColumn] {
     if let columns = described[model.text] { return columns }
     let (sql, offset) = model.wrapped(select: "*")
     do {
@@ -64,7 +64,7 @@ final class PostgresModelReader: ModelReader {
   }
 
   /// The server's error, with its position moved from the wrapping statement into the model.
-  private static func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
+  static func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
     let position = error.position.map { $0 - modelOffset }.flatMap { (1...model.text.count).contains($0) ? $0 : nil }
     return SourceError(error.description, position: position)
   }

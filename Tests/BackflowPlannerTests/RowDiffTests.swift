@@ -55,6 +55,19 @@ struct RowDiffTests {
     }
   }
 
+  /// One order whatever the streams hold, which the warehouse diff reproduces with ORDER BY:
+  /// NULL keys, then by key, a key's repeats (by fingerprint) right before its planned row.
+  @Test func repeatsComeRightBeforeTheirKeysPlannedRow() throws {
+    let result = try diff(
+      [row(nil, "9"), row("b", "7"), row("b", "3"), row("b", "5")],
+      [SnapshotEntry(key: "a", fingerprint: "1"), SnapshotEntry(key: "b", fingerprint: "3")])
+    #expect(
+      result == [
+        .rejected(row(nil, "9"), .nullKey), .removed(SnapshotEntry(key: "a", fingerprint: "1")),
+        .rejected(row("b", "5"), .duplicateKey), .rejected(row("b", "7"), .duplicateKey), .unchanged(row("b", "3")),
+      ])
+  }
+
   @Test func nullKeysAreRejectedAndNeverMatched() throws {
     let result = try diff([row(nil, "1"), row(nil, "2"), row("a", "3")], [SnapshotEntry(key: "a", fingerprint: "3")])
     #expect(result == [.rejected(row(nil, "1"), .nullKey), .rejected(row(nil, "2"), .nullKey), .unchanged(row("a", "3"))])

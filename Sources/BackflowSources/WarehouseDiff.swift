@@ -1,0 +1,50 @@
+import BackflowPostgres
+
+/// A source that can diff a model against a sync's snapshot kept in its own database, so that
+/// only the rows that differ leave it.
+public protocol WarehouseDiffing: ModelReader {
+  /// Whether this source's connection reaches the database of the session `mark` names and may
+  /// read `table` there.
+  func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool
+
+  /// Diffs the model against the snapshot rows of `syncID` in `table`, fingerprinting `columns`
+  /// with `signature` as `Fingerprint` does.
+  ///
+  /// The stream holds every model row whose key is NULL, repeated, absent from the snapshot or
+  /// whose fingerprint differs from its entry's, and every entry whose key left the model: not
+  /// the rows whose fingerprint matches, which only `snapshotRows` counts. `relation` is the
+  /// model's table when it is one: a unique index on the key spares the search for repeats.
+  func diff(
+    _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshots table: String,
+    syncID: Int
+  ) throws -> any WarehouseDiffStream
+}
+
+/// The rows of a warehouse diff, sorted by their key's bytes (NULL keys first), then fingerprint.
+public protocol WarehouseDiffStream: AnyObject {
+  /// How many rows the snapshot held when the diff ran.
+  var snapshotRows: Int { get }
+  func next() throws -> WarehouseDiffRow?
+}
+
+/// A model row joined with the snapshot entry of its key; either side may be missing.
+public struct WarehouseDiffRow: Sendable, Equatable {
+  /// The model row, with the fingerprint the warehouse computed; `nil` for an entry whose key
+  /// left the model.
+  public var row: ModelRow?
+  public var fingerprint: String?
+  /// The snapshot entry's key, fingerprint and match value; `nil` when the key is new.
+  public var entryKey: String?
+  public var entryFingerprint: String?
+  public var matchValue: String?
+
+  public init(
+    row: ModelRow?, fingerprint: String?, entryKey: String?, entryFingerprint: String?, matchValue: String?
+  ) {
+    self.row = row
+    self.fingerprint = fingerprint
+    self.entryKey = entryKey
+    self.entryFingerprint = entryFingerprint
+    self.matchValue = matchValue
+  }
+}
