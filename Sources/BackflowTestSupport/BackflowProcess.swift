@@ -44,6 +44,28 @@ public struct BackflowProcess {
     return process
   }
 
+  /// `run`, on a thread of its own: an async test must not hold one of the few threads every
+  /// test's tasks share while a process runs for seconds, or other tests' tasks stall.
+  public static func output(
+    of arguments: [String], in directory: URL, environment: [String: String] = [:]
+  ) async throws -> Output {
+    try await withCheckedThrowingContinuation { continuation in
+      Thread.detachNewThread {
+        continuation.resume(with: Result { try run(arguments, in: directory, environment: environment) })
+      }
+    }
+  }
+
+  /// Waits for `process` to exit on a thread of its own, as `output(of:)` runs one.
+  public static func exit(of process: Process) async {
+    await withCheckedContinuation { continuation in
+      Thread.detachNewThread {
+        process.waitUntilExit()
+        continuation.resume()
+      }
+    }
+  }
+
   /// Runs `backflow arguments…` in `directory` with exactly `environment` (plus PATH and the
   /// test server's PG* variables), no terminal.
   public static func run(

@@ -159,7 +159,8 @@ struct DaemonCommandTests {
       #expect(run.succeeded.add == delivered && run.aborted.add == 300 - delivered)
       #expect(events.contains { $0.hasPrefix("sync users_to_crm (ID 1, run 1): aborted in ") && $0.contains("aborted") })
       // The snapshot holds exactly what arrived: the next apply sends the rest.
-      let rest = try BackflowProcess.run(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
+      let rest = try await BackflowProcess.output(
+        of: ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
       #expect(rest.status == 0, "\(rest.stdout)\(rest.stderr)")
       #expect(rest.stdout.contains(" - \(300 - delivered) to add, 0 to change, 0 to remove"))
       #expect(server.records(in: "contacts").count == 300)

@@ -155,7 +155,7 @@ struct LockingApplyTests {
       let (first, lock) = try startSlowApply(scenario, server: server)
       #expect(lock.pid == Int(first.processIdentifier) && lock.operation == "apply" && lock.backflowVersion == "0.1.0")
       let second = try BackflowProcess.run(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
-      first.waitUntilExit()
+      await BackflowProcess.exit(of: first)
       #expect(second.status == 1)
       #expect(
         second.stdout.contains(
@@ -177,21 +177,21 @@ struct LockingApplyTests {
   func anApplyThatWaitedForTheLockPlansWhatTheOtherRunLeft(backend: Backend, due: Bool) async throws {
     guard backend.available else { return }
     try await withProtocolServer { server in
-      let scenario = try slowHTTPScenario(backend, server: server, users: 1000)
+      let scenario = try slowHTTPScenario(backend, server: server, users: 300)
       let sync = try String(contentsOf: scenario.directory.appendingPathComponent("syncs/users_to_crm.yaml"), encoding: .utf8)
       scenario.write(["syncs/users_to_crm.yaml": sync + "schedule: { every: 1s }\n"])
       let (first, _) = try startSlowApply(scenario, server: server)
       // Due again one second after the first run started, while that run still holds the lock.
-      // Blocking, like `BackflowProcess.run`: a `Task.sleep` can wait long past its time for a
-      // thread while other tests block the pool's two.
+      // Blocking: a `Task.sleep` can wait long past its time for a thread while other tests
+      // block the two that every test's tasks share.
       usleep(1_100_000)
       #expect(
         first.isRunning,
         "the first apply finished too soon: \((try? String(contentsOf: slowApplyLog(scenario), encoding: .utf8)) ?? "")")
-      let second = try BackflowProcess.run(
-        ["apply", due ? "--due" : "--auto-approve", "--lock-timeout", "60s"], in: scenario.directory,
+      let second = try await BackflowProcess.output(
+        of: ["apply", due ? "--due" : "--auto-approve", "--lock-timeout", "60s"], in: scenario.directory,
         environment: scenario.environment)
-      first.waitUntilExit()
+      await BackflowProcess.exit(of: first)
       #expect(first.terminationStatus == 0)
       #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
       if due {
@@ -200,7 +200,7 @@ struct LockingApplyTests {
       } else {
         #expect(second.stdout.contains("No changes: the destinations match the models."), "\(second.stdout)")
       }
-      expectDelivered(server, users: 1000)
+      expectDelivered(server, users: 300)
       let runs = try scenario.openState().runs()
       #expect(runs.count == (due ? 2 : 1) && runs.allSatisfy { $0.status == .succeeded })
     }
