@@ -87,8 +87,10 @@ public final class ProtocolServer: Sendable {
 
   /// Listens on 127.0.0.1 on a port the system picks. With `deduplicating`, a request whose
   /// `Idempotency-Key` was already answered gets the stored answer again and changes nothing.
-  public static func start(deduplicating: Bool = false) async throws -> ProtocolServer {
-    let state = ProtocolServerState(deduplicating: deduplicating)
+  /// Without `keepingRequests`, `requests` stays empty (the benchmark's runner, which sends more
+  /// than memory should hold).
+  public static func start(deduplicating: Bool = false, keepingRequests: Bool = true) async throws -> ProtocolServer {
+    let state = ProtocolServerState(deduplicating: deduplicating, keepsRequests: keepingRequests)
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -13,6 +13,7 @@ final class ProtocolServerState: @unchecked Sendable {
 
   private let lock = NSLock()
   private let deduplicating: Bool
+  private let keepsRequests: Bool
   private var store = ProtocolServerStore()
   private var faults: [ProtocolServer.Fault] = []
   private var rejected: [String: String] = [:]
@@ -21,8 +22,9 @@ final class ProtocolServerState: @unchecked Sendable {
   private var replayCount = 0
   private var connections: [ObjectIdentifier: any Channel] = [:]
 
-  init(deduplicating: Bool) {
+  init(deduplicating: Bool, keepsRequests: Bool) {
     self.deduplicating = deduplicating
+    self.keepsRequests = keepsRequests
   }
 
   private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -63,7 +65,7 @@ final class ProtocolServerState: @unchecked Sendable {
   /// `Idempotency-Key`, then the protocol itself.
   func handle(_ request: ProtocolServer.Request) -> Reply {
     locked {
-      received.append(request)
+      if keepsRequests { received.append(request) }
       var delay: Duration?
       if !faults.isEmpty {
         switch faults.removeFirst() {
