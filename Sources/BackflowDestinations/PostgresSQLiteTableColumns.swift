@@ -7,6 +7,16 @@ struct TableColumns: Sendable, Equatable {
   let matchField: String?
   /// One column per mapped field, in `DestinationTarget.fields` order (a column may repeat).
   let fields: [String]
+  /// The indexes of `settable`'s fields in `fields`: the record values an operation that carries
+  /// values writes, worked out once rather than per record.
+  private let settableIndexes: [Int]
+
+  init(matchField: String?, fields: [String]) {
+    self.matchField = matchField
+    self.fields = fields
+    var seen: Set<String> = matchField.map { [$0] } ?? []
+    settableIndexes = fields.indices.filter { seen.insert(fields[$0]).inserted }
+  }
 
   /// The columns a record's values fill: the match column, then the other fields, each once.
   var written: [String] { TableSQL.columns(matchField: matchField, fields: fields) }
@@ -36,9 +46,9 @@ struct TableColumns: Sendable, Equatable {
       }
     }
     guard Self.carriesValues(operation) else { return values }
-    var seen: Set<String> = matchField.map { [$0] } ?? []
-    for (field, value) in zip(fields, record.values) where seen.insert(field).inserted {
-      values.append(value)
+    values.reserveCapacity(settableIndexes.count + 1)
+    for index in settableIndexes where index < record.values.count {
+      values.append(record.values[index])
     }
     return values
   }

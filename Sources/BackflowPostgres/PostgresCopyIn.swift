@@ -92,7 +92,14 @@ public final class PostgresCopyIn {
         buffer.append(capitalN)
         continue
       }
-      for byte in field.utf8 {
+      let utf8 = field.utf8
+      // Most fields have nothing to escape: one copy.
+      guard utf8.contains(where: { $0 == backslash || $0 == tab || $0 == newline || $0 == carriageReturn || $0 == 0 })
+      else {
+        buffer.append(contentsOf: utf8)
+        continue
+      }
+      for byte in utf8 {
         switch byte {
         case backslash:
           buffer.append(backslash)
