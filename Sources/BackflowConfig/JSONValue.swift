@@ -2,7 +2,10 @@ import Foundation
 
 /// A JSON document whose object keys keep the order they were written in, so documented output
 /// formats read the same on every platform and run.
-public indirect enum JSONValue: Sendable, Equatable {
+///
+/// Not `indirect`: arrays and objects already hold their elements on the heap, and an indirect
+/// enum would box every string and number too (a plan file's rows are parsed into these).
+public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   case int(Int)

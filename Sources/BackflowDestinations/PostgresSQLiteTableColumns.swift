@@ -37,20 +37,24 @@ struct TableColumns: Sendable, Equatable {
   /// value when there is one; every other operation finds the record by its key.
   func values(of record: DestinationRecord, for operation: DestinationOperation) -> [JSONValue] {
     var values: [JSONValue] = []
+    forEachValue(of: record, for: operation) { values.append($0) }
+    return values
+  }
+
+  /// `values(of:for:)` one at a time, without an array.
+  func forEachValue(of record: DestinationRecord, for operation: DestinationOperation, _ body: (JSONValue) -> Void) {
     if let matchField {
       let isInsert = operation == .insert || operation == .track
       if isInsert, let index = fields.firstIndex(of: matchField), index < record.values.count {
-        values.append(record.values[index])
+        body(record.values[index])
       } else {
-        values.append(record.key)
+        body(record.key)
       }
     }
-    guard Self.carriesValues(operation) else { return values }
-    values.reserveCapacity(settableIndexes.count + 1)
+    guard Self.carriesValues(operation) else { return }
     for index in settableIndexes where index < record.values.count {
-      values.append(record.values[index])
+      body(record.values[index])
     }
-    return values
   }
 
   /// Why `record` cannot be sent for `operation` before the database sees it, if it cannot: a

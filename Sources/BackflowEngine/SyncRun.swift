@@ -251,7 +251,15 @@ final class SyncRun {
   private func add(_ record: DestinationRecord, _ ref: PlannedRef, to operation: DestinationOperation)
     -> Batch?
   {
-    pending[operation, default: Pending()].records.append(record)
+    if pending[operation] == nil {
+      // Room for a whole batch up front: growing by doubling copies and frees large arrays.
+      var batch = Pending()
+      let capacity = min(sync.batch.size.value, 16_384)
+      batch.records.reserveCapacity(capacity)
+      batch.refs.reserveCapacity(capacity)
+      pending[operation] = batch
+    }
+    pending[operation]?.records.append(record)
     pending[operation]?.refs.append(ref)
     return (pending[operation]?.records.count ?? 0) >= sync.batch.size.value ? flush(operation) : nil
   }

@@ -53,7 +53,8 @@ public struct Fingerprint: Sendable, Equatable {
   /// special character is ASCII, and no byte of a multi-byte UTF-8 sequence is.
   private static func appendField(_ text: String, to bytes: inout [UInt8]) {
     let utf8 = text.utf8
-    guard utf8.isEmpty || utf8.contains(where: isSpecial) else {
+    let plain = utf8.withContiguousStorageIfAvailable { !$0.isEmpty && !$0.contains(where: isSpecial) }
+    if plain ?? (!utf8.isEmpty && !utf8.contains(where: isSpecial)) {
       bytes.append(contentsOf: utf8)
       return
     }

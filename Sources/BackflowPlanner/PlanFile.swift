@@ -105,8 +105,9 @@ public final class PlanFileWriter: PlannedRowSink {
     buffer.append(UInt8(ascii: "\""))
     defer { buffer.append(UInt8(ascii: "\"")) }
     let utf8 = text.utf8
+    func escaped(_ byte: UInt8) -> Bool { byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") }
     // Most text has nothing to escape: one copy.
-    guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+    if !(utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) } ?? utf8.contains(where: escaped)) {
       buffer.append(contentsOf: utf8)
       return
     }
@@ -200,12 +201,22 @@ public final class LineReader {
     try nextLine { String(decoding: $0, as: UTF8.self) }
   }
 
+  /// The index of the first newline at or after `start`, found by memchr.
+  private static func newline(in buffer: [UInt8], from start: Int) -> Int? {
+    buffer.withUnsafeBufferPointer { bytes in
+      guard start < bytes.count, let base = bytes.baseAddress,
+        let found = memchr(base + start, 0x0A, bytes.count - start)
+      else { return nil }
+      return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+  }
+
   /// Hands the next line's bytes, without its newline, to `body`; `nil` at the end. The bytes
   /// are valid only inside `body`.
   public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
     var searched = start
     while true {
-      if let newline = buffer[searched...].firstIndex(of: 0x0A) {
+      if let newline = Self.newline(in: buffer, from: searched) {
         defer { start = newline + 1 }
         return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<newline])) }
       }

@@ -93,9 +93,11 @@ public final class PostgresCopyIn {
         continue
       }
       let utf8 = field.utf8
+      func escaped(_ byte: UInt8) -> Bool {
+        byte == backslash || byte == tab || byte == newline || byte == carriageReturn || byte == 0
+      }
       // Most fields have nothing to escape: one copy.
-      guard utf8.contains(where: { $0 == backslash || $0 == tab || $0 == newline || $0 == carriageReturn || $0 == 0 })
-      else {
+      if !(utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) } ?? utf8.contains(where: escaped)) {
         buffer.append(contentsOf: utf8)
         continue
       }

@@ -21,8 +21,8 @@ extension StateStore {
   }
 
   /// Advances a snapshot: `entries` replace or add rows, `removedKeys` leave it; with `replacing`,
-  /// every other row leaves it first. One transaction: on PostgreSQL, one COPY and two merging
-  /// statements whatever the count; on SQLite, a few statements per few hundred rows.
+  /// every other row leaves it first. One transaction: on PostgreSQL, two statements whatever the
+  /// count; on SQLite, a few statements per few hundred rows.
   public func updateSnapshot(
     syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false
   ) throws {
@@ -31,7 +31,7 @@ extension StateStore {
     try transaction {
       if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
       if let postgres = try connection as? PostgresConnection {
-        try Self.copySnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
+        try Self.mergeSnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
         try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
         return
       }
@@ -53,49 +53,58 @@ extension StateStore {
     }
   }
 
-  /// The snapshot's changes copied into a temporary table (a removed key has no fingerprint),
-  /// then merged into `snapshots` by one INSERT … ON CONFLICT and one DELETE. A key listed twice
-  /// keeps its last entry, as a run of one statement per entry would.
-  private static func copySnapshot(
+  /// The snapshot's changes as three text arrays, merged into `snapshots` by one
+  /// INSERT … ON CONFLICT, and the removed keys as one array, deleted by one DELETE: two
+  /// statements whatever the count, and no temporary table (which every commit would truncate).
+  /// A key listed twice keeps its last entry, as a run of one statement per entry would.
+  private static func mergeSnapshot(
     entries: [SnapshotEntry], removedKeys: [String], syncID: String, into snapshots: String,
     on connection: PostgresConnection
   ) throws {
-    guard !entries.isEmpty || !removedKeys.isEmpty else { return }
-    // Emptied at each commit and dropped with the connection; IF NOT EXISTS, since a rolled-back
-    // transaction takes a table it created with it. Notices are silenced on every connection.
-    try connection.execute(
-      """
-      CREATE TEMP TABLE IF NOT EXISTS backflow_snapshot_batch (
-        ordinal integer, row_key text COLLATE "C", fingerprint text, match_value text
-      ) ON COMMIT DELETE ROWS
-      """)
-    let copy = try connection.copyIn("COPY pg_temp.backflow_snapshot_batch FROM STDIN")
-    var ordinal = 0
-    for entry in entries {
-      try copy.write([String(ordinal), entry.key, entry.fingerprint, entry.matchValue])
-      ordinal += 1
-    }
-    for key in removedKeys {
-      try copy.write([String(ordinal), key, nil, nil])
-      ordinal += 1
-    }
-    try copy.finish()
     if !entries.isEmpty {
+      // A run's entries come in key order, so they rarely need the sort that finds repeats.
+      let unique = zip(entries, entries.dropFirst()).allSatisfy { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+      let rows =
+        unique
+        ? "SELECT $1::bigint, k, f, m FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, f, m)"
+        : "SELECT DISTINCT ON (k) $1::bigint, k, f, m\n"
+          + "FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(k, f, m, o) ORDER BY k, o DESC"
       try connection.execute(
         """
         INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value)
-        SELECT DISTINCT ON (row_key) $1::bigint, row_key, fingerprint, match_value
-        FROM pg_temp.backflow_snapshot_batch WHERE fingerprint IS NOT NULL ORDER BY row_key, ordinal DESC
+        \(rows)
         ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint, match_value = excluded.match_value
-        """, [syncID])
+        """,
+        [
+          syncID, arrayLiteral(entries.lazy.map { $0.key as String? }), arrayLiteral(entries.lazy.map { $0.fingerprint as String? }),
+          arrayLiteral(entries.lazy.map(\.matchValue)),
+        ])
     }
     if !removedKeys.isEmpty {
       try connection.execute(
-        """
-        DELETE FROM \(snapshots) AS s USING pg_temp.backflow_snapshot_batch AS b
-        WHERE s.sync_id = $1 AND s.row_key = b.row_key AND b.fingerprint IS NULL
-        """, [syncID])
+        "DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key = ANY ($2::text[])",
+        [syncID, arrayLiteral(removedKeys.lazy.map { $0 as String? })])
     }
+  }
+
+  /// A PostgreSQL array literal of text: `{"a","b \\"c\\"",NULL}`.
+  static func arrayLiteral(_ values: some Sequence<String?>) -> String {
+    var bytes: [UInt8] = [UInt8(ascii: "{")]
+    for value in values {
+      if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+      guard let value else {
+        bytes.append(contentsOf: "NULL".utf8)
+        continue
+      }
+      bytes.append(UInt8(ascii: "\""))
+      for byte in value.utf8 {
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+        bytes.append(byte)
+      }
+      bytes.append(UInt8(ascii: "\""))
+    }
+    bytes.append(UInt8(ascii: "}"))
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// `($1, $2), ($3, $4)` for a multi-row VALUES list.
