@@ -78,6 +78,8 @@ let package = Package(
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    // The protocol server as a process, for the benchmark's HTTP scenario (bench/README.md).
+    .executableTarget(name: "protocol-server", dependencies: ["BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConfigTests",
       dependencies: ["BackflowConfig", "BackflowTestSupport"]),

@@ -11,15 +11,18 @@
 # Environment:
 #   BACKFLOW         the binary to measure      (default .build-bench/release/backflow)
 #   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
-#   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply apply-incremental";
-#                    plan-out is also there; see the scenario_* functions)
+#   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply noop-plan
+#                    plan-incremental apply-incremental apply-sqlite apply-http"; plan-out is also
+#                    there; see the scenario_* functions)
 #   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
+#   PROTOCOL_SERVER  the test suite's HTTP protocol server as a process, for apply-http
+#                    (default: protocol-server next to the backflow binary)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
 sizes=${BENCH_SIZES:-100000 1000000}
-scenarios=${BENCH_SCENARIOS:-floor plan apply apply-incremental}
+scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http}
 results_file=${BENCH_RESULTS:-$root/bench/results.json}
 # GNU time by path: the shell keyword `time` cannot report peak RSS.
 time_bin=/usr/bin/time
@@ -35,6 +38,14 @@ die() {
 
 [[ -x $backflow ]] || die "no backflow binary at $backflow (build it: swift build -c release --scratch-path .build-bench)"
 backflow=$(cd "$(dirname "$backflow")" && pwd)/$(basename "$backflow")
+protocol_server=${PROTOCOL_SERVER:-$(dirname "$backflow")/protocol-server}
+if [[ " $scenarios " == *" apply-http "* ]]; then
+  [[ -x $protocol_server ]] ||
+    die "no protocol server at $protocol_server (swift build -c release --scratch-path .build-bench builds it)"
+fi
+if [[ " $scenarios " == *" apply-sqlite "* ]]; then
+  command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 is missing (scripts/install-deps.sh installs it)"
+fi
 for tool in psql jq; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (scripts/install-deps.sh installs it)"
 done
@@ -82,16 +93,20 @@ SQL
 
 # A project whose one sync reads the whole table. State lives in the same database; libpq takes the
 # host, port and user from the PG* variables, so the URLs name only the database.
+#
+# write_project ROWS DIR [STATE_DATABASE DESTINATION_YAML]: the destination is the same database
+# unless DESTINATION_YAML (a flow mapping) names another; the SQLite and HTTP scenarios keep their
+# state in a database of their own, so their syncs are new and the main project's state is untouched.
 write_project() {
-  local rows=$1 dir=$2
+  local rows=$1 dir=$2 state_db=${3:-$PGDATABASE} destination=${4:-"{ type: postgres, url: \"dbname=$PGDATABASE\" }"}
   mkdir -p "$dir/syncs/models"
   cat >"$dir/backflow.yaml" <<YAML
 version: 1
-state: postgresql:///$PGDATABASE
+state: postgresql:///$state_db
 sources:
   warehouse: { type: postgres, url: "dbname=$PGDATABASE" }
 destinations:
-  target: { type: postgres, url: "dbname=$PGDATABASE" }
+  target: $destination
 YAML
   cat >"$dir/syncs/models/bench_rows.yaml" <<YAML
 source: warehouse
@@ -139,16 +154,25 @@ record() {
   log "$(printf '%-17s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
 }
 
-# check_plan JSON_FILE ROWS: the plan must have read and planned as added every row, without errors;
-# prints {"rows_queried": …, "add": …} for record.
+# check_plan JSON_FILE ROWS [UNCHANGED]: the plan must have read every row and planned all of them as
+# added (or, with UNCHANGED, found all of them unchanged and planned nothing), without errors;
+# prints the counts for record.
 check_plan() {
-  local file=$1 rows=$2 seen
-  seen=$(jq -c '{rows_queried: .syncs[0].rows_queried, add: .syncs[0].add,
+  local file=$1 rows=$2 unchanged=${3:-} seen
+  seen=$(jq -c '{rows_queried: .syncs[0].rows_queried, add: .syncs[0].add, change: .syncs[0].change,
+                 remove: .syncs[0].remove, unchanged: .syncs[0].unchanged,
                  status: .syncs[0].status, errors: (.errors | length)}' "$file") ||
     die "the plan output is not JSON: $(head -c 300 "$file")"
-  jq -e --argjson n "$rows" '.rows_queried == $n and .add == $n and .status == "planned" and .errors == 0' \
-    <<<"$seen" >/dev/null || die "the plan did not plan all $rows rows as added: $seen"
-  jq -c '{rows_queried, add}' <<<"$seen"
+  if [[ -n $unchanged ]]; then
+    jq -e --argjson n "$rows" '.rows_queried == $n and .unchanged == $n and .add == 0 and .change == 0
+                               and .remove == 0 and .errors == 0' <<<"$seen" >/dev/null ||
+      die "the plan did not find all $rows rows unchanged: $seen"
+    jq -c '{rows_queried, unchanged}' <<<"$seen"
+  else
+    jq -e --argjson n "$rows" '.rows_queried == $n and .add == $n and .status == "planned" and .errors == 0' \
+      <<<"$seen" >/dev/null || die "the plan did not plan all $rows rows as added: $seen"
+    jq -c '{rows_queried, add}' <<<"$seen"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +238,16 @@ scenario_apply() {
   record apply "$rows" "$seen"
 }
 
+# `plan` right after `apply`: state is up to date and nothing changed, so every row is read,
+# fingerprinted and found unchanged, and nothing is planned.
+scenario_noop-plan() {
+  local rows=$1 dir=$2 seen
+  [[ $(sql -At -c "select count(*) from bench_target") -eq $rows ]] || die "noop-plan needs apply to run before it"
+  measure "noop-plan-$rows" "$backflow" plan --project "$dir" --format json
+  seen=$(check_plan "$work/noop-plan-$rows.out" "$rows" unchanged)
+  record noop-plan "$rows" "$seen"
+}
+
 # check_plan_counts JSON_FILE ADD CHANGE REMOVE: the plan must have planned exactly these rows, without
 # errors; prints them as JSON for record.
 check_plan_counts() {
@@ -225,14 +259,6 @@ check_plan_counts() {
     '.add == $a and .change == $c and .remove == $r and .status == "planned" and .errors == 0' <<<"$seen" >/dev/null ||
     die "the plan did not plan $add/$change/$remove rows: $seen"
   jq -c '{add, change, remove}' <<<"$seen"
-}
-
-# `plan` after `apply`, nothing changed: every row is compared with the snapshot and none is planned.
-scenario_plan-noop() {
-  local rows=$1 dir=$2 seen
-  measure "plan-noop-$rows" "$backflow" plan --project "$dir" --format json
-  seen=$(check_plan_counts "$work/plan-noop-$rows.out" 0 0 0)
-  record plan-noop "$rows" "$seen"
 }
 
 # The incremental change, once per size: 1% of rows changed, 0.5% added, 0.5% removed. Sets
@@ -262,15 +288,58 @@ scenario_plan-incremental() {
   record plan-incremental "$rows" "$seen"
 }
 
-# After `apply`: 1% of rows changed, 0.5% added, 0.5% removed, then `apply` sends just those.
+# After `apply`: the incremental change, then `apply` sends just those rows.
 scenario_apply-incremental() {
-  local rows=$1 dir=$2
+  local rows=$1 dir=$2 seen
   churn "$rows"
-  local changed=$churn_changed removed=$churn_removed added=$churn_added
   measure "apply-incremental-$rows" "$backflow" apply --project "$dir" --auto-approve
-  local seen
-  seen=$(check_apply "$work/apply-incremental-$rows.out" "$added" "$changed" "$removed")
+  seen=$(check_apply "$work/apply-incremental-$rows.out" "$churn_added" "$churn_changed" "$churn_removed")
   record apply-incremental "$rows" "$seen"
+}
+
+# apply_into NAME ROWS DESTINATION_YAML: the initial full sync of the model into another
+# destination, with state in a database of its own (created afresh, dropped afterwards), so the
+# sync is new; checks the summary and sets `model` (the model's row count) and `seen` for record.
+apply_into() {
+  local name=$1 rows=$2 destination=$3 state_db=bench_state_${1//-/_}
+  sql -c "drop database if exists $state_db" -c "create database $state_db"
+  write_project "$rows" "$work/project-$name-$rows" "$state_db" "$destination"
+  measure "$name-$rows" "$backflow" apply --project "$work/project-$name-$rows" --auto-approve
+  model=$(sql -At -c "select count(*) from bench_rows_$rows")
+  seen=$(check_apply "$work/$name-$rows.out" "$model" 0 0)
+  sql -c "drop database $state_db"
+}
+
+# The initial full sync into a SQLite database file: the same model and mapping, a table with the
+# same columns (id the primary key).
+scenario_apply-sqlite() {
+  local rows=$1 file=$work/target-$1.db model seen
+  rm -f "$file"
+  sqlite3 "$file" "create table bench_target (id integer primary key, c1 integer, c2 integer, c3 integer,
+                   c4 text, c5 text, c6 text, c7 text)"
+  apply_into apply-sqlite "$rows" "{ type: sqlite, path: \"$file\" }"
+  [[ $(sqlite3 "$file" "select count(*) from bench_target") -eq $model ]] ||
+    die "apply-sqlite left the SQLite table without $model rows"
+  rm -f "$file"
+  record apply-sqlite "$model" "$seen"
+}
+
+# The initial full sync into the test suite's HTTP protocol server (Sources/protocol-server runs
+# BackflowTestSupport's ProtocolServer as a process on 127.0.0.1). The server's own work (parsing
+# each request, storing records) is in the wall time; its memory is not in peak RSS, which is
+# backflow's.
+scenario_apply-http() {
+  local rows=$1 url answer model seen
+  coproc SERVER { exec "$protocol_server"; }
+  read -r -t 30 url <&"${SERVER[0]}" || die "the protocol server did not start"
+  [[ $url == http://127.0.0.1:* ]] || die "the protocol server printed \"$url\", not its URL"
+  apply_into apply-http "$rows" "{ type: http, url: \"$url\" }"
+  echo "count bench_target" >&"${SERVER[1]}"
+  read -r -t 60 answer <&"${SERVER[0]}" || die "the protocol server did not answer"
+  eval "exec ${SERVER[1]}>&-"
+  wait "$SERVER_PID" 2>/dev/null || true
+  [[ $answer -eq $model ]] || die "apply-http left $answer records in the protocol server, not $model"
+  record apply-http "$model" "$seen"
 }
 
 for scenario in $scenarios; do
@@ -313,7 +382,11 @@ jq -s \
         rows_per_s: (if .wall_s > 0 then (.rows / .wall_s | round) else null end),
         floor_ratio: ($floor[.rows | tostring] as $f
                       | if $f and $f > 0 then (.wall_s / $f * 100 | round / 100) else null end)
-      })
+      }),
+      # Peak RSS of each scenario at its two largest sizes: it should not grow with the model.
+      rss_growth: (group_by(.scenario) | map(sort_by(.rows) | select(length > 1) | .[-2:]
+        | {scenario: .[0].scenario, rows: map(.rows), peak_rss_mb: map(.peak_rss_mb),
+           ratio: (if .[0].peak_rss_mb > 0 then (.[1].peak_rss_mb / .[0].peak_rss_mb * 100 | round / 100) else null end)}))
     }' "$results" >"$results_file"
 
 # number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
@@ -326,6 +399,7 @@ number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
       printf '%-17s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
         "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
     done
+  jq -r '.rss_growth[] | "peak RSS \(.scenario): \(.peak_rss_mb[0]) MB at \(.rows[0]) rows, \(.peak_rss_mb[1]) MB at \(.rows[1]) rows (x\(.ratio))"' "$results_file"
   jq -r '.machine | "\(.nproc) CPUs, \(.memory_mb) MB RAM, PostgreSQL \(.postgres); " ' "$results_file" |
     tr -d '\n'
   echo "results in ${results_file#"$root"/}"

@@ -2,7 +2,10 @@ import Foundation
 
 /// A JSON document whose object keys keep the order they were written in, so documented output
 /// formats read the same on every platform and run.
-public indirect enum JSONValue: Sendable, Equatable {
+///
+/// Not `indirect`: arrays and objects already hold their elements on the heap, and an indirect
+/// enum would box every string and number too (a plan file's rows are parsed into these).
+public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   case int(Int)
@@ -117,13 +120,16 @@ extension JSONValue {
   /// not a whole number fitting `Int` keeps its text (`.number`), so no digit is lost.
   public static func parse(_ text: String) throws -> JSONValue {
     var text = text
-    return try text.withUTF8 { bytes in
-      var parser = JSONParser(bytes: bytes)
-      let value = try parser.value()
-      parser.skipSpace()
-      guard parser.position == bytes.count else { throw parser.failure("unexpected text after the value") }
-      return value
-    }
+    return try text.withUTF8 { try parse(utf8: $0) }
+  }
+
+  /// Reads a JSON document from its UTF-8 bytes.
+  public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+    var parser = JSONParser(bytes: bytes)
+    let value = try parser.value()
+    parser.skipSpace()
+    guard parser.position == bytes.count else { throw parser.failure("unexpected text after the value") }
+    return value
   }
 }
 
@@ -147,7 +153,12 @@ private struct JSONParser {
   }
 
   mutating func skipSpace() {
-    while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+    while position < bytes.count {
+      switch bytes[position] {
+      case 0x20, 0x0A, 0x0D, 0x09: position += 1
+      default: return
+      }
+    }
   }
 
   mutating func value() throws -> JSONValue {
@@ -162,6 +173,8 @@ private struct JSONParser {
         position += 1
         return .object(members)
       }
+      // One allocation for a plan file's rows and fields rather than one per doubling.
+      members.reserveCapacity(8)
       while true {
         skipSpace()
         let key = try string()
@@ -234,10 +247,29 @@ private struct JSONParser {
         break
       }
     }
-    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    let digits = UnsafeBufferPointer(rebasing: bytes[start..<position])
+    if whole, let integer = Self.integer(digits) { return .int(integer) }
+    let text = String(decoding: digits, as: UTF8.self)
     guard !text.isEmpty, Double(text) != nil else { throw failure("expected a value") }
     if whole, let integer = Int(text) { return .int(integer) }
     return .number(text)
+  }
+
+  /// `-?[0-9]+` that fits `Int`, read without making a string: what `Int(text)` accepts of JSON's
+  /// whole numbers (it also takes leading zeros, which `Double` does too).
+  private static func integer(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+    guard !digits.isEmpty, digits.count <= 18 else { return nil }
+    let negative = digits[0] == UInt8(ascii: "-")
+    var index = negative ? 1 : 0
+    guard index < digits.count else { return nil }
+    var value = 0
+    while index < digits.count {
+      let digit = digits[index] &- UInt8(ascii: "0")
+      guard digit < 10 else { return nil }
+      value = value * 10 + Int(digit)
+      index += 1
+    }
+    return negative ? -value : value
   }
 
   private mutating func string() throws -> String {

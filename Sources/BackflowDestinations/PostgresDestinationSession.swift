@@ -117,8 +117,10 @@ final class PostgresDestinationSession {
         trace(.copy(sql: copySQL, rows: rows.map { $0.map(TraceLiteral.text) }))
       }
       let copy = try connection.copyIn(copySQL)
+      var row: [String?] = []
       for index in indexes {
-        try copy.write(table.row(batch.records[index], ordinal: index, operation: operation))
+        table.fill(&row, with: batch.records[index], ordinal: index, operation: operation)
+        try copy.write(row)
       }
       try copy.finish()
       trace?(.result("\(plural(indexes.count, "row")) copied"))

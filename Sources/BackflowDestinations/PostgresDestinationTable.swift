@@ -39,7 +39,16 @@ struct PostgresDestinationTable: Sendable {
   /// One record as a row of the batch table, in `copySQL`'s column order.
   func row(_ record: DestinationRecord, ordinal: Int, operation: DestinationOperation) -> [String?]
   {
-    [String(ordinal)] + columns.values(of: record, for: operation).map(Self.copyText)
+    var row: [String?] = []
+    fill(&row, with: record, ordinal: ordinal, operation: operation)
+    return row
+  }
+
+  /// `row(…)` into `row`, whose storage is reused: a batch's rows are built one after another.
+  func fill(_ row: inout [String?], with record: DestinationRecord, ordinal: Int, operation: DestinationOperation) {
+    row.removeAll(keepingCapacity: true)
+    row.append(String(ordinal))
+    columns.forEachValue(of: record, for: operation) { row.append(Self.copyText($0)) }
   }
 
   /// The statement that applies the copied batch to the target. For `update` it returns the

@@ -7,6 +7,16 @@ struct TableColumns: Sendable, Equatable {
   let matchField: String?
   /// One column per mapped field, in `DestinationTarget.fields` order (a column may repeat).
   let fields: [String]
+  /// The indexes of `settable`'s fields in `fields`: the record values an operation that carries
+  /// values writes, worked out once rather than per record.
+  private let settableIndexes: [Int]
+
+  init(matchField: String?, fields: [String]) {
+    self.matchField = matchField
+    self.fields = fields
+    var seen: Set<String> = matchField.map { [$0] } ?? []
+    settableIndexes = fields.indices.filter { seen.insert(fields[$0]).inserted }
+  }
 
   /// The columns a record's values fill: the match column, then the other fields, each once.
   var written: [String] { TableSQL.columns(matchField: matchField, fields: fields) }
@@ -27,20 +37,24 @@ struct TableColumns: Sendable, Equatable {
   /// value when there is one; every other operation finds the record by its key.
   func values(of record: DestinationRecord, for operation: DestinationOperation) -> [JSONValue] {
     var values: [JSONValue] = []
+    forEachValue(of: record, for: operation) { values.append($0) }
+    return values
+  }
+
+  /// `values(of:for:)` one at a time, without an array.
+  func forEachValue(of record: DestinationRecord, for operation: DestinationOperation, _ body: (JSONValue) -> Void) {
     if let matchField {
       let isInsert = operation == .insert || operation == .track
       if isInsert, let index = fields.firstIndex(of: matchField), index < record.values.count {
-        values.append(record.values[index])
+        body(record.values[index])
       } else {
-        values.append(record.key)
+        body(record.key)
       }
     }
-    guard Self.carriesValues(operation) else { return values }
-    var seen: Set<String> = matchField.map { [$0] } ?? []
-    for (field, value) in zip(fields, record.values) where seen.insert(field).inserted {
-      values.append(value)
+    guard Self.carriesValues(operation) else { return }
+    for index in settableIndexes where index < record.values.count {
+      body(record.values[index])
     }
-    return values
   }
 
   /// Why `record` cannot be sent for `operation` before the database sees it, if it cannot: a

@@ -41,6 +41,8 @@ final class SyncRun {
   private let mapper: RecordMapper
   private let connector: any DestinationConnector
   private let state: StateStore
+  /// Records the snapshot's advance one batch behind sending.
+  private let writer: SnapshotWriter
   private let cancellation: Cancellation
   private let progress: (RunRecord) -> Void
   private let sweep: Bool
@@ -79,6 +81,7 @@ final class SyncRun {
     mapper = try RecordMapper(sync: sync)
     self.connector = connector
     self.state = state
+    writer = SnapshotWriter(state: state, syncID: run.syncID, runID: run.id)
     self.cancellation = cancellation
     self.progress = progress
     let clock = ContinuousClock.now
@@ -117,7 +120,10 @@ final class SyncRun {
       return
     }
     let deleted = try await sweeper.finish()
-    if !connector.writesAtFinish { try state.markSwept(syncID: run.syncID) }
+    if !connector.writesAtFinish {
+      try writeState(waiting: true)
+      try state.markSwept(syncID: run.syncID)
+    }
     sweptRecords = deleted
   }
 
@@ -251,7 +257,15 @@ final class SyncRun {
   private func add(_ record: DestinationRecord, _ ref: PlannedRef, to operation: DestinationOperation)
     -> Batch?
   {
-    pending[operation, default: Pending()].records.append(record)
+    if pending[operation] == nil {
+      // Room for a whole batch up front: growing by doubling copies and frees large arrays.
+      var batch = Pending()
+      let capacity = min(sync.batch.size.value, 16_384)
+      batch.records.reserveCapacity(capacity)
+      batch.refs.reserveCapacity(capacity)
+      pending[operation] = batch
+    }
+    pending[operation]?.records.append(record)
     pending[operation]?.refs.append(ref)
     return (pending[operation]?.records.count ?? 0) >= sync.batch.size.value ? flush(operation) : nil
   }
@@ -332,18 +346,16 @@ final class SyncRun {
     if !connector.writesAtFinish, entries.count + removedKeys.count >= 5_000 { try writeState() }
   }
 
-  /// Writes the snapshot's advance and the failures gathered so far, in one transaction.
-  private func writeState() throws {
-    guard !entries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty else { return }
-    try state.transaction {
-      if !entries.isEmpty || !removedKeys.isEmpty {
-        try state.updateSnapshot(syncID: run.syncID, entries: entries, removedKeys: removedKeys)
-      }
-      try state.recordFailures(failures, runID: run.id, syncID: run.syncID)
+  /// Hands the snapshot's advance and the failures gathered so far to the writer, which records
+  /// them in one transaction while the run goes on; with `waiting`, records them before returning.
+  private func writeState(waiting: Bool = false) throws {
+    if !entries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty {
+      try writer.write(entries: entries, removedKeys: removedKeys, failures: failures)
+      entries = []
+      removedKeys = []
+      failures = []
     }
-    entries.removeAll(keepingCapacity: true)
-    removedKeys.removeAll(keepingCapacity: true)
-    failures.removeAll(keepingCapacity: true)
+    if waiting { try writer.drain() }
   }
 
   private func stop(_ reason: String) {
@@ -353,7 +365,10 @@ final class SyncRun {
   private func finish() async {
     do {
       try await connector.finish()
-      if connector.writesAtFinish, sweptRecords != nil { try state.markSwept(syncID: run.syncID) }
+      if connector.writesAtFinish, sweptRecords != nil {
+        try writer.drain()
+        try state.markSwept(syncID: run.syncID)
+      }
     } catch {
       // Nothing a destination that writes at the end was given holds: none of it is recorded.
       stop(Self.message(of: error))
@@ -369,7 +384,7 @@ final class SyncRun {
       }
     }
     do {
-      try writeState()
+      try writeState(waiting: true)
     } catch {
       stop("could not record the run in the state store: \(Self.message(of: error))")
     }

@@ -78,6 +78,9 @@ public final class RowDiff {
   /// Reads the next key's rows: keeps the one with the smallest fingerprint, holds the rest (and
   /// any NULL keys) as rejected.
   private func readGroup() throws {
+    // The key's first row; the array is filled only when the key repeats, so a model of unique
+    // keys allocates nothing here.
+    var single: FingerprintedRow?
     var members: [FingerprintedRow] = []
     while let row = try peekRow() {
       guard let key = row.key else {
@@ -85,16 +88,21 @@ public final class RowDiff {
         lookahead = nil
         continue
       }
-      if let first = members.first?.key, !KeyOrder.equal(first, key) { break }
-      if members.isEmpty, let last = lastModelKey, !KeyOrder.precedes(last, key) {
+      if let first = single?.key, !KeyOrder.equal(first, key) { break }
+      if single == nil, let last = lastModelKey, !KeyOrder.precedes(last, key) {
         throw KeyOrder.unsorted("model", last, key)
       }
-      members.append(row)
+      if let first = single {
+        if members.isEmpty { members.append(first) }
+        members.append(row)
+      } else {
+        single = row
+      }
       lookahead = nil
     }
-    guard members.count > 1 else {
-      group = members.first
-      if let group { lastModelKey = group.key }
+    if members.isEmpty {
+      group = single
+      if let single { lastModelKey = single.key }
       return
     }
     // Stable, so rows whose fingerprints tie (the same values) keep the model's order.

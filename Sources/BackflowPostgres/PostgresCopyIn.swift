@@ -92,7 +92,16 @@ public final class PostgresCopyIn {
         buffer.append(capitalN)
         continue
       }
-      for byte in field.utf8 {
+      let utf8 = field.utf8
+      func escaped(_ byte: UInt8) -> Bool {
+        byte == backslash || byte == tab || byte == newline || byte == carriageReturn || byte == 0
+      }
+      // Most fields have nothing to escape: one copy.
+      if !(utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) } ?? utf8.contains(where: escaped)) {
+        buffer.append(contentsOf: utf8)
+        continue
+      }
+      for byte in utf8 {
         switch byte {
         case backslash:
           buffer.append(backslash)

@@ -42,29 +42,51 @@ public final class PostgresCopyOut {
 
   /// Decodes one line of COPY text format: fields split by tabs, `\N` for NULL, and backslash
   /// escapes, which may spell raw bytes (`\377`, `\xFF`), so the text is decoded last.
+  ///
+  /// A field without a backslash, the common case, becomes a `String` straight from the line.
   static func decodeRow(_ line: UnsafeBufferPointer<UInt8>) -> [String?] {
     let end = line.last == newline ? line.endIndex - 1 : line.endIndex
     var fields: [String?] = []
-    var field: [UInt8] = []
-    var fieldStart = line.startIndex
-    var index = line.startIndex
-
-    func endField(at fieldEnd: Int) {
-      // NULL is the unescaped marker itself; an escaped backslash followed by N is text.
-      if fieldEnd - fieldStart == 2, line[fieldStart] == backslash, line[fieldStart + 1] == capitalN
-      {
+    fields.reserveCapacity(16)
+    var start = line.startIndex
+    while true {
+      var index = start
+      var escaped = false
+      while index < end, line[index] != tab {
+        // An escape covers the byte after the backslash, whatever it is.
+        if line[index] == backslash {
+          escaped = true
+          index += 1
+        }
+        index += 1
+      }
+      index = min(index, end)
+      if !escaped {
+        fields.append(String(decoding: UnsafeBufferPointer(rebasing: line[start..<index]), as: UTF8.self))
+      } else if index - start == 2, line[start + 1] == capitalN {
+        // NULL is the unescaped marker itself; an escaped backslash followed by N is text.
         fields.append(nil)
       } else {
-        fields.append(String(decoding: field, as: UTF8.self))
+        fields.append(unescape(UnsafeBufferPointer(rebasing: line[start..<index])))
       }
-      field.removeAll(keepingCapacity: true)
+      guard index < end else { break }
+      start = index + 1
     }
+    return fields
+  }
+
+  /// A field holding backslash escapes, decoded.
+  private static func unescape(_ text: UnsafeBufferPointer<UInt8>) -> String {
+    var field: [UInt8] = []
+    field.reserveCapacity(text.count)
+    var index = 0
+    let end = text.count
 
     /// The value of up to `limit` digits in `radix` starting at `index`, which moves past them.
     func number(radix: Int, limit: Int) -> Int? {
       var value: Int?
       var count = 0
-      while count < limit, index < end, let digit = Self.digit(line[index], radix: radix) {
+      while count < limit, index < end, let digit = Self.digit(text[index], radix: radix) {
         value = (value ?? 0) * radix + digit
         index += 1
         count += 1
@@ -73,18 +95,13 @@ public final class PostgresCopyOut {
     }
 
     while index < end {
-      let byte = line[index]
+      let byte = text[index]
       index += 1
-      if byte == tab {
-        endField(at: index - 1)
-        fieldStart = index
-        continue
-      }
       guard byte == backslash, index < end else {
         field.append(byte)
         continue
       }
-      let escaped = line[index]
+      let escaped = text[index]
       index += 1
       switch escaped {
       case UInt8(ascii: "b"): field.append(0x08)
@@ -104,8 +121,7 @@ public final class PostgresCopyOut {
         field.append(escaped)
       }
     }
-    endField(at: end)
-    return fields
+    return String(decoding: field, as: UTF8.self)
   }
 
   private static func digit(_ byte: UInt8, radix: Int) -> Int? {

@@ -1,3 +1,5 @@
+import BackflowPostgres
+
 extension StateStore {
   /// Rows per multi-row statement: under SQLite's and PostgreSQL's parameter limits.
   static let rowsPerStatement = 250
@@ -19,7 +21,8 @@ extension StateStore {
   }
 
   /// Advances a snapshot: `entries` replace or add rows, `removedKeys` leave it; with `replacing`,
-  /// every other row leaves it first. One transaction, a few statements per few hundred rows.
+  /// every other row leaves it first. One transaction: on PostgreSQL, two statements whatever the
+  /// count; on SQLite, a few statements per few hundred rows.
   public func updateSnapshot(
     syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false
   ) throws {
@@ -27,6 +30,11 @@ extension StateStore {
     let id = String(syncID)
     try transaction {
       if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
+      if let postgres = try connection as? PostgresConnection {
+        try Self.mergeSnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
+        try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
+        return
+      }
       for start in stride(from: 0, to: entries.count, by: Self.rowsPerStatement) {
         let chunk = entries[start..<min(start + Self.rowsPerStatement, entries.count)]
         try connection.execute(
@@ -43,6 +51,60 @@ extension StateStore {
       }
       try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
     }
+  }
+
+  /// The snapshot's changes as three text arrays, merged into `snapshots` by one
+  /// INSERT … ON CONFLICT, and the removed keys as one array, deleted by one DELETE: two
+  /// statements whatever the count, and no temporary table (which every commit would truncate).
+  /// A key listed twice keeps its last entry, as a run of one statement per entry would.
+  private static func mergeSnapshot(
+    entries: [SnapshotEntry], removedKeys: [String], syncID: String, into snapshots: String,
+    on connection: PostgresConnection
+  ) throws {
+    if !entries.isEmpty {
+      // A run's entries come in key order, so they rarely need the sort that finds repeats.
+      let unique = zip(entries, entries.dropFirst()).allSatisfy { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+      let rows =
+        unique
+        ? "SELECT $1::bigint, k, f, m FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, f, m)"
+        : "SELECT DISTINCT ON (k) $1::bigint, k, f, m\n"
+          + "FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(k, f, m, o) ORDER BY k, o DESC"
+      try connection.execute(
+        """
+        INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value)
+        \(rows)
+        ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint, match_value = excluded.match_value
+        """,
+        [
+          syncID, arrayLiteral(entries.lazy.map { $0.key as String? }), arrayLiteral(entries.lazy.map { $0.fingerprint as String? }),
+          arrayLiteral(entries.lazy.map(\.matchValue)),
+        ])
+    }
+    if !removedKeys.isEmpty {
+      try connection.execute(
+        "DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key = ANY ($2::text[])",
+        [syncID, arrayLiteral(removedKeys.lazy.map { $0 as String? })])
+    }
+  }
+
+  /// A PostgreSQL array literal of text: `{"a","b \\"c\\"",NULL}`.
+  static func arrayLiteral(_ values: some Sequence<String?>) -> String {
+    var bytes: [UInt8] = [UInt8(ascii: "{")]
+    for value in values {
+      if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+      guard let value else {
+        bytes.append(contentsOf: "NULL".utf8)
+        continue
+      }
+      bytes.append(UInt8(ascii: "\""))
+      for byte in value.utf8 {
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+        bytes.append(byte)
+      }
+      bytes.append(UInt8(ascii: "\""))
+    }
+    bytes.append(UInt8(ascii: "}"))
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// `($1, $2), ($3, $4)` for a multi-row VALUES list.

@@ -91,11 +91,14 @@ public final class ProtocolServer: Sendable {
   /// `Idempotency-Key` was already answered gets the stored answer again and changes nothing.
   /// Without `readEndpoints`, `/{object}/read` and `/{object}/keys` answer 404; `keysPageLimit`
   /// caps a page of keys whatever the request's `limit`, so tests can page with few records.
-  public static func start(deduplicating: Bool = false, readEndpoints: Bool = true, keysPageLimit: Int = 1000)
-    async throws -> ProtocolServer
-  {
+  /// Without `keepingRequests`, `requests` stays empty (the benchmark's runner, which sends more
+  /// than memory should hold).
+  public static func start(
+    deduplicating: Bool = false, readEndpoints: Bool = true, keysPageLimit: Int = 1000, keepingRequests: Bool = true
+  ) async throws -> ProtocolServer {
     let state = ProtocolServerState(
-      deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit)
+      deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit,
+      keepsRequests: keepingRequests)
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

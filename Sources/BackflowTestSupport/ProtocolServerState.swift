@@ -15,6 +15,7 @@ final class ProtocolServerState: @unchecked Sendable {
   private let deduplicating: Bool
   private let readEndpoints: Bool
   private let keysPageLimit: Int
+  private let keepsRequests: Bool
   private var store = ProtocolServerStore()
   private var faults: [ProtocolServer.Fault] = []
   private var rejected: [String: String] = [:]
@@ -23,10 +24,11 @@ final class ProtocolServerState: @unchecked Sendable {
   private var replayCount = 0
   private var connections: [ObjectIdentifier: any Channel] = [:]
 
-  init(deduplicating: Bool, readEndpoints: Bool, keysPageLimit: Int) {
+  init(deduplicating: Bool, readEndpoints: Bool, keysPageLimit: Int, keepsRequests: Bool) {
     self.deduplicating = deduplicating
     self.readEndpoints = readEndpoints
     self.keysPageLimit = max(1, keysPageLimit)
+    self.keepsRequests = keepsRequests
   }
 
   /// Changes stored records without a request, as another client of the API would.
@@ -72,7 +74,7 @@ final class ProtocolServerState: @unchecked Sendable {
   /// `Idempotency-Key`, then the protocol itself.
   func handle(_ request: ProtocolServer.Request) -> Reply {
     locked {
-      received.append(request)
+      if keepsRequests { received.append(request) }
       var delay: Duration?
       if !faults.isEmpty {
         switch faults.removeFirst() {

@@ -87,6 +87,47 @@ struct ApplyTests {
     #expect(try contacts(scenario).count == 5 && !scenario.plan().hasChanges)
   }
 
+  /// State is recorded one batch behind sending. When the state store refuses a batch's snapshot,
+  /// the run stops, the snapshot holds only rows that reached the destination and none of the
+  /// refused batch, and the next run sends what the snapshot lacks.
+  @Test func aSnapshotWriteTheStateStoreRefusesStopsTheRunAndItsRowsAreSentAgain() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try Scenario(.postgres)
+    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "batch: { size: 2, concurrency: 1 }\n"])
+    try scenario.insert(people)
+    try await scenario.apply()
+    try scenario.sql(
+      """
+      create function refuse_key_8() returns trigger language plpgsql as
+        $$ begin if new.row_key = '8' then raise exception 'state store refuses key 8'; end if; return new; end $$;
+      create trigger refuse_key_8 before insert on backflow_state.snapshots for each row execute function refuse_key_8();
+      """)
+    try scenario.insert((5...10).map { (id: Int) in (id, "user\(id)@example.com", "User \(id)", "free") })
+    let failed = try await scenario.apply().run()
+    #expect(failed.status == .failed)
+    #expect(failed.error?.contains("could not record the run in the state store") == true)
+    #expect(failed.error?.contains("state store refuses key 8") == true)
+
+    let state = try scenario.openState()
+    let syncID = try #require(try state.syncs().first?.id)
+    let stream = try state.snapshot(syncID: syncID)
+    var snapshot: [String] = []
+    while let entry = try stream.next() { snapshot.append(entry.key) }
+    let sent = Set(try scenario.crmRows("select email from contacts").compactMap { $0[0] })
+    // Keys go in byte order, so the batches are (10, 5), (6, 7) and the refused (8, 9): the
+    // snapshot holds the others, nothing of the refused batch, and nothing the destination lacks.
+    #expect(snapshot == ["1", "10", "2", "3", "4", "5", "6", "7"])
+    for key in snapshot {
+      let email = Int(key).map { $0 <= 4 ? people[$0 - 1].1 : "user\($0)@example.com" } ?? ""
+      #expect(sent.contains(email), "\(key) is in the snapshot but not in the destination")
+    }
+
+    try scenario.sql("drop trigger refuse_key_8 on backflow_state.snapshots")
+    let retry = try await scenario.apply().run()
+    #expect(retry.status == .succeeded && retry.succeeded.add == 10 - snapshot.count)
+    #expect(try contacts(scenario).count == 10 && !scenario.plan().hasChanges)
+  }
+
   @Test func updateModeFailsRecordsTheDestinationDoesNotHave() async throws {
     let scenario = try Scenario(.sqlite)
     scenario.write(["syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "object: contacts", with: "object: contacts\nmode: update")])

@@ -19,6 +19,21 @@ struct FingerprintTests {
     #expect(MD5.hex(input) == digest)
   }
 
+  /// Every length across the padding's edges (55, 56 and 64 bytes in a block), with multi-byte
+  /// characters, digests as PostgreSQL's md5() does.
+  @Test func md5MatchesPostgreSQLAtEveryLengthAcrossBlockEdges() throws {
+    guard let url = TestEnvironment.postgresURL else { return }
+    let connection = try PostgresConnection(conninfo: url)
+    let text = String(repeating: "ab\tcdé日,\"x", count: 20)
+    let rows = try connection.query(
+      "SELECT n::text, md5(substr($1, 1, n)) FROM generate_series(0, 150) AS n", [text])
+    #expect(rows.count == 151)
+    for row in rows {
+      let prefix = String(text.prefix(Int(row[0] ?? "") ?? 0))
+      #expect(MD5.hex(prefix) == row[1], "length \(prefix.utf8.count)")
+    }
+  }
+
   @Test func recordTextQuotesAsPostgreSQLDoes() {
     #expect(Fingerprint.recordText([.integer(1), .string("a b"), .null, .string(""), .bool(true)]) == "(1,\"a b\",,\"\",t)")
     #expect(Fingerprint.recordText([.string("say \"hi\"\\"), .string("(x,y)")]) == "(\"say \"\"hi\"\"\\\\\",\"(x,y)\")")

@@ -55,6 +55,62 @@ struct StateStoreTests {
     }
   }
 
+  /// PostgreSQL writes a snapshot's changes by COPY into a temporary table and two merging
+  /// statements; SQLite by multi-row statements. Both must store any key text as it is, keep a
+  /// key's last entry, remove keys, and write nothing from a transaction that rolled back.
+  @Test(arguments: Backend.allCases)
+  func snapshotUpdatesKeepEveryKeyTextTheLastEntryAndNothingFromARollback(backend: Backend) throws {
+    guard backend.available else { return }
+    try withState(backend) { state, reader in
+      let id = try state.register(syncNamed: "s")
+      let other = try state.register(syncNamed: "t")
+      // Text that COPY's format must escape, a NULL-looking key, and one too many for one statement.
+      let odd = ["tab\there", "line\nbreak", "back\\slash", "\\N", "carriage\rreturn", "", "Zoë"]
+      let many = (0..<600).map { "k\($0)" }
+      /// An update in a transaction that fails afterwards, which writes nothing.
+      func rolledBack(_ entries: [SnapshotEntry], removing removed: [String]) {
+        #expect(throws: (any Error).self) {
+          try state.transaction {
+            try state.updateSnapshot(syncID: id, entries: entries, removedKeys: removed)
+            throw StateError("fails after the snapshot update")
+          }
+        }
+      }
+      // The first update rolls back (on PostgreSQL, with the temporary table it created).
+      rolledBack([SnapshotEntry(key: "early", fingerprint: "e")], removing: [])
+      try state.updateSnapshot(
+        syncID: id,
+        entries: (odd + many).map { SnapshotEntry(key: $0, fingerprint: "f-\($0)", matchValue: $0 == "" ? nil : "\"m\"") },
+        removedKeys: [])
+      try state.updateSnapshot(syncID: other, entries: [SnapshotEntry(key: "k1", fingerprint: "other")], removedKeys: [])
+      // A key twice in one update keeps its last entry; removals leave the snapshot.
+      try state.updateSnapshot(
+        syncID: id,
+        entries: [SnapshotEntry(key: "k1", fingerprint: "first"), SnapshotEntry(key: "k1", fingerprint: "last")],
+        removedKeys: ["k2", "tab\there", "absent"])
+      // A transaction that fails writes nothing, and the next update still works.
+      rolledBack([SnapshotEntry(key: "k3", fingerprint: "rolled back")], removing: ["k4"])
+      try state.updateSnapshot(syncID: id, entries: [SnapshotEntry(key: "k5", fingerprint: "after")], removedKeys: [])
+
+      func read(_ syncID: Int) throws -> [String: SnapshotEntry] {
+        let stream = try reader().snapshot(syncID: syncID)
+        var entries: [String: SnapshotEntry] = [:]
+        while let entry = try stream.next() { entries[entry.key] = entry }
+        return entries
+      }
+      let entries = try read(id)
+      #expect(entries.count == odd.count + many.count - 2)
+      for key in odd where key != "tab\there" {
+        #expect(entries[key]?.fingerprint == "f-\(key)", "\(key)")
+        #expect(entries[key]?.matchValue == (key == "" ? nil : "\"m\""), "\(key)")
+      }
+      #expect(entries["tab\there"] == nil && entries["k2"] == nil && entries["early"] == nil)
+      #expect(entries["k1"]?.fingerprint == "last" && entries["k3"]?.fingerprint == "f-k3" && entries["k4"] != nil)
+      #expect(entries["k5"]?.fingerprint == "after" && entries["k599"]?.fingerprint == "f-k599")
+      #expect(try read(other).mapValues(\.fingerprint) == ["k1": "other"])
+    }
+  }
+
   /// A run killed in the middle of a state transaction leaves a "hot" journal; the next plan must
   /// still read the state (SQLite rolls the journal back, which a read-only connection cannot).
   @Test func aStateFileLeftByAKilledRunIsReadable() throws {
