@@ -23,11 +23,14 @@ final class SnapshotWriter: @unchecked Sendable {
   }
 
   /// Waits for the write in flight, throws its error if it failed, then starts this one.
-  func write(entries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow]) throws {
+  /// `newEntries` are rows the snapshot does not hold yet (`StateStore.updateSnapshot`).
+  func write(entries: [SnapshotEntry], newEntries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow]) throws {
     try drain()
     queue.async { [self] in
       do {
-        try Self.write(entries: entries, removedKeys: removedKeys, failures: failures, to: state, syncID: syncID, runID: runID)
+        try Self.write(
+          entries: entries, newEntries: newEntries, removedKeys: removedKeys, failures: failures, to: state,
+          syncID: syncID, runID: runID)
       } catch {
         failure = error
       }
@@ -45,12 +48,12 @@ final class SnapshotWriter: @unchecked Sendable {
 
   /// One write, in one transaction.
   static func write(
-    entries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow], to state: StateStore, syncID: Int,
-    runID: Int
+    entries: [SnapshotEntry], newEntries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow],
+    to state: StateStore, syncID: Int, runID: Int
   ) throws {
     try state.transaction {
-      if !entries.isEmpty || !removedKeys.isEmpty {
-        try state.updateSnapshot(syncID: syncID, entries: entries, removedKeys: removedKeys)
+      if !entries.isEmpty || !newEntries.isEmpty || !removedKeys.isEmpty {
+        try state.updateSnapshot(syncID: syncID, entries: entries, removedKeys: removedKeys, newEntries: newEntries)
       }
       try state.recordFailures(failures, runID: runID, syncID: syncID)
     }

@@ -66,6 +66,9 @@ final class SyncRun {
   private var unsent = 0
   // State changes not yet written: per batch, or at the end for destinations that write at finish.
   private var entries: [SnapshotEntry] = []
+  /// Entries for keys the snapshot does not hold: added rows (the plan found them absent, and a
+  /// run's keys are unique) and recorded ones (a CDC reset clears the snapshot first).
+  private var newEntries: [SnapshotEntry] = []
   private var removedKeys: [String] = []
   private var failures: [FailedRow] = []
 
@@ -215,7 +218,7 @@ final class SyncRun {
       unsent += 1
       return nil
     case "record":
-      entries.append(SnapshotEntry(key: key ?? "", fingerprint: fingerprint, matchValue: mapper.matchValue(of: row["fields"] ?? .null)))
+      newEntries.append(SnapshotEntry(key: key ?? "", fingerprint: fingerprint, matchValue: mapper.matchValue(of: row["fields"] ?? .null)))
       try flushStateIfLarge()
       return nil
     case "remove":
@@ -315,7 +318,8 @@ final class SyncRun {
     if ref.operation == .remove {
       if let key = ref.key { removedKeys.append(key) }
     } else if let key = ref.key {
-      entries.append(SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue))
+      let entry = SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue)
+      if ref.operation == .add { newEntries.append(entry) } else { entries.append(entry) }
     }
   }
 
@@ -343,15 +347,16 @@ final class SyncRun {
   }
 
   private func flushStateIfLarge() throws {
-    if !connector.writesAtFinish, entries.count + removedKeys.count >= 5_000 { try writeState() }
+    if !connector.writesAtFinish, entries.count + newEntries.count + removedKeys.count >= 5_000 { try writeState() }
   }
 
   /// Hands the snapshot's advance and the failures gathered so far to the writer, which records
   /// them in one transaction while the run goes on; with `waiting`, records them before returning.
   private func writeState(waiting: Bool = false) throws {
-    if !entries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty {
-      try writer.write(entries: entries, removedKeys: removedKeys, failures: failures)
+    if !entries.isEmpty || !newEntries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty {
+      try writer.write(entries: entries, newEntries: newEntries, removedKeys: removedKeys, failures: failures)
       entries = []
+      newEntries = []
       removedKeys = []
       failures = []
     }
@@ -379,6 +384,7 @@ final class SyncRun {
         run.failed.remove += run.succeeded.remove
         run.succeeded = OperationCounts()
         entries.removeAll()
+        newEntries.removeAll()
         removedKeys.removeAll()
         sweptRecords = nil
       }

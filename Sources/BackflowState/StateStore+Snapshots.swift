@@ -21,20 +21,26 @@ extension StateStore {
   }
 
   /// Advances a snapshot: `entries` replace or add rows, `removedKeys` leave it; with `replacing`,
-  /// every other row leaves it first. One transaction: on PostgreSQL, two statements whatever the
-  /// count; on SQLite, a few statements per few hundred rows.
+  /// every other row leaves it first. `newEntries` are rows the caller knows the snapshot does not
+  /// hold (an added row, a snapshot cleared at the start of the run): PostgreSQL inserts them
+  /// without `ON CONFLICT`, which costs about half as much, and falls back to it should one be
+  /// there after all. One transaction: on PostgreSQL, a few statements whatever the count; on
+  /// SQLite, a few statements per few hundred rows.
   public func updateSnapshot(
-    syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false
+    syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false,
+    newEntries: [SnapshotEntry] = []
   ) throws {
     let snapshots = try table("snapshots")
     let id = String(syncID)
     try transaction {
       if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
       if let postgres = try connection as? PostgresConnection {
+        try Self.insertSnapshot(newEntries, syncID: id, into: snapshots, on: postgres)
         try Self.mergeSnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
         try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
         return
       }
+      let entries = newEntries + entries
       for start in stride(from: 0, to: entries.count, by: Self.rowsPerStatement) {
         let chunk = entries[start..<min(start + Self.rowsPerStatement, entries.count)]
         try connection.execute(
@@ -50,6 +56,31 @@ extension StateStore {
           "DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key IN (\(keys))", [id] + chunk.map { $0 })
       }
       try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
+    }
+  }
+
+  /// Rows the snapshot should not hold yet, by a plain INSERT from three text arrays; in a
+  /// savepoint, so that if one is there after all (a unique violation) the same rows go through
+  /// `mergeSnapshot`'s INSERT … ON CONFLICT instead.
+  private static func insertSnapshot(
+    _ entries: [SnapshotEntry], syncID: String, into snapshots: String, on connection: PostgresConnection
+  ) throws {
+    guard !entries.isEmpty else { return }
+    try connection.execute("SAVEPOINT backflow_new_entries")
+    do {
+      try connection.execute(
+        """
+        INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value)
+        SELECT $1::bigint, k, f, m FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, f, m)
+        """,
+        [
+          syncID, arrayLiteral(entries.lazy.map { $0.key as String? }),
+          arrayLiteral(entries.lazy.map { $0.fingerprint as String? }), arrayLiteral(entries.lazy.map(\.matchValue)),
+        ])
+      try connection.execute("RELEASE SAVEPOINT backflow_new_entries")
+    } catch let error as PostgresError where error.sqlState == "23505" {
+      try connection.execute("ROLLBACK TO SAVEPOINT backflow_new_entries")
+      try mergeSnapshot(entries: entries, removedKeys: [], syncID: syncID, into: snapshots, on: connection)
     }
   }
 
