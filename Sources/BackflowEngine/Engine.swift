@@ -27,12 +27,15 @@ public final class Engine {
     self.state = state
   }
 
-  /// Takes the locks of `names` before their plan is made, so that a sync that waited for another
-  /// process's run is planned from what that run left, and what is planned is what runs. Names go
-  /// in order, so two applies never wait for each other in a circle. A sync whose lock cannot be
-  /// had within `lockTimeout` fails when it is applied, naming the holder, without waiting again.
-  public func lockBeforePlanning(_ names: Set<String>, isCancelled: () -> Bool = { false }) async {
+  /// Takes the locks of the syncs named in `selection` (every sync of the project and of state
+  /// when `nil`, as a plan covers them) before their plan is made, so that a sync that waited for
+  /// another process's run is planned from what that run left, and what is planned is what runs.
+  /// Names go in order, so two applies never wait for each other in a circle. A sync whose lock
+  /// cannot be had within `lockTimeout` fails when it is applied, naming the holder, without
+  /// waiting again.
+  public func lockBeforePlanning(_ selection: Set<String>?, isCancelled: () -> Bool = { false }) async {
     let records = (try? state.syncs().filter { $0.retiredAt == nil }) ?? []
+    let names = selection ?? Set(project.syncs.map(\.name.value) + records.map(\.name))
     for name in names.sorted() where heldLocks[name] == nil {
       let id = records.first { $0.name == name }?.id
       heldLocks[name] = try? await state.lock(
@@ -121,7 +124,7 @@ public final class Engine {
     if case let .int(id)? = plan["id"] { outcome.id = id }
     guard action == .retire || project.sync(named: name) != nil else { return outcome }
     // The lock comes before anything is recorded and goes after the run and its logs are written.
-    var lock: SyncLock
+    let lock: SyncLock
     do {
       if let held = heldLocks[name] {
         lock = held

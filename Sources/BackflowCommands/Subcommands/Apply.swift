@@ -77,8 +77,7 @@ extension Backflow {
       } else {
         // Locked before planning, as Terraform does: the plan shown is what runs, and a sync that
         // waited for another apply is planned from what that apply left.
-        let known = try session.readingState { try session.state.syncs().filter { $0.retiredAt == nil }.map(\.name) }
-        await engine.lockBeforePlanning(selection ?? Set(session.project.syncs.map(\.name.value) + known))
+        await engine.lockBeforePlanning(selection)
         let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
         temporary = planned
         guard try plan(session, selection: selection, into: planned) else { return }
