@@ -8,6 +8,8 @@ final class PostgresDestinationSession {
   let connection: PostgresConnection
   /// Whether this connection's batch table exists yet.
   private var hasBatchTable = false
+  /// Whether batches are still first copied straight into the target (`copyDirectly`).
+  private var copiesDirectly = true
 
   /// Connects; the error never holds the connection string, which may carry a password.
   init(conninfo: String) throws {
@@ -20,17 +22,22 @@ final class PostgresDestinationSession {
 
   /// Applies a batch and returns one outcome per record, in order.
   ///
-  /// The records are copied into the batch table and merged by one statement in one
-  /// transaction. If that fails, the batch is split in halves, each tried in its own
-  /// transaction, and so on down to single records: a record that fails alone fails with the
-  /// database's message while every other record lands.
+  /// A batch that only inserts records the target does not hold is copied straight into it
+  /// (`copyDirectly`). Otherwise, or if that fails, the records are copied into the batch table
+  /// and merged by one statement in one transaction. If that fails, the batch is split in halves,
+  /// each tried in its own transaction, and so on down to single records: a record that fails
+  /// alone fails with the database's message while every other record lands.
   ///
-  /// A `trace` is told each statement, the rows copied, and each result.
+  /// A `trace` is told each statement, the rows copied, and each result; a traced batch always
+  /// takes the batch table, so that the trace shows what an existing record would go through.
   func send(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace? = nil) throws
     -> [RecordOutcome]
   {
     var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
     trace?.refusals(outcomes)
+    if !nothingToSend, trace == nil, try copyDirectly(pending, of: batch, table: table) {
+      return outcomes.map { $0 ?? .succeeded }
+    }
     if !nothingToSend {
       try ensureBatchTable(table)
       try attempt(pending[...], of: batch, table: table, outcomes: &outcomes, trace: trace)
@@ -64,6 +71,39 @@ final class PostgresDestinationSession {
       try connection.execute(table.mergeSQL(.clear))
     } catch let error as PostgresError {
       throw DestinationError("cannot empty \(table.object): \(Self.reason(error))")
+    }
+  }
+
+  /// Copies `indexes` of the batch straight into the target in one transaction, for operations
+  /// that insert what the target does not hold (an initial sync's upserts, an insert-only sync);
+  /// returns whether it did. When it did not, nothing was written and the batch table takes the
+  /// batch. A record the target already holds fails the COPY with a unique violation.
+  private func copyDirectly(_ indexes: [Int], of batch: DestinationBatch, table: PostgresDestinationTable) throws
+    -> Bool
+  {
+    guard copiesDirectly, let sql = table.directCopySQL(batch.operation) else { return false }
+    do {
+      try connection.execute("BEGIN")
+      let copy = try connection.copyIn(sql)
+      var row: [String?] = []
+      for index in indexes {
+        table.fill(&row, with: batch.records[index], ordinal: nil, operation: batch.operation)
+        try copy.write(row)
+      }
+      try copy.finish()
+      try connection.execute("COMMIT")
+      return true
+    } catch let error as PostgresError {
+      _ = try? connection.execute("ROLLBACK")
+      if connection.isLost {
+        throw DestinationError("lost the connection to PostgreSQL during batch \(batch.number): \(Self.reason(error))")
+      }
+      // A bad value or a broken constraint (classes 22, 23) is one record's fault, and the next
+      // batch may have none. Records the target holds (a resync, changed rows) or a target COPY
+      // cannot write (a view, row-level security) would fail every batch after it: stop trying.
+      let state = error.sqlState ?? ""
+      if state == "23505" || !(state.hasPrefix("22") || state.hasPrefix("23")) { copiesDirectly = false }
+      return false
     }
   }
 

@@ -76,6 +76,28 @@ struct PostgresDestinationTests {
     try await destination.finish()
   }
 
+  @Test("new records go straight into the table; from the first batch holding a record already there, batches merge")
+  func directCopy() async throws {
+    let (database, connection) = try makeDatabase("direct_copy", Self.contacts)
+    let destination = try await self.destination(database, target())
+    // The merge's batch table is temporary: it exists only once the connection has merged.
+    let batchTables = "select count(*) from pg_class where relname = 'backflow_batch' and relpersistence = 't'"
+    let fresh = [record("cy@example.com", "Cy", nil), record("di@example.com", "Di", "pro")]
+    #expect(try await destination.send(batch(.upsert, fresh)) == [.succeeded, .succeeded])
+    #expect(try connection.query(batchTables) == [["0"]])
+
+    let mixed = [record("eve@example.com", "Eve", nil), record("ada@example.com", "Ada Lovelace", "team")]
+    #expect(try await destination.send(batch(.upsert, mixed, number: 2)) == [.succeeded, .succeeded])
+    #expect(try connection.query(batchTables) == [["1"]])
+    #expect(try await destination.send(batch(.upsert, [record("fay@example.com", "Fay", "pro")], number: 3)) == [.succeeded])
+    #expect(
+      try connection.query("select email, name, plan from contacts order by email") == [
+        ["ada@example.com", "Ada Lovelace", "team"], ["bob@example.com", "Bob", nil], ["cy@example.com", "Cy", nil],
+        ["di@example.com", "Di", "pro"], ["eve@example.com", "Eve", nil], ["fay@example.com", "Fay", "pro"],
+      ])
+    try await destination.finish()
+  }
+
   @Test("update changes existing records; a missing one fails \"not found\" and the others land")
   func update() async throws {
     let (database, connection) = try makeDatabase("update", Self.contacts)
