@@ -1,7 +1,8 @@
 import BackflowPostgres
 
-/// The diff as one statement: the model's rows fingerprinted in the warehouse, FULL JOINed with
-/// the snapshot on the key's text, keeping only the rows that differ. See docs/decisions.md.
+/// The diff as one statement: the model's rows fingerprinted in the warehouse and joined with the
+/// snapshot on the key's text, keeping only the rows that differ, then the entries whose key left
+/// the model. See docs/decisions.md.
 extension PostgresModelReader: WarehouseDiffing {
   func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool {
     guard try connection.sees(mark) else { return false }
@@ -18,48 +19,97 @@ extension PostgresModelReader: WarehouseDiffing {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let unique = try relation.map { try keyIsUnique(in: $0, key: key) } ?? false
     let keyText = "(\(quotedIdentifier(key)))::text COLLATE \"C\""
+    let keys = model.wrapped(select: keyText + " AS \"backflow key\"")
+    // The settings hold for this transaction alone (SET LOCAL); the stream ends it. REPEATABLE READ
+    // lets the search for repeated keys and the diff see the same rows; a standby allows it.
+    do {
+      try connection.execute(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ;"
+          + " SELECT set_config(name, 'off', true) FROM pg_settings WHERE name = 'jit'")
+    } catch {
+      try? connection.execute("ROLLBACK")
+      throw SourceError("could not start the warehouse diff: \(error)")
+    }
+    // Keys that repeat must reach the planner with every one of their rows, since it picks the
+    // row with the smallest fingerprint; a unique index on a table's key rules repeats out, and
+    // so does finding none now, which is cheaper than joining the diff with the search.
+    let search = "SELECT EXISTS (SELECT FROM (\n"
+    let repeats: Bool
+    do {
+      // With parameters (none), libpq refuses a second statement, as the COPY does.
+      repeats =
+        try !unique
+        && connection.query(
+          search + keys.sql
+            + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY \"backflow key\" HAVING count(*) > 1)", []
+        ).first?.first == "t"
+    } catch let error as PostgresError {
+      try? connection.execute("ROLLBACK")
+      throw Self.sourceError(error, modelOffset: search.count + keys.modelOffset, model: model)
+    }
+    let (sql, modelOffset) = Self.diffStatement(
+      model, keyText: keyText, keys: keys.sql, repeats: repeats, columns: columns, signature: signature,
+      snapshot: "SELECT row_key, fingerprint, match_value FROM \(table) WHERE sync_id = \(syncID)",
+      count: "SELECT count(*) FROM \(table) WHERE sync_id = \(syncID)")
+    let diff: PostgresDiffStream
+    do {
+      diff = PostgresDiffStream(
+        stream: try connection.copyOut(sql), connection: connection, kinds: columns.map { Kind(oid: types[$0] ?? 0) })
+    } catch let error as PostgresError {
+      try? connection.execute("ROLLBACK")
+      throw Self.sourceError(error, modelOffset: modelOffset, model: model)
+    }
+    try diff.start()
+    return diff
+  }
+
+  /// The diff's `COPY` and where the model's text first starts in it: the model rows LEFT JOINed
+  /// with their entries (a NULL key joins none), then the entries whose key left the model. Unlike
+  /// a FULL JOIN, which PostgreSQL before 16 runs in one process, both halves run in parallel
+  /// workers. With `repeats`, every row of a repeated key is kept too.
+  private static func diffStatement(
+    _ model: ModelSQL, keyText: String, keys: String, repeats: Bool, columns: [String], signature: String,
+    snapshot: String, count: String
+  ) -> (sql: String, modelOffset: Int) {
     let fingerprint =
-      "md5(\(Self.literal(signature)) || E'\\n' || ROW(\(columns.map(quotedIdentifier).joined(separator: ", ")))::text)"
+      "md5(\(literal(signature)) || E'\\n' || ROW(\(columns.map(quotedIdentifier).joined(separator: ", ")))::text)"
     let (modelRows, modelOffset) = model.wrapped(
       select: ([keyText + " AS \"backflow key\"", fingerprint + " AS \"backflow fingerprint\""]
         + columns.map(quotedIdentifier)).joined(separator: ", "))
-    let snapshot = "SELECT row_key, fingerprint, match_value FROM \(table) WHERE sync_id = \(syncID)"
-    let values = columns.map { "m." + quotedIdentifier($0) }
+    let values = columns.map { ", m." + quotedIdentifier($0) }.joined()
+    let nulls = String(repeating: ", NULL", count: columns.count)
     let prefix = """
       COPY (SELECT * FROM (
       SELECT 1 AS "backflow rank", m."backflow key", m."backflow fingerprint", s.row_key AS "backflow entry key",
-        s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values.map { ", " + $0 }.joined())
+        s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values)
       FROM (
 
       """
-    // Keys that repeat must reach the planner with every one of their rows, since it picks the
-    // row with the smallest fingerprint; a unique index on a table's key rules repeats out.
-    let duplicates =
-      unique
-      ? ""
-      : "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + model.wrapped(select: keyText + " AS \"backflow key\"").sql
+    let repeated =
+      repeats
+      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys
         + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
         + " ON repeated.\"backflow key\" = m.\"backflow key\""
+      : ""
     let sql =
       prefix + modelRows + """
 
         ) AS m
-        FULL JOIN (\(snapshot)) AS s ON s.row_key = m."backflow key"\(duplicates)
-        WHERE m."backflow fingerprint" IS NULL OR m."backflow key" IS NULL OR s.row_key IS NULL
-          OR m."backflow fingerprint" <> s.fingerprint\(unique ? "" : " OR repeated.\"backflow key\" IS NOT NULL")
+        LEFT JOIN (\(snapshot)) AS s ON s.row_key = m."backflow key"\(repeated)
+        WHERE s.row_key IS NULL OR m."backflow fingerprint" <> s.fingerprint\
+        \(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
         UNION ALL
-        SELECT 0, (SELECT count(*) FROM \(table) WHERE sync_id = \(syncID))::text, NULL, NULL, NULL, NULL\
-        \(String(repeating: ", NULL", count: columns.count))
+        SELECT 1, NULL, NULL, s.row_key, s.fingerprint, s.match_value\(nulls)
+        FROM (\(snapshot)) AS s
+        WHERE NOT EXISTS (SELECT FROM (\(keys)
+        ) AS m WHERE m."backflow key" = s.row_key)
+        UNION ALL
+        SELECT 0, (\(count))::text, NULL, NULL, NULL, NULL\(nulls)
         ) AS diff
         ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
           "backflow fingerprint" COLLATE "C") TO STDOUT
         """
-    do {
-      let stream = try connection.copyOut(sql)
-      return try PostgresDiffStream(stream: stream, kinds: columns.map { Kind(oid: types[$0] ?? 0) })
-    } catch let error as PostgresError {
-      throw Self.sourceError(error, modelOffset: prefix.count + modelOffset, model: model)
-    }
+    return (sql, prefix.count + modelOffset)
   }
 
   /// Whether `table`'s key column alone has a unique index that covers every row `SELECT *`
@@ -84,23 +134,36 @@ extension PostgresModelReader: WarehouseDiffing {
   }
 }
 
+/// The diff's rows; the transaction the diff runs in ends with them: committed after the last
+/// row, rolled back on an error or when the stream is released early.
 private final class PostgresDiffStream: WarehouseDiffStream {
-  let stream: PostgresCopyOut
-  let kinds: [PostgresModelReader.Kind]
-  let snapshotRows: Int
+  /// `nil` once the transaction has ended; releasing the COPY ends (or cancels) it first.
+  private var stream: PostgresCopyOut?
+  private let connection: PostgresConnection
+  private let kinds: [PostgresModelReader.Kind]
+  private(set) var snapshotRows = 0
 
-  init(stream: PostgresCopyOut, kinds: [PostgresModelReader.Kind]) throws {
+  init(stream: PostgresCopyOut, connection: PostgresConnection, kinds: [PostgresModelReader.Kind]) {
     self.stream = stream
+    self.connection = connection
     self.kinds = kinds
-    // The count sorts first.
-    guard let fields = try Self.read(stream), fields[0] == "0", let count = fields[1].flatMap({ Int($0) }) else {
+  }
+
+  deinit {
+    if stream != nil { try? end("ROLLBACK") }
+  }
+
+  /// Reads the snapshot's row count, which sorts first.
+  func start() throws {
+    guard let fields = try read(), fields[0] == "0", let count = fields[1].flatMap({ Int($0) }) else {
+      try? end("ROLLBACK")
       throw SourceError("the warehouse diff did not start with the snapshot's row count")
     }
     snapshotRows = count
   }
 
   func next() throws -> WarehouseDiffRow? {
-    guard let fields = try Self.read(stream) else { return nil }
+    guard let fields = try read() else { return nil }
     let fingerprint = fields[2]
     var row: ModelRow?
     if fingerprint != nil {
@@ -113,11 +176,28 @@ private final class PostgresDiffStream: WarehouseDiffStream {
       row: row, fingerprint: fingerprint, entryKey: fields[3], entryFingerprint: fields[4], matchValue: fields[5])
   }
 
-  private static func read(_ stream: PostgresCopyOut) throws -> [String?]? {
+  /// The next row; after the last one the transaction is committed, after an error rolled back.
+  private func read() throws -> [String?]? {
+    guard let stream else { return nil }
+    let fields: [String?]?
     do {
-      return try stream.next()
+      fields = try stream.next()
     } catch {
+      try? end("ROLLBACK")
       throw SourceError("\(error)")
     }
+    if fields == nil {
+      do {
+        try end("COMMIT")
+      } catch {
+        throw SourceError("\(error)")
+      }
+    }
+    return fields
+  }
+
+  private func end(_ statement: String) throws {
+    stream = nil
+    try connection.execute(statement)
   }
 }
