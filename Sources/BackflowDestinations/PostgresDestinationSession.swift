@@ -84,13 +84,7 @@ final class PostgresDestinationSession {
     guard copiesDirectly, let sql = table.directCopySQL(batch.operation) else { return false }
     do {
       try connection.execute("BEGIN")
-      let copy = try connection.copyIn(sql)
-      var row: [String?] = []
-      for index in indexes {
-        table.fill(&row, with: batch.records[index], ordinal: nil, operation: batch.operation)
-        try copy.write(row)
-      }
-      try copy.finish()
+      try copy(indexes, of: batch, table: table, by: sql, withOrdinals: false)
       try connection.execute("COMMIT")
       return true
     } catch let error as PostgresError {
@@ -156,13 +150,7 @@ final class PostgresDestinationSession {
         let rows = indexes.map { table.row(batch.records[$0], ordinal: $0, operation: operation) }
         trace(.copy(sql: copySQL, rows: rows.map { $0.map(TraceLiteral.text) }))
       }
-      let copy = try connection.copyIn(copySQL)
-      var row: [String?] = []
-      for index in indexes {
-        table.fill(&row, with: batch.records[index], ordinal: index, operation: operation)
-        try copy.write(row)
-      }
-      try copy.finish()
+      try copy(indexes, of: batch, table: table, by: copySQL, withOrdinals: true)
       trace?(.result("\(plural(indexes.count, "row")) copied"))
       if operation == .update, indexes.count > 1,
         !(try connection.query(table.duplicateKeySQL).isEmpty)
@@ -189,6 +177,21 @@ final class PostgresDestinationSession {
       trace?(.result("error: \(Self.reason(error))"))
       throw MergeFailure(reason: Self.reason(error), sqlState: error.sqlState)
     }
+  }
+
+  /// Runs `sql`, a `COPY … FROM STDIN`, with `indexes` of the batch as its rows, each led by its
+  /// ordinal in the batch `withOrdinals` (the batch table's rows).
+  private func copy(
+    _ indexes: some Collection<Int>, of batch: DestinationBatch, table: PostgresDestinationTable, by sql: String,
+    withOrdinals: Bool
+  ) throws {
+    let copy = try connection.copyIn(sql)
+    var row: [String?] = []
+    for index in indexes {
+      table.fill(&row, with: batch.records[index], ordinal: withOrdinals ? index : nil, operation: batch.operation)
+      try copy.write(row)
+    }
+    try copy.finish()
   }
 
   /// Creates the batch table on first use; the connection keeps it until it closes.

@@ -59,24 +59,24 @@ extension StateStore {
     }
   }
 
-  /// Rows the snapshot should not hold yet, by a plain INSERT from three text arrays; in a
-  /// savepoint, so that if one is there after all (a unique violation) the same rows go through
-  /// `mergeSnapshot`'s INSERT … ON CONFLICT instead.
+  /// Rows the snapshot should not hold yet, by a COPY straight into the table (at 1M rows, about
+  /// two thirds of an INSERT from text arrays); in a savepoint, so that if one is there after all
+  /// (a unique violation) the same rows go through `mergeSnapshot`'s INSERT … ON CONFLICT instead.
   private static func insertSnapshot(
     _ entries: [SnapshotEntry], syncID: String, into snapshots: String, on connection: PostgresConnection
   ) throws {
     guard !entries.isEmpty else { return }
     try connection.execute("SAVEPOINT backflow_new_entries")
     do {
-      try connection.execute(
-        """
-        INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value)
-        SELECT $1::bigint, k, f, m FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, f, m)
-        """,
-        [
-          syncID, arrayLiteral(entries.lazy.map { $0.key as String? }),
-          arrayLiteral(entries.lazy.map { $0.fingerprint as String? }), arrayLiteral(entries.lazy.map(\.matchValue)),
-        ])
+      let copy = try connection.copyIn("COPY \(snapshots) (sync_id, row_key, fingerprint, match_value) FROM STDIN")
+      var row: [String?] = [syncID, nil, nil, nil]
+      for entry in entries {
+        row[1] = entry.key
+        row[2] = entry.fingerprint
+        row[3] = entry.matchValue
+        try copy.write(row)
+      }
+      try copy.finish()
       try connection.execute("RELEASE SAVEPOINT backflow_new_entries")
     } catch let error as PostgresError where error.sqlState == "23505" {
       try connection.execute("ROLLBACK TO SAVEPOINT backflow_new_entries")

@@ -91,10 +91,14 @@ struct StateStoreTests {
       // A transaction that fails writes nothing, and the next update still works.
       rolledBack([SnapshotEntry(key: "k3", fingerprint: "rolled back")], removing: ["k4"])
       try state.updateSnapshot(syncID: id, entries: [SnapshotEntry(key: "k5", fingerprint: "after")], removedKeys: [])
-      // Entries the caller says are new go in by a plain INSERT; one that is there after all
+      // Entries the caller says are new go in by a COPY (odd bytes escaped); one that is there after all
       // (k5) sends the lot through INSERT … ON CONFLICT instead, and nothing is lost.
       try state.updateSnapshot(
-        syncID: id, entries: [], removedKeys: [], newEntries: [SnapshotEntry(key: "new1", fingerprint: "n1")])
+        syncID: id, entries: [], removedKeys: [],
+        newEntries: [
+          SnapshotEntry(key: "new1", fingerprint: "n1"),
+          SnapshotEntry(key: "new\\ \t\n\"\u{e9}", fingerprint: "n\\", matchValue: "{\"a\": \"\\N\"}"),
+        ])
       try state.updateSnapshot(
         syncID: id, entries: [SnapshotEntry(key: "k6", fingerprint: "upserted")], removedKeys: ["k7"],
         newEntries: [SnapshotEntry(key: "new2", fingerprint: "n2"), SnapshotEntry(key: "k5", fingerprint: "there")])
@@ -106,7 +110,10 @@ struct StateStoreTests {
         return entries
       }
       let entries = try read(id)
-      #expect(entries.count == odd.count + many.count - 2 + 2 - 1)
+      #expect(entries.count == odd.count + many.count - 2 + 3 - 1)
+      #expect(
+        entries["new\\ \t\n\"\u{e9}"]
+          == SnapshotEntry(key: "new\\ \t\n\"\u{e9}", fingerprint: "n\\", matchValue: "{\"a\": \"\\N\"}"))
       #expect(entries["new1"]?.fingerprint == "n1" && entries["new2"]?.fingerprint == "n2" && entries["k7"] == nil)
       #expect(entries["k5"]?.fingerprint == "there" && entries["k6"]?.fingerprint == "upserted")
       for key in odd where key != "tab\there" {
