@@ -14,6 +14,8 @@ struct PostgresDestinationTable: Sendable {
   let name: String
   /// The columns written, which PostgreSQL names exactly as the sync does.
   let columns: TableColumns
+  /// Whether the table has rules (`CREATE RULE`), which an INSERT runs and a COPY does not.
+  let hasRules: Bool
 
   var matchField: String? { columns.matchField }
 
@@ -37,9 +39,11 @@ struct PostgresDestinationTable: Sendable {
   }
 
   /// The COPY that writes `operation`'s records straight into the target, for a batch none of
-  /// whose records the target holds yet: it costs about half the batch table and merge.
+  /// whose records the target holds yet: it costs about half the batch table and merge. `nil` for
+  /// a table with rules, which the INSERT runs and a COPY would skip.
   func directCopySQL(_ operation: DestinationOperation) -> String? {
-    switch operation {
+    if hasRules { return nil }
+    return switch operation {
     // Each of these inserts every record the target does not hold; a conflict is a unique violation.
     case .upsert, .add, .insert, .track:
       "COPY \(name) (" + columns.columns(for: operation).map(TableSQL.quoted).joined(separator: ", ") + ") FROM STDIN"
@@ -150,7 +154,7 @@ extension PostgresDestinationTable {
       // A name to_regclass cannot parse ("my table") is simply not found this way.
       found = try? connection.query(
         """
-        SELECT c.oid, c.relkind, n.nspname, c.relname FROM pg_class c
+        SELECT c.oid, c.relkind, n.nspname, c.relname, c.relhasrules FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)
         """, [candidate]
       ).first
@@ -202,7 +206,7 @@ extension PostgresDestinationTable {
     }
     return PostgresDestinationTable(
       object: object, name: TableSQL.quoted(schema) + "." + TableSQL.quoted(relation),
-      columns: TableColumns(matchField: target.matchField, fields: target.fields))
+      columns: TableColumns(matchField: target.matchField, fields: target.fields), hasRules: found[4] == "t")
   }
 
   /// Throws unless a unique index covers exactly the column numbered `number`, with no WHERE

@@ -98,6 +98,22 @@ struct PostgresDestinationTests {
     try await destination.finish()
   }
 
+  @Test("a table with rules is always written by INSERT, which runs them; a COPY would not")
+  func tableWithRules() async throws {
+    let (database, connection) = try makeDatabase(
+      "rules",
+      """
+      create table events (email text, name text, plan text);
+      create table audit (email text);
+      create rule audited as on insert to events do also insert into audit values (new.email);
+      """)
+    let destination = try await self.destination(database, target(object: "events", mode: .insert))
+    let records = [record("cy@example.com", "Cy", nil), record("di@example.com", "Di", "pro")]
+    #expect(try await destination.send(batch(.insert, records)) == [.succeeded, .succeeded])
+    #expect(try connection.query("select email from audit order by email") == [["cy@example.com"], ["di@example.com"]])
+    try await destination.finish()
+  }
+
   @Test("update changes existing records; a missing one fails \"not found\" and the others land")
   func update() async throws {
     let (database, connection) = try makeDatabase("update", Self.contacts)
