@@ -115,11 +115,7 @@ public final class PostgresDestinationReader: DestinationReader {
   public func expect(_ keys: [JSONValue]) throws {
     let match = try keepTable()
     do {
-      let copy = try connection.copyIn("COPY \(Self.keepTable) (\(match)) FROM STDIN")
-      for key in keys where key != .null {
-        try copy.write([PostgresDestinationTable.copyText(key)])
-      }
-      try copy.finish()
+      try PostgresDestinationTable.copyKeys(keys, into: Self.keepTable, column: match, on: connection)
     } catch let error as PostgresError {
       throw DestinationError(
         "cannot note the match values of \(table.object): \(PostgresDestinationSession.reason(error))")

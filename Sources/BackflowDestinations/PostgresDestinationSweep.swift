@@ -49,11 +49,7 @@ final class PostgresDestinationSweep: DestinationSweep {
     try await connection.run { connection in
       guard let connection else { throw DestinationError("the sweep has already finished") }
       do {
-        let copy = try connection.copyIn("COPY \(Self.keepTable) (\(match)) FROM STDIN")
-        for key in keys where key != .null {
-          try copy.write([PostgresDestinationTable.copyText(key)])
-        }
-        try copy.finish()
+        try PostgresDestinationTable.copyKeys(keys, into: Self.keepTable, column: match, on: connection)
       } catch let error as PostgresError {
         throw DestinationError(
           "cannot record the match values of \(object) to keep: "

@@ -103,6 +103,18 @@ struct PostgresDestinationTable: Sendable {
     }
   }
 
+  /// COPYs the non-null `keys` into `column` of `table`, as COPY text: the match values a sweep
+  /// or a read-back notes before comparing them with the target.
+  static func copyKeys(_ keys: [JSONValue], into table: String, column: String, on connection: PostgresConnection)
+    throws
+  {
+    let copy = try connection.copyIn("COPY \(table) (\(column)) FROM STDIN")
+    for key in keys where key != .null {
+      try copy.write([copyText(key)])
+    }
+    try copy.finish()
+  }
+
   /// Finds a match value that two records of the copied batch share. An UPDATE … FROM would
   /// apply only one of them, and which one is not defined.
   var duplicateKeySQL: String {

@@ -239,7 +239,8 @@ extension StateStore {
     return Date().timeIntervalSince(beat) > limit
   }
 
-  private static func inTransaction<Result>(
+  /// Runs `body` on `database` between `begin` and COMMIT, rolled back if it throws.
+  static func inTransaction<Result>(
     _ database: any StateDatabase, begin: String, _ body: () throws -> Result
   ) throws -> Result {
     try database.execute(begin)

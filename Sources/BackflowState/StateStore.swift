@@ -191,17 +191,9 @@ public final class StateStore {
       defer { transactionDepth -= 1 }
       return try body()
     }
-    try database.execute("BEGIN")
     transactionDepth = 1
     defer { transactionDepth = 0 }
-    do {
-      let result = try body()
-      try database.execute("COMMIT")
-      return result
-    } catch {
-      try? database.execute("ROLLBACK")
-      throw error
-    }
+    return try Self.inTransaction(database, begin: "BEGIN", body)
   }
 
   // MARK: Syncs
