@@ -47,14 +47,21 @@ let package = Package(
       ]),
     .target(
       name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
-    .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowSources", "BackflowState"]),
+    // The registry of source and destination drivers: one folder per kind of connector.
+    .target(
+      name: "BackflowConnectors",
+      dependencies: ["BackflowConfig", "BackflowSources", "BackflowDestinations", "BackflowSyncLogs"]),
+    .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowEngine",
-      dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs"]),
+      dependencies: [
+        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs",
+      ]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
+        "BackflowConnectors",
         "BackflowPlanner",
         "BackflowEngine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,8 +78,8 @@ let package = Package(
     .target(
       name: "BackflowTestSupport",
       dependencies: [
-        "BackflowConfig", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
-        "BackflowSyncLogs",
+        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite",
+        "BackflowState", "BackflowSyncLogs",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -82,13 +89,13 @@ let package = Package(
     .executableTarget(name: "protocol-server", dependencies: ["BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConfigTests",
-      dependencies: ["BackflowConfig", "BackflowTestSupport"]),
+      dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowCommandsTests",
       dependencies: ["BackflowCommands", "BackflowSQLite", "BackflowState", "BackflowTestSupport", "backflow"]),
     .testTarget(
       name: "BackflowPlannerTests",
-      dependencies: ["BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: ["BackflowConnectors", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowDestinationTests",
       dependencies: ["BackflowDestinations", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
@@ -97,7 +104,7 @@ let package = Package(
       dependencies: ["BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowSyncLogsTests",
-      dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: ["BackflowConnectors", "BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

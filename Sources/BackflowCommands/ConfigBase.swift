@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowPlanner
 import Foundation
 

@@ -1,14 +1,11 @@
-/// Every key the config language accepts, per kind of mapping.
+/// Every key the config language accepts, per kind of mapping; the keys of a source or
+/// destination entry are its driver's (`DriverCatalog.sourceKeys`, `.destinationKeys`).
 ///
 /// The decoder checks mappings against these lists (unknown keys get "did you mean"), and a test
 /// checks that `schemas/*.schema.json` describe exactly the same keys, so the two cannot drift.
 public enum ConfigKeys {
   /// `backflow.yaml`
   public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories"]
-  /// An entry under `sources:`
-  public static let source = ["type", "url", "path"]
-  /// An entry under `destinations:`
-  public static let destination = ["type", "url", "path", "headers", "dir", "format", "retries", "timeout", "readable"]
   /// `sync_logs:`
   public static let syncLogs = ["source", "schema"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping

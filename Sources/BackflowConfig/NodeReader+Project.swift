@@ -83,57 +83,33 @@ extension NodeReader {
 
   private func source(_ name: Located<String>, _ node: Node) -> Source? {
     let path = "sources.\(name.value)"
-    guard let fields = fields(node, path: path, subject: "source \"\(name.value)\"", allowed: ConfigKeys.source, required: ["type"]),
-      let typeNode = fields["type"], let type = choice(typeNode, path: fields.path("type"), as: Source.Kind.self)
+    guard let fields = fields(node, path: path, subject: "source \"\(name.value)\"", allowed: drivers.sourceKeys, required: ["type"]),
+      let type = kind(fields, among: drivers.sources.map(\.kind)), let driver = drivers.source(type.value),
+      checkKeys(fields, typeName: type.value, kind: "source", allowed: driver.keys, required: driver.requiredKeys),
+      let settings = driver.settings(DriverFields(reader: self, fields: fields))
     else { return nil }
-    let key = type.value == .postgres ? "url" : "path"
-    guard checkKeys(fields, typeName: type.value.rawValue, kind: "source", allowed: [key], required: [key])
-    else { return nil }
-    return Source(
-      name: name, type: type,
-      url: fields["url"].flatMap { nonEmptyString($0, path: fields.path("url")) },
-      path: fields["path"].flatMap { nonEmptyString($0, path: fields.path("path")) })
+    return Source(name: name, type: type, driver: driver, settings: settings)
   }
 
   private func destination(_ name: Located<String>, _ node: Node) -> Destination? {
     let path = "destinations.\(name.value)"
-    guard let fields = fields(node, path: path, subject: "destination \"\(name.value)\"", allowed: ConfigKeys.destination, required: ["type"]),
-      let typeNode = fields["type"], let type = choice(typeNode, path: fields.path("type"), as: Destination.Kind.self)
+    guard let fields = fields(node, path: path, subject: "destination \"\(name.value)\"", allowed: drivers.destinationKeys, required: ["type"]),
+      let type = kind(fields, among: drivers.destinations.map(\.kind)), let driver = drivers.destination(type.value),
+      checkKeys(fields, typeName: type.value, kind: "destination", allowed: driver.keys, required: driver.requiredKeys),
+      let settings = driver.settings(DriverFields(reader: self, fields: fields))
     else { return nil }
-    let (allowed, required): ([String], [String]) =
-      switch type.value {
-      case .postgres: (["url"], ["url"])
-      case .sqlite: (["path"], ["path"])
-      case .http: (["url", "headers", "retries", "timeout", "readable"], ["url"])
-      case .file: (["dir", "format"], ["dir"])
-      }
-    guard checkKeys(fields, typeName: type.value.rawValue, kind: "destination", allowed: allowed, required: required)
-    else { return nil }
+    return Destination(name: name, type: type, driver: driver, settings: settings)
+  }
 
-    var url = fields["url"].flatMap { nonEmptyString($0, path: fields.path("url")) }
-    if type.value == .http, let node = fields["url"], let text = url,
-      !(text.value.hasPrefix("http://") || text.value.hasPrefix("https://"))
-    {
-      invalid(text, at: node, fields.path("url"), "must start with http:// or https://")
-      url = nil
+  /// `type:`, one of the registry's kinds, with "did you mean" for near misses.
+  private func kind(_ fields: Fields, among kinds: [String]) -> Located<String>? {
+    guard let node = fields["type"], let text = string(node, path: fields.path("type"), fromEnvironment: false) else { return nil }
+    guard kinds.contains(text.value) else {
+      let hint = Suggestion.hint(for: text.value, in: kinds)
+      error("\(fields.path("type")) must be one of \(kinds.joined(separator: ", ")), got \(text.quotedForMessage)\(hint)", at: node)
+      return nil
     }
-    var headers: [Destination.Header] = []
-    if let node = fields["headers"] {
-      for (header, value) in namedEntries(node, path: fields.path("headers")) {
-        if let text = string(value, path: fields.path("headers.\(header.value)")) {
-          headers.append(Destination.Header(name: header, value: text))
-        }
-      }
-    }
-    return Destination(
-      name: name, type: type, url: url,
-      path: fields["path"].flatMap { nonEmptyString($0, path: fields.path("path")) },
-      headers: headers,
-      dir: fields["dir"].flatMap { nonEmptyString($0, path: fields.path("dir")) },
-      format: fields["format"].flatMap { choice($0, path: fields.path("format")) },
-      retries: fields["retries"].flatMap { integer($0, path: fields.path("retries"), minimum: 0) },
-      timeout: fields["timeout"].flatMap { interval($0, path: fields.path("timeout")) },
-      readable: fields["readable"].flatMap { boolean($0, path: fields.path("readable")) })
+    return text
   }
 
   private func syncLogs(_ node: Node) -> SyncLogs? {

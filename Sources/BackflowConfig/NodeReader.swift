@@ -5,11 +5,14 @@ import Yams
 final class NodeReader {
   let file: String
   let environment: [String: String]
+  /// The kinds of sources and destinations, each decoding its own keys.
+  let drivers: DriverCatalog
   private(set) var diagnostics = Diagnostics()
 
-  init(file: String, environment: [String: String]) {
+  init(file: String, environment: [String: String], drivers: DriverCatalog) {
     self.file = file
     self.environment = environment
+    self.drivers = drivers
   }
 
   // MARK: Places

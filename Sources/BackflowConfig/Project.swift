@@ -20,62 +20,35 @@ public struct Project: Sendable, Encodable {
   public func sync(named name: String) -> Sync? { syncs.first { $0.name.value == name } }
 }
 
-/// Where models are queried from.
-public struct Source: Sendable, Encodable {
-  public enum Kind: String, Sendable, Encodable, CaseIterable {
-    case postgres
-    case sqlite
-  }
-
-  public var name: Located<String>
-  public var type: Located<Kind>
-  /// libpq URI or key=value string (postgres).
-  public var url: Located<String>?
-  /// Database file, relative to the project directory (sqlite).
-  public var path: Located<String>?
-}
-
 /// Where syncs send rows.
 public struct Destination: Sendable, Encodable {
-  public enum Kind: String, Sendable, Encodable, CaseIterable {
-    case postgres
-    case sqlite
-    case http
-    case file
-  }
-
-  public enum FileFormat: String, Sendable, Encodable, CaseIterable {
-    case csv
-    case jsonl
-  }
-
-  public static let defaultRetries = 5
-  public static let defaultTimeout = "30s"
-
   public var name: Located<String>
-  public var type: Located<Kind>
-  public var url: Located<String>?
-  public var path: Located<String>?
-  public var headers: [Header]
-  public var dir: Located<String>?
-  public var format: Located<FileFormat>?
-  public var retries: Located<Int>?
-  public var timeout: Located<Interval>?
-  /// http only: the server also implements the read endpoints (`POST {url}/{object}/read` and
-  /// `/keys`), so drift can read records back and mirror can find the ones absent from the model.
-  public var readable: Located<Bool>?
+  /// The driver's kind (`postgres`, `http`, …).
+  public var type: Located<String>
+  public var driver: any DestinationDriver
+  public var settings: any ConnectorSettings
+
+  public init(
+    name: Located<String>, type: Located<String>, driver: any DestinationDriver, settings: any ConnectorSettings
+  ) {
+    self.name = name
+    self.type = type
+    self.driver = driver
+    self.settings = settings
+  }
+
+  /// What this destination can do, as its driver says for its settings.
+  public var capabilities: DestinationCapabilities { driver.capabilities(settings) }
 
   /// Whether Backflow can read this destination's records back.
-  public var isReadable: Bool {
-    switch type.value {
-    case .postgres, .sqlite, .file: true
-    case .http: readable?.value ?? false
-    }
-  }
+  public var isReadable: Bool { capabilities.readsBack }
 
-  public struct Header: Sendable, Encodable {
-    public var name: Located<String>
-    public var value: Located<String>
+  /// The settings' keys beside `name` and `type`, as written (secrets as `${NAME}`).
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: ConnectorKey.self)
+    try container.encode(name, forKey: ConnectorKey("name"))
+    try container.encode(type, forKey: ConnectorKey("type"))
+    try settings.encode(to: encoder)
   }
 }
 

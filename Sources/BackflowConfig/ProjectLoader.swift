@@ -20,13 +20,19 @@ public struct ProjectLoader: Sendable {
   /// Put in front of every file path shown, so paths are clickable from where the user stands.
   public var displayPrefix: String
   public var environment: [String: String]
+  /// The kinds of sources and destinations (the connectors' registry).
+  public var drivers: DriverCatalog
 
   /// - Parameter displayPath: the project directory as the user wrote it (`--project`), or "." for here.
-  public init(directory: URL, displayPath: String = ".", environment: [String: String] = ProcessInfo.processInfo.environment) {
+  public init(
+    directory: URL, displayPath: String = ".", environment: [String: String] = ProcessInfo.processInfo.environment,
+    drivers: DriverCatalog
+  ) {
     self.directory = directory.standardizedFileURL
     let trimmed = displayPath.hasSuffix("/") ? String(displayPath.dropLast()) : displayPath
     displayPrefix = trimmed.isEmpty || trimmed == "." ? "" : trimmed + "/"
     self.environment = environment
+    self.drivers = drivers
   }
 
   public func load() -> LoadedProject {
@@ -90,7 +96,7 @@ public struct ProjectLoader: Sendable {
   }
 
   private func reader(for relativePath: String) -> NodeReader {
-    NodeReader(file: displayPrefix + relativePath, environment: environment)
+    NodeReader(file: displayPrefix + relativePath, environment: environment, drivers: drivers)
   }
 
   private func read(_ relativePath: String, _ diagnostics: inout Diagnostics, missing: String) -> String? {

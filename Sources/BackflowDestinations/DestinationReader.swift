@@ -53,48 +53,8 @@ public struct FieldDrift: Sendable, Equatable {
   }
 }
 
-/// Opens a reader for the destinations that can be read back.
+/// What every destination reader shares.
 public enum DestinationReaders {
-  /// Why `destination` cannot be read back, or `nil` when `open` can read it.
-  public static func refusal(_ destination: Destination) -> String? {
-    switch destination.type.value {
-    case .postgres, .sqlite: nil
-    case .http:
-      destination.isReadable
-        ? nil
-        : "the destination does not declare readable: true, so its records cannot be read back (the HTTP protocol "
-          + "reads records only through the read endpoints, docs/destinations.md)"
-    case .file: "the destination cannot be read back: drift reads PostgreSQL and SQLite tables only"
-    }
-  }
-
-  /// Connects to `destination` and finds the target's table, with the checks apply makes before
-  /// sending (the table, its columns, the match field's unique index); an http destination is
-  /// first asked when records are compared. `directory` is the project directory, against which
-  /// SQLite paths resolve.
-  public static func open(_ destination: Destination, for target: DestinationTarget, in directory: URL) throws
-    -> any DestinationReader
-  {
-    if let refusal = refusal(destination) { throw DestinationError(refusal) }
-    switch destination.type.value {
-    case .postgres:
-      guard let url = destination.url?.value else { throw DestinationError("destination \(destination.name.value) has no url") }
-      return try PostgresDestinationReader(conninfo: url, target: target)
-    case .http:
-      guard let url = destination.url?.value else { throw DestinationError("destination \(destination.name.value) has no url") }
-      return try HTTPDestinationReader(
-        baseURL: url, headers: destination.headers.map { ($0.name.value, $0.value.value) },
-        timeout: destination.requestTimeout,
-        retryPolicy: RetryPolicy(retries: destination.retries?.value ?? Destination.defaultRetries),
-        target: target, name: destination.name.value)
-    default:
-      guard let path = destination.path?.value else {
-        throw DestinationError("destination \(destination.name.value) has no path")
-      }
-      return try SQLiteDestinationReader(path: directory.resolvingProjectPath(path).path, target: target)
-    }
-  }
-
   /// `text` cut to `FieldDrift.maxLength` characters, marked with `…` when cut.
   static func truncated(_ text: String?) -> String? {
     guard let text, text.count > FieldDrift.maxLength else { return text }

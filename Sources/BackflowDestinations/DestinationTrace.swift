@@ -36,11 +36,7 @@ public struct DestinationTrace: Sendable {
   /// The values of `destination` and `sync` that came from the environment: the texts a
   /// trace must never show.
   public static func secrets(of destination: Destination, sync: Sync) -> [String] {
-    var secrets: [String] = []
-    for value in [destination.url, destination.path, destination.dir].compactMap({ $0 }) where value.isSecret {
-      secrets.append(value.value)
-    }
-    for header in destination.headers where header.value.isSecret { secrets.append(header.value.value) }
+    var secrets = destination.settings.secrets
     for mapping in sync.mappings {
       guard case let .value(value) = mapping.origin, value.isSecret else { continue }
       switch value.value {

@@ -7,6 +7,14 @@ import Foundation
   import Darwin
 #endif
 
+/// How a file destination writes its records.
+public enum FileFormat: String, Sendable, Encodable, CaseIterable {
+  /// With a header row.
+  case csv
+  /// One JSON object per line.
+  case jsonl
+}
+
 /// A CSV or JSON Lines file under the destination's `dir`, named after the sync's `object`
 /// (`object: paid_users` is `dir/paid_users.csv`). The file holds the destination's records as
 /// a table keyed by the match field: `prepare` loads it, batches change it in memory, and
@@ -16,7 +24,7 @@ public final class FileDestination: DestinationConnector, @unchecked Sendable {
   // @unchecked: the table is only touched under `lock`; batches may arrive concurrently.
 
   public let directory: URL
-  public let format: Destination.FileFormat
+  public let format: FileFormat
   public let target: DestinationTarget
 
   private let lock = NSLock()
@@ -24,7 +32,7 @@ public final class FileDestination: DestinationConnector, @unchecked Sendable {
   /// Whether the file must be written at finish: something changed, or it does not exist yet.
   private var needsWrite = false
 
-  public init(directory: URL, format: Destination.FileFormat, target: DestinationTarget) {
+  public init(directory: URL, format: FileFormat, target: DestinationTarget) {
     self.directory = directory
     self.format = format
     self.target = target

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowDestinations
 import BackflowPlanner
 import BackflowSources
@@ -86,9 +87,9 @@ public final class DataDrift {
     guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
       return notChecked("destination \(sync.destination.value) is not declared")
     }
-    if let refusal = DestinationReaders.refusal(destination) { return notChecked(refusal) }
+    if let refusal = destination.driver.readRefusal(destination.settings) { return notChecked(refusal) }
     guard let match = sync.match else { return notChecked("the sync has no match, so its records cannot be found") }
-    let moving = config.movingChanges
+    let moving = config.movingChanges(to: destination)
     guard moving.isEmpty else {
       return notChecked(
         "the config changed where the records are (\(moving.map(\.path).joined(separator: ", "))) since the last "
@@ -120,14 +121,14 @@ public final class DataDrift {
       throw PlanError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
     let sql = ModelSQL(model.relation)
-    let reader = try SourceConnector.reader(for: source, in: directory)
+    let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
     let columns = try usedColumns(of: sync, model: model, available: try reader.columns(of: sql))
     let mapper = try RecordMapper(sync: sync)
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint
     let target = DestinationTarget(
       syncName: sync.name.value, syncID: record.id, runID: 0, type: sync.type.value, mode: sync.mode.value,
       object: sync.object.value, matchField: match.field.value, fields: mapper.fields, concurrency: 1)
-    let destinationReader = try DestinationReaders.open(destination, for: target, in: directory)
+    let destinationReader = try ConnectorRegistry.standard.reader(for: destination, target: target, in: directory)
     // Mirror's extras are records no model row or snapshot row names; before the first-run sweep
     // has deleted them they are pending, not drift.
     let checksExtras = sync.mode.value == .mirror && record.sweptAt != nil

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowDestinations
 import BackflowPlanner
 import BackflowState
@@ -244,7 +245,7 @@ public final class Engine {
       concurrency: sync.batch.concurrency.value)
     let spool: ChangelogSpool? = if case let .spool(spool) = changelog { spool } else { nil }
     do {
-      let connector = try DestinationConnectors.open(destination, for: target, in: directory)
+      let connector = try ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
       let syncRun: SyncRun
       do {
         if data.pending == .resyncClear {
@@ -345,7 +346,7 @@ extension Engine {
   }
 
   private func openLogWriter(_ logs: SyncLogs) throws -> SyncLogWriter {
-    let writer = logWriter ?? Result { try SyncLogWriter(logs: logs, project: project, directory: directory) }
+    let writer = logWriter ?? Result { try ConnectorRegistry.standard.syncLogWriter(logs: logs, project: project, directory: directory) }
     logWriter = writer
     return try writer.get()
   }

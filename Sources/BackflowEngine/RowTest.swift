@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowDestinations
 import BackflowPlanner
 import BackflowSources
@@ -191,7 +192,7 @@ public final class RowTester {
         dryRun: dryRun, secrets: DestinationTrace.secrets(of: prepared.destinationConfig, sync: sync), trace))
     let connector: any DestinationConnector
     do {
-      connector = try DestinationConnectors.open(prepared.destinationConfig, for: target, in: directory)
+      connector = try ConnectorRegistry.standard.connector(for: prepared.destinationConfig, target: target, in: directory)
     } catch {
       return .failed(prepared.redacted(SyncRun.message(of: error)))
     }
@@ -230,7 +231,7 @@ public final class RowTester {
     let columns: [String]
     let rows: [ModelRow]
     do {
-      let reader = try SourceConnector.reader(for: source, in: directory)
+      let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
       columns = try reader.columns(of: sql)
       guard columns.contains(key) else {
         throw RowTestError(

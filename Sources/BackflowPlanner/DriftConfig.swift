@@ -57,14 +57,14 @@ public struct DriftConfig: Sendable, Equatable {
     }
   }
 
-  /// The changed paths that move the sync's records elsewhere (another destination, database,
-  /// object or type) or re-key its snapshot, so that what the repository now points at is not what
-  /// Backflow last wrote.
-  public var movingChanges: [ConfigChange] {
-    let moving = [
-      "destination.name", "destination.type", "destination.url", "destination.path", "destination.dir", "object", "type",
-      "model.primary_key",
-    ]
+  /// The changed paths that move the sync's records elsewhere (another destination, object or
+  /// type, or what its driver says points at another place: a database, a file, a server) or
+  /// re-key its snapshot, so that what the repository now points at is not what Backflow last
+  /// wrote. `destination` is the sync's destination in the repository.
+  public func movingChanges(to destination: Destination?) -> [ConfigChange] {
+    let moving =
+      ["destination.name", "destination.type", "object", "type", "model.primary_key"]
+      + (destination?.driver.locationKeys ?? []).map { "destination.\($0)" }
     return changes.filter { change in moving.contains { change.path == $0 || change.path.hasPrefix($0 + ".") } }
   }
 }

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowSources
 import BackflowState
 import Foundation
@@ -286,9 +287,9 @@ public final class Planner {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw PlanningFailure(message: "source \(model.source.value) is not declared", location: model.source.location)
     }
-    let location = (source.url ?? source.path)?.location ?? source.name.location
+    let location = source.address
     let reader = try failing(at: location, "source \(source.name.value)") {
-      try SourceConnector.reader(for: source, in: directory)
+      try ConnectorRegistry.standard.modelReader(for: source, in: directory)
     }
     readers[model.source.value] = reader
     return reader

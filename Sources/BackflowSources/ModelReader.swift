@@ -44,21 +44,3 @@ public struct ModelSQL: Sendable, Equatable {
 func quotedIdentifier(_ name: String) -> String {
   "\"" + name.replacing("\"", with: "\"\"") + "\""
 }
-
-/// Opens the source a model reads from.
-public enum SourceConnector {
-  /// Connects to `source`; a relative SQLite path is resolved against the project `directory`.
-  public static func reader(for source: Source, in directory: URL) throws -> any ModelReader {
-    switch source.type.value {
-    case .postgres:
-      return try PostgresModelReader(conninfo: source.url?.value ?? "")
-    case .sqlite:
-      let path = source.path?.value ?? ""
-      let url = directory.resolvingProjectPath(path)
-      guard FileManager.default.fileExists(atPath: url.path) else {
-        throw SourceError("the SQLite database \(path) does not exist")
-      }
-      return try SQLiteModelReader(path: url.path)
-    }
-  }
-}

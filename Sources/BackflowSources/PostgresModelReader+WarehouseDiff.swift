@@ -4,7 +4,7 @@ import BackflowPostgres
 /// snapshot on the key's text, keeping only the rows that differ, then the entries whose key left
 /// the model. See docs/decisions.md.
 extension PostgresModelReader: WarehouseDiffing {
-  func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool {
+  public func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool {
     guard try connection.sees(mark) else { return false }
     let schema = table.split(separator: ".").first.map(String.init) ?? ""
     let rows = try connection.query(
@@ -12,7 +12,7 @@ extension PostgresModelReader: WarehouseDiffing {
     return rows.first?.first == "t"
   }
 
-  func diff(
+  public func diff(
     _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshots table: String,
     syncID: Int
   ) throws -> any WarehouseDiffStream {

@@ -1,12 +1,12 @@
 import BackflowPostgres
 
 /// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
-final class PostgresModelReader: ModelReader {
+public final class PostgresModelReader: ModelReader {
   let connection: PostgresConnection
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]
 
-  init(conninfo: String) throws {
+  public init(conninfo: String) throws {
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch {
@@ -14,11 +14,11 @@ final class PostgresModelReader: ModelReader {
     }
   }
 
-  func columns(of model: ModelSQL) throws -> [String] {
+  public func columns(of model: ModelSQL) throws -> [String] {
     try describe(model).map(\.name)
   }
 
-  func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
+  public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let keyText = "(\(quotedIdentifier(key)))::text"
     let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
@@ -33,7 +33,7 @@ final class PostgresModelReader: ModelReader {
     }
   }
 
-  func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+  public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
     -> [ModelRow]
   {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })

@@ -1,10 +1,10 @@
 import BackflowSQLite
 
 /// Models on SQLite: a stepped statement, read-only.
-final class SQLiteModelReader: ModelReader {
+public final class SQLiteModelReader: ModelReader {
   private let database: SQLiteDatabase
 
-  init(path: String) throws {
+  public init(path: String) throws {
     do {
       database = try SQLiteDatabase(path: path, readOnly: true)
     } catch {
@@ -12,11 +12,11 @@ final class SQLiteModelReader: ModelReader {
     }
   }
 
-  func columns(of model: ModelSQL) throws -> [String] {
+  public func columns(of model: ModelSQL) throws -> [String] {
     try prepare(model.wrapped(select: "*").sql).columnNames
   }
 
-  func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
+  public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // BINARY orders by bytes, as the state store and the merge do, whatever the column's collation.
     let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"
     let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
@@ -24,7 +24,7 @@ final class SQLiteModelReader: ModelReader {
     return SQLiteRowStream(statement: statement, columnCount: columns.count)
   }
 
-  func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+  public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
     -> [ModelRow]
   {
     let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"

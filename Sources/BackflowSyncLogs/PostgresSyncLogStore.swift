@@ -1,13 +1,13 @@
 import BackflowPostgres
 
 /// The sync log tables in a schema of a PostgreSQL source, written with COPY.
-final class PostgresSyncLogStore: SyncLogStore {
+public final class PostgresSyncLogStore: SyncLogStore {
   private let connection: PostgresConnection
   private let schema: String
   /// Set once the tables are known to exist with the right columns, so later runs skip the check.
   private var isReady = false
 
-  init(conninfo: String, schema: String) throws {
+  public init(conninfo: String, schema: String) throws {
     connection = try step("could not connect") { try PostgresConnection(conninfo: conninfo) }
     self.schema = schema
   }
@@ -18,7 +18,7 @@ final class PostgresSyncLogStore: SyncLogStore {
   /// The table as messages name it.
   private func shown(_ table: SyncLogTable) -> String { "\(schema).\(table.rawValue)" }
 
-  func write(
+  public func write(
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {

@@ -2,7 +2,7 @@ import BackflowSQLite
 
 /// The sync log tables in a SQLite source's own file, named `{schema}_sync_runs` and so on, since
 /// SQLite has no schemas: a model query on that file can JOIN them without ATTACH.
-final class SQLiteSyncLogStore: SyncLogStore {
+public final class SQLiteSyncLogStore: SyncLogStore {
   private let database: SQLiteDatabase
   private let prefix: String
   /// Set once the tables are known to exist with the right columns, so later runs skip the check.
@@ -12,7 +12,7 @@ final class SQLiteSyncLogStore: SyncLogStore {
   /// compilation; 250 × 7 parameters stays far below SQLite's limit of 32,766.
   static let rowsPerStatement = 250
 
-  init(path: String, prefix: String) throws {
+  public init(path: String, prefix: String) throws {
     database = try step("could not open the SQLite database") { try SQLiteDatabase(path: path) }
     self.prefix = prefix
   }
@@ -20,7 +20,7 @@ final class SQLiteSyncLogStore: SyncLogStore {
   /// The table's name in the file.
   private func name(_ table: SyncLogTable) -> String { "\(prefix)_\(table.rawValue)" }
 
-  func write(
+  public func write(
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {

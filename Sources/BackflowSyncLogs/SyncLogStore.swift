@@ -1,5 +1,5 @@
 /// The sync log tables in one database: a PostgreSQL schema or a SQLite file.
-protocol SyncLogStore: AnyObject {
+public protocol SyncLogStore: AnyObject {
   /// Writes one run in one transaction, creating the tables first if they are missing: the
   /// `sync_runs` row, each changelog row, then the sync's snapshot replaced by the run's changelog
   /// rows that are not removals plus each `unchanged` row. Rows are pulled one at a time, so

@@ -6,28 +6,19 @@ import Foundation
 /// The connection opens on the first write and is kept for the writer's lifetime; after a failed
 /// write it is dropped, and the next write connects again.
 public final class SyncLogWriter {
-  private let source: Source
-  private let schema: String
-  private let directory: URL
-  private var store: (any SyncLogStore)?
-
-  /// Opens the source `logs` names; the tables are created on the first write.
-  public init(logs: SyncLogs, project: Project, directory: URL) throws {
-    guard let source = project.sources.first(where: { $0.name.value == logs.source.value }) else {
-      throw SyncLogError("sync_logs.source \"\(logs.source.value)\" is not one of the sources in backflow.yaml")
-    }
-    self.source = source
-    schema = logs.schema.value
-    self.directory = directory
-  }
-
   /// Where the tables are, as messages say it: the source and the schema, or on SQLite the
   /// tables' prefix.
-  public var location: String {
-    switch source.type.value {
-    case .postgres: "source \"\(source.name.value)\", schema \(schema)"
-    case .sqlite: "source \"\(source.name.value)\", tables \(schema)_sync_*"
-    }
+  public let location: String
+  private let secrets: [String]
+  private let open: () throws -> any SyncLogStore
+  private var store: (any SyncLogStore)?
+
+  /// `open` connects to the source's database; the tables are created on the first write.
+  /// `secrets` are texts of the source's settings that no message may show.
+  public init(location: String, secrets: [String], open: @escaping () throws -> any SyncLogStore) {
+    self.location = location
+    self.secrets = secrets
+    self.open = open
   }
 
   /// Writes one run in one transaction: its `sync_runs` row, one `sync_changelog` row per entry of
@@ -64,22 +55,6 @@ public final class SyncLogWriter {
     }
   }
 
-  /// Opens the source's database.
-  private func open() throws -> any SyncLogStore {
-    switch source.type.value {
-    case .postgres:
-      return try PostgresSyncLogStore(conninfo: source.url?.value ?? "", schema: schema)
-    case .sqlite:
-      let path = source.path?.value ?? ""
-      let url = directory.resolvingProjectPath(path)
-      // As for models: a missing file is a mistaken path, not a database to create.
-      guard FileManager.default.fileExists(atPath: url.path) else {
-        throw SyncLogError("the SQLite database \(source.path?.isSecret == true ? "file" : path) does not exist")
-      }
-      return try SQLiteSyncLogStore(path: url.path, prefix: schema)
-    }
-  }
-
   /// The next entry from the engine; its failure is said to be in reading the run's rows.
   private static func next(_ entries: () throws -> SyncLogEntry?) throws -> SyncLogEntry? {
     do {
@@ -94,8 +69,8 @@ public final class SyncLogWriter {
   /// Defence in depth: drivers do not echo connection strings, but a secret must never be shown.
   private func redacted(_ message: String) -> String {
     var message = message
-    for value in [source.url, source.path].compactMap({ $0 }) where value.isSecret && !value.value.isEmpty {
-      message = message.replacing(value.value, with: Located<String>.redacted)
+    for secret in secrets where !secret.isEmpty {
+      message = message.replacing(secret, with: Located<String>.redacted)
     }
     return message
   }

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import Foundation
 
 /// Small projects written to a temporary directory and loaded as `backflow validate` would.

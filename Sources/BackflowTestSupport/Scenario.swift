@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowEngine
 import BackflowPlanner
 import BackflowPostgres

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowTestSupport
 import Foundation
 import Testing
@@ -155,7 +156,7 @@ struct ProjectLoaderTests {
     #expect(loaded.diagnostics.all.isEmpty, "\(loaded.diagnostics.all.map(\.description))")
     let types = Set(loaded.project.syncs.map(\.type.value))
     #expect(types == [.object, .event, .list])
-    #expect(loaded.project.sources.allSatisfy { $0.type.value == .sqlite })
+    #expect(loaded.project.sources.allSatisfy { $0.type.value == "sqlite" })
   }
 
   @Test func thePostgresAndHTTPExampleNeedsOnlyItsVariables() {

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowTestSupport
 import Foundation
 import Testing
@@ -23,14 +24,16 @@ struct SchemaAgreementTests {
     return Set(properties.keys)
   }
 
+  let catalog = ConnectorRegistry.standard.catalog
+
   @Test func schemasDescribeExactlyTheValidatorsKeys() throws {
     let project = try schema("project")
     let sync = try schema("sync")
     let model = try schema("model")
     let pairs: [(String, Set<String>, [String])] = [
       ("project", try keys(project, ["properties"]), ConfigKeys.project),
-      ("source", try keys(project, ["definitions", "source", "properties"]), ConfigKeys.source),
-      ("destination", try keys(project, ["definitions", "destination", "properties"]), ConfigKeys.destination),
+      ("source", try keys(project, ["definitions", "source", "properties"]), catalog.sourceKeys),
+      ("destination", try keys(project, ["definitions", "destination", "properties"]), catalog.destinationKeys),
       ("sync_logs", try keys(project, ["definitions", "sync_logs", "properties"]), ConfigKeys.syncLogs),
       ("model", try keys(model, ["properties"]), ConfigKeys.model),
       ("sync", try keys(sync, ["properties"]), ConfigKeys.sync),
@@ -41,6 +44,35 @@ struct SchemaAgreementTests {
     ]
     for (name, inSchema, inValidator) in pairs {
       #expect(inSchema == Set(inValidator), "\(name): schema-only \(inSchema.subtracting(inValidator)), validator-only \(Set(inValidator).subtracting(inSchema))")
+    }
+  }
+
+  /// Each kind in the registry has its `type` word and one `if type … then` branch in the schema,
+  /// requiring the driver's required keys and refusing the keys only other kinds take.
+  @Test func schemasListEveryDriverWithItsOwnKeys() throws {
+    let project = try schema("project")
+    let definitions = try #require(project["definitions"] as? [String: Any])
+    let kinds: [(String, [(kind: String, keys: [String], required: [String])], [String])] = [
+      ("source", catalog.sources.map { ($0.kind, $0.keys, $0.requiredKeys) }, catalog.sourceKeys),
+      ("destination", catalog.destinations.map { ($0.kind, $0.keys, $0.requiredKeys) }, catalog.destinationKeys),
+    ]
+    for (name, drivers, allKeys) in kinds {
+      let definition = try #require(definitions[name] as? [String: Any])
+      let properties = try #require(definition["properties"] as? [String: Any])
+      let type = try #require(properties["type"] as? [String: Any])
+      #expect(type["enum"] as? [String] == drivers.map(\.kind), "\(name).type lists the registry's kinds in its order")
+      let branches = try #require(definition["allOf"] as? [[String: Any]])
+      for driver in drivers {
+        let branch = branches.first { branch in
+          let condition = (branch["if"] as? [String: Any])?["properties"] as? [String: Any]
+          return (condition?["type"] as? [String: Any])?["const"] as? String == driver.kind
+        }
+        let then = try #require(branch?["then"] as? [String: Any], "\(name) \(driver.kind) has no if/then branch")
+        #expect(Set(then["required"] as? [String] ?? []) == Set(driver.required), "\(name) \(driver.kind) required keys")
+        let refused = Set(((then["properties"] as? [String: Any]) ?? [:]).filter { $0.value as? Bool == false }.map(\.key))
+        let others = Set(allKeys).subtracting(driver.keys).subtracting(["type"])
+        #expect(refused == others, "\(name) \(driver.kind) refuses \(refused.sorted()), should refuse \(others.sorted())")
+      }
     }
   }
 

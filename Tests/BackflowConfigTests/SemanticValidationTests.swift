@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowTestSupport
 import Testing
 
@@ -84,19 +85,19 @@ struct SemanticValidationTests {
     }
   }
 
-  @Test func everyKindTakesWhatItsCapabilitiesSay() {
-    for kind in Destination.Kind.allCases {
+  @Test func everyKindTakesWhatItsCapabilitiesSay() throws {
+    for driver in ConnectorRegistry.standard.destinations {
       for type in Sync.Kind.allCases {
         for mode in type.modes {
           let match = mode.matchesRecords ? "match: { email: email }\n" : ""
-          let loaded = ProjectFixture.load([
-            "backflow.yaml": ProjectFixture.projectFile + "  target: { type: \(kind.rawValue), "
-              + (kind == .http ? "url: \"http://127.0.0.1:1\"" : kind == .file ? "dir: out" : kind == .postgres ? "url: x" : "path: t.db")
-              + " }\n",
-            s: "model: users\ndestination: target\nobject: o\ntype: \(type.rawValue)\nmode: \(mode.rawValue)\n\(match)",
-          ])
-          let allowed = kind.capabilities.modes[type]?.contains(mode) ?? false
-          #expect(loaded.diagnostics.hasErrors == !allowed, "\(kind) \(type) \(mode): \(loaded.diagnostics.all)")
+          let loaded = ProjectFixture.load(
+            [
+              "backflow.yaml": ProjectFixture.projectFile + "  target: \(driver.example)\n",
+              s: "model: users\ndestination: target\nobject: o\ntype: \(type.rawValue)\nmode: \(mode.rawValue)\n\(match)",
+            ], environment: ["WAREHOUSE_URL": "postgresql://w", "CRM_DB_URL": "postgresql://c"])
+          let destination = try #require(loaded.project.destinations.first { $0.name.value == "target" })
+          let allowed = destination.capabilities.modes[type]?.contains(mode) ?? false
+          #expect(loaded.diagnostics.hasErrors == !allowed, "\(driver.kind) \(type) \(mode): \(loaded.diagnostics.all)")
         }
       }
     }

@@ -30,7 +30,7 @@ struct FileDestinationTests {
   /// Opens, prepares, runs `body`, finishes: one run of one sync.
   @discardableResult
   func run(
-    _ directory: URL, format: Destination.FileFormat = .csv, target: DestinationTarget? = nil,
+    _ directory: URL, format: FileFormat = .csv, target: DestinationTarget? = nil,
     _ body: (FileDestination) async throws -> Void = { _ in }
   ) async throws -> FileDestination {
     let destination = FileDestination(directory: directory, format: format, target: target ?? self.target())

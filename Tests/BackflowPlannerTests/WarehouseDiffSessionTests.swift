@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowPostgres
 import BackflowSources
 import BackflowTestSupport
@@ -31,7 +32,7 @@ struct WarehouseDiffSessionTests {
     scenario.environment["WAREHOUSE_URL"] =
       (scenario.postgres?.conninfo ?? "") + " application_name=\(application) options='-c jit=on'"
     let source = try #require(try scenario.loadProject().sources.first { $0.name.value == "warehouse" })
-    let reader = try #require(try SourceConnector.reader(for: source, in: scenario.directory) as? any WarehouseDiffing)
+    let reader = try #require(try ConnectorRegistry.standard.modelReader(for: source, in: scenario.directory) as? any WarehouseDiffing)
     return (scenario, reader, application)
   }
 

@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowState
 import BackflowSyncLogs
 import BackflowTestSupport
@@ -28,7 +29,7 @@ enum SyncLogFixture {
     let loaded = ProjectLoader(directory: directory, environment: environment).load()
     #expect(!loaded.diagnostics.hasErrors, "\(loaded.diagnostics.all)")
     let logs = try #require(loaded.project.syncLogs)
-    return try SyncLogWriter(logs: logs, project: loaded.project, directory: directory)
+    return try ConnectorRegistry.standard.syncLogWriter(logs: logs, project: loaded.project, directory: directory)
   }
 
   /// A run of sync `syncID` whose counts are all different, so a count in the wrong column shows.

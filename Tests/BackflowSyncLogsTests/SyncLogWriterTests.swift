@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowConnectors
 import BackflowSQLite
 import BackflowSyncLogs
 import BackflowTestSupport
@@ -25,7 +26,7 @@ struct SyncLogWriterTests {
       let project = ProjectLoader(directory: directory).load().project
       let logs = try #require(project.syncLogs)
       let error = #expect(throws: SyncLogError.self) {
-        try SyncLogWriter(logs: logs, project: project, directory: directory)
+        try ConnectorRegistry.standard.syncLogWriter(logs: logs, project: project, directory: directory)
       }
       #expect(error?.message == "sync_logs.source \"warehous\" is not one of the sources in backflow.yaml")
     }

@@ -105,21 +105,11 @@ extension Backflow {
       guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
         return "destination \(sync.destination.value) of sync \(sync.name.value) is not declared"
       }
-      let kind = destination.type.value
-      guard !kind.capabilities.clearable.contains(sync.type.value) else { return nil }
-      let refused = "--clear is refused for \(sync.name.value): "
-      switch kind {
-      case .http:
-        return refused
-          + "destination \(destination.name.value) is an HTTP destination, and the protocol's `clear` operation "
-          + "empties lists only; the records of \(sync.type.value == .event ? "an event" : "an object") sync can only "
-          + "be deleted one by one, and the protocol cannot list them. Resync without --clear, or empty "
-          + "\(sync.object.value) in the API itself first"
-      case .postgres, .sqlite, .file:
-        return refused
-          + "destination \(destination.name.value) (\(kind.rawValue)) cannot empty \(sync.type.value.rawValue) "
-          + "objects. Resync without --clear"
-      }
+      guard !destination.capabilities.clearable.contains(sync.type.value) else { return nil }
+      let reason =
+        destination.driver.clearRefusal(type: sync.type.value, object: sync.object.value)
+        ?? "(\(destination.type.value)) cannot empty \(sync.type.value.rawValue) objects. Resync without --clear"
+      return "--clear is refused for \(sync.name.value): destination \(destination.name.value) \(reason)"
     }
   }
 }

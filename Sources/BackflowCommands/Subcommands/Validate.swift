@@ -1,5 +1,6 @@
 import ArgumentParser
 import BackflowConfig
+import BackflowConnectors
 
 extension Backflow {
   /// `backflow validate`: every problem in every file at once; opens no connection.

@@ -1,0 +1,17 @@
+import BackflowConfig
+
+/// A PostgreSQL source or destination: `url`, a libpq URI or key=value string (PG* variables,
+/// .pgpass and sslmode apply as in psql).
+struct PostgresSettings: ConnectorSettings {
+  static let keys = ["url"]
+
+  var url: Located<String>
+
+  init?(_ fields: DriverFields) {
+    guard let url = fields.string("url") else { return nil }
+    self.url = url
+  }
+
+  var secrets: [String] { url.isSecret ? [url.value] : [] }
+  var address: SourceLocation? { url.location }
+}
