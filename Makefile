@@ -19,6 +19,7 @@ demo: build
 
 # Every test, PostgreSQL ones included, against a throwaway cluster that is always stopped.
 test: deps
+	scripts/check_imports.py
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh $(SWIFT) test --skip-build
 

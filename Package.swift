@@ -12,7 +12,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
@@ -40,7 +39,7 @@ let package = Package(
     .target(
       name: "BackflowDestinations",
       dependencies: [
-        "BackflowConfig", "BackflowPostgres", "BackflowSQLite",
+        "BackflowConfig", "BackflowPostgres", "BackflowSQLite", "CSQLite",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -55,17 +54,19 @@ let package = Package(
     .target(
       name: "BackflowEngine",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs",
+        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowSources", "BackflowState", "BackflowDestinations",
+        "BackflowSyncLogs",
       ]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
         "BackflowConnectors",
+        "BackflowDestinations",
         "BackflowPlanner",
         "BackflowEngine",
+        "BackflowState",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
       ],
       // Schemas is a link to the top-level schemas/, so the files exist once.
       resources: [
@@ -79,7 +80,7 @@ let package = Package(
       name: "BackflowTestSupport",
       dependencies: [
         "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite",
-        "BackflowState", "BackflowSyncLogs",
+        "BackflowState",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -92,22 +93,36 @@ let package = Package(
       dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowCommandsTests",
-      dependencies: ["BackflowCommands", "BackflowSQLite", "BackflowState", "BackflowTestSupport", "backflow"]),
+      dependencies: [
+        "BackflowCommands", "BackflowConfig", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowTestSupport", "backflow",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
+      ]),
     .testTarget(
       name: "BackflowPlannerTests",
-      dependencies: ["BackflowConnectors", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: [
+        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowSources",
+        "BackflowState", "BackflowTestSupport",
+      ]),
     .testTarget(
       name: "BackflowDestinationTests",
-      dependencies: ["BackflowDestinations", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: ["BackflowConfig", "BackflowDestinations", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowEngineTests",
-      dependencies: ["BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: [
+        "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres", "BackflowState",
+        "BackflowTestSupport",
+      ]),
     .testTarget(
       name: "BackflowSyncLogsTests",
-      dependencies: ["BackflowConnectors", "BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: [
+        "BackflowConfig", "BackflowConnectors", "BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowTestSupport",
+      ]),
     .testTarget(
       name: "BackflowConnectorTests",
-      dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport", "CSQLite"]),
   ],
   swiftLanguageModes: [.v6]
 )
