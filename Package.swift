@@ -25,6 +25,9 @@ let package = Package(
     .systemLibrary(
       name: "CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+    .systemLibrary(
+      name: "CMariaDB", pkgConfig: "libmariadb",
+      providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]),
 
     // config → planner → engine → connectors (sources, destinations) → state.
     .target(
@@ -35,6 +38,7 @@ let package = Package(
       ]),
     .target(name: "BackflowPostgres", dependencies: ["CLibPQ"]),
     .target(name: "BackflowSQLite", dependencies: ["CSQLite"]),
+    .target(name: "BackflowMySQL", dependencies: ["CMariaDB"]),
     .target(name: "BackflowSources", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowState", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(
