@@ -104,7 +104,7 @@ let package = Package(
       dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
-      dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+      dependencies: ["BackflowMySQL", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )
