@@ -17,11 +17,11 @@ build: deps
 demo: build
 	@scripts/demo.sh $(BACKFLOW)
 
-# Every test, PostgreSQL ones included, against a throwaway cluster that is always stopped.
+# Every test, PostgreSQL and MySQL ones included, against throwaway servers that are always stopped.
 test: deps
 	scripts/check_imports.py
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/with-postgres.sh scripts/with-mariadb.sh $(SWIFT) test --skip-build
 
 # `backflow plan` on PostgreSQL models of 100k and 1M rows (BENCH_SIZES="..." for others): wall time
 # and peak RSS next to a psql COPY floor, as a table and in bench/results.json. See bench/README.md.

@@ -24,6 +24,9 @@ let package = Package(
     .systemLibrary(
       name: "CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+    .systemLibrary(
+      name: "CMariaDB", pkgConfig: "libmariadb",
+      providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]),
 
     // config → planner → engine → connectors (sources, destinations) → state.
     .target(
@@ -34,6 +37,7 @@ let package = Package(
       ]),
     .target(name: "BackflowPostgres", dependencies: ["CLibPQ"]),
     .target(name: "BackflowSQLite", dependencies: ["CSQLite"]),
+    .target(name: "BackflowMySQL", dependencies: ["CMariaDB"]),
     .target(name: "BackflowSources", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowState", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(
@@ -122,7 +126,7 @@ let package = Package(
       ]),
     .testTarget(
       name: "BackflowConnectorTests",
-      dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport", "CSQLite"]),
+      dependencies: ["BackflowMySQL", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport", "CSQLite"]),
   ],
   swiftLanguageModes: [.v6]
 )

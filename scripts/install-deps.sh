@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Backflow needs on Debian/Ubuntu: the C libraries the
-# systemLibrary targets link against, a PostgreSQL server for the integration tests, jq and GNU
-# time for `make bench`, and the Python modules the schema tests use. Safe to run repeatedly; does
-# nothing when all is present.
+# systemLibrary targets link against, PostgreSQL and MariaDB servers for the integration tests, jq
+# and GNU time for `make bench`, and the Python modules the schema tests use. Safe to run
+# repeatedly; does nothing when all is present.
 set -euo pipefail
 
-packages=(libyaml-dev libpq-dev libsqlite3-dev postgresql sqlite3 tzdata jq time)
+packages=(libyaml-dev libpq-dev libsqlite3-dev libmariadb-dev postgresql mariadb-server sqlite3 tzdata jq time)
 
 # CI runs as root without sudo; a developer machine usually has sudo instead.
 as_root() {

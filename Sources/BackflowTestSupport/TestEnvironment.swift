@@ -1,20 +1,40 @@
 import Foundation
 
-/// What the test command (`make test`, through `scripts/with-postgres.sh`) tells the tests.
+/// What the test command (`make test`, through `scripts/with-postgres.sh` and
+/// `scripts/with-mariadb.sh`) tells the tests.
 public enum TestEnvironment {
   /// The libpq connection string of a disposable PostgreSQL database, from
   /// `BACKFLOW_TEST_POSTGRES_URL`; `nil` when unset or empty.
   public static var postgresURL: String? {
-    guard let value = environment["BACKFLOW_TEST_POSTGRES_URL"], !value.isEmpty else { return nil }
-    return value
+    nonEmpty("BACKFLOW_TEST_POSTGRES_URL")
   }
 
   /// Whether `BACKFLOW_REQUIRE_POSTGRES` asks for PostgreSQL tests to fail rather than skip.
   ///
   /// Accepts 1, true and yes, so a hand-written `=true` does not silently turn the guard off.
   public static var requiresPostgres: Bool {
-    let value = environment["BACKFLOW_REQUIRE_POSTGRES"]?.lowercased() ?? ""
-    return ["1", "true", "yes"].contains(value)
+    isYes(environment["BACKFLOW_REQUIRE_POSTGRES"])
+  }
+
+  /// The `mysql://` URL of a disposable MySQL or MariaDB database, from
+  /// `BACKFLOW_TEST_MYSQL_URL`; `nil` when unset or empty.
+  public static var mysqlURL: String? {
+    nonEmpty("BACKFLOW_TEST_MYSQL_URL")
+  }
+
+  /// Whether `BACKFLOW_REQUIRE_MYSQL` asks for MySQL tests to fail rather than skip; accepts 1,
+  /// true and yes, as `requiresPostgres` does.
+  public static var requiresMySQL: Bool {
+    isYes(environment["BACKFLOW_REQUIRE_MYSQL"])
+  }
+
+  private static func nonEmpty(_ name: String) -> String? {
+    guard let value = environment[name], !value.isEmpty else { return nil }
+    return value
+  }
+
+  private static func isYes(_ value: String?) -> Bool {
+    ["1", "true", "yes"].contains(value?.lowercased() ?? "")
   }
 
   private static var environment: [String: String] { ProcessInfo.processInfo.environment }
