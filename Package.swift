@@ -53,7 +53,7 @@ let package = Package(
     // The registry of source and destination drivers: one folder per kind of connector.
     .target(
       name: "BackflowConnectors",
-      dependencies: ["BackflowConfig", "BackflowSources", "BackflowDestinations", "BackflowSyncLogs"]),
+      dependencies: ["BackflowConfig", "BackflowDestinations", "BackflowMySQL", "BackflowSources", "BackflowSyncLogs"]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowEngine",
@@ -83,8 +83,8 @@ let package = Package(
     .target(
       name: "BackflowTestSupport",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite",
-        "BackflowState",
+        "BackflowConfig", "BackflowConnectors", "BackflowMySQL", "BackflowPlanner", "BackflowEngine", "BackflowPostgres",
+        "BackflowSQLite", "BackflowState",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),

@@ -51,7 +51,7 @@ public struct ProjectScaffold: Sendable {
         path: warehouse.db
 
     destinations:
-      # Where syncs send rows. Others: postgres (url), sqlite (path), http (url, headers).
+      # Where syncs send rows. Others: postgres (url), sqlite (path), mysql (url), http (url, headers).
       exports:
         type: file
         dir: out

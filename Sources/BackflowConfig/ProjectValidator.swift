@@ -30,7 +30,14 @@ struct ProjectValidator {
     reportDuplicates(modelNames, kind: "model")
     reportDuplicates(syncs.map(\.name), kind: "sync")
     if checksConnections {
-      if let logs = project.syncLogs { reference(logs.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
+      if let logs = project.syncLogs {
+        reference(logs.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome)
+        if let source = project.sources.first(where: { $0.name.value == logs.source.value }),
+          let refusal = source.driver.syncLogRefusal
+        {
+          diagnostics.error("sync_logs.source \(source.name.value) is a \(source.type.value) source: \(refusal)", at: logs.source.location)
+        }
+      }
       for model in project.models { reference(model.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
     }
     for sync in syncs {

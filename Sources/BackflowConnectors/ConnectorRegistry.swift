@@ -9,8 +9,11 @@ import Foundation
 /// file and one line below (docs/development.md).
 public struct ConnectorRegistry: Sendable {
   public static let standard = ConnectorRegistry(
-    sources: [PostgresSourceDriver(), SQLiteSourceDriver()],
-    destinations: [PostgresDestinationDriver(), SQLiteDestinationDriver(), HTTPDestinationDriver(), FileDestinationDriver()])
+    sources: [PostgresSourceDriver(), SQLiteSourceDriver(), MySQLSourceDriver()],
+    destinations: [
+      PostgresDestinationDriver(), SQLiteDestinationDriver(), MySQLDestinationDriver(), HTTPDestinationDriver(),
+      FileDestinationDriver(),
+    ])
 
   public let sources: [any SourceConnectorDriver]
   public let destinations: [any DestinationConnectorDriver]

@@ -56,7 +56,7 @@ public struct FieldDrift: Sendable, Equatable {
 /// What every destination reader shares.
 public enum DestinationReaders {
   /// `text` cut to `FieldDrift.maxLength` characters, marked with `…` when cut.
-  static func truncated(_ text: String?) -> String? {
+  public static func truncated(_ text: String?) -> String? {
     guard let text, text.count > FieldDrift.maxLength else { return text }
     return String(text.prefix(FieldDrift.maxLength - 1)) + "…"
   }

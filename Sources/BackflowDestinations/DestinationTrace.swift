@@ -24,7 +24,7 @@ public struct DestinationTrace: Sendable {
   }
 
   /// Reports `event`, its secrets replaced by `[redacted]`.
-  func callAsFunction(_ event: DestinationTraceEvent) {
+  public func callAsFunction(_ event: DestinationTraceEvent) {
     handler(event.redacted(by: redactor.callAsFunction))
   }
 

@@ -2,16 +2,16 @@ import BackflowConfig
 
 /// The columns a table destination writes, named as the table spells them, and how a record's
 /// values line up with them; shared by PostgreSQL and SQLite.
-struct TableColumns: Sendable, Equatable {
+public struct TableColumns: Sendable, Equatable {
   /// The match column; `nil` for syncs that only insert.
-  let matchField: String?
+  public let matchField: String?
   /// One column per mapped field, in `DestinationTarget.fields` order (a column may repeat).
-  let fields: [String]
+  public let fields: [String]
   /// The indexes of `settable`'s fields in `fields`: the record values an operation that carries
   /// values writes, worked out once rather than per record.
   private let settableIndexes: [Int]
 
-  init(matchField: String?, fields: [String]) {
+  public init(matchField: String?, fields: [String]) {
     self.matchField = matchField
     self.fields = fields
     var seen: Set<String> = matchField.map { [$0] } ?? []
@@ -19,30 +19,30 @@ struct TableColumns: Sendable, Equatable {
   }
 
   /// The columns a record's values fill: the match column, then the other fields, each once.
-  var written: [String] { TableSQL.columns(matchField: matchField, fields: fields) }
+  public var written: [String] { TableSQL.columns(matchField: matchField, fields: fields) }
 
   /// The fields an upsert or update sets and `clear_fields` empties: all but the match column.
-  var settable: [String] {
+  public var settable: [String] {
     var seen: Set<String> = matchField.map { [$0] } ?? []
     return fields.filter { seen.insert($0).inserted }
   }
 
   /// The columns `operation` fills from each record: `written`, or only the match column for
   /// operations that carry no values.
-  func columns(for operation: DestinationOperation) -> [String] {
+  public func columns(for operation: DestinationOperation) -> [String] {
     Self.carriesValues(operation) ? written : [matchField].compactMap { $0 }
   }
 
   /// One record's values in `columns(for:)` order. An insert writes the match column's mapped
   /// value when there is one; every other operation finds the record by its key.
-  func values(of record: DestinationRecord, for operation: DestinationOperation) -> [JSONValue] {
+  public func values(of record: DestinationRecord, for operation: DestinationOperation) -> [JSONValue] {
     var values: [JSONValue] = []
     forEachValue(of: record, for: operation) { values.append($0) }
     return values
   }
 
   /// `values(of:for:)` one at a time, without an array.
-  func forEachValue(of record: DestinationRecord, for operation: DestinationOperation, _ body: (JSONValue) -> Void) {
+  public func forEachValue(of record: DestinationRecord, for operation: DestinationOperation, _ body: (JSONValue) -> Void) {
     if let matchField {
       let isInsert = operation == .insert || operation == .track
       if isInsert, let index = fields.firstIndex(of: matchField), index < record.values.count {
@@ -60,7 +60,7 @@ struct TableColumns: Sendable, Equatable {
   /// Why `record` cannot be sent for `operation` before the database sees it, if it cannot: a
   /// null match value (it would match nothing, and an upsert would insert it again on every run)
   /// or values that do not line up with the fields.
-  func refusal(of record: DestinationRecord, for operation: DestinationOperation) -> String? {
+  public func refusal(of record: DestinationRecord, for operation: DestinationOperation) -> String? {
     if Self.matches(operation), record.key == .null {
       return "the match field \(matchField ?? "") is null"
     }
@@ -73,7 +73,7 @@ struct TableColumns: Sendable, Equatable {
   /// A batch before any SQL: the records refused here (see `refusal`) already failed, the
   /// indexes of the others are pending, and a `clear_fields` of a sync that maps nothing but the
   /// match field has nothing to send.
-  func screen(_ batch: DestinationBatch) -> (outcomes: [RecordOutcome?], pending: [Int], nothingToSend: Bool) {
+  public func screen(_ batch: DestinationBatch) -> (outcomes: [RecordOutcome?], pending: [Int], nothingToSend: Bool) {
     var outcomes = [RecordOutcome?](repeating: nil, count: batch.records.count)
     var pending: [Int] = []
     for (index, record) in batch.records.enumerated() {
@@ -88,7 +88,7 @@ struct TableColumns: Sendable, Equatable {
   }
 
   /// Whether `operation` carries the mapped fields, or only each record's key.
-  static func carriesValues(_ operation: DestinationOperation) -> Bool {
+  public static func carriesValues(_ operation: DestinationOperation) -> Bool {
     switch operation {
     case .upsert, .add, .update, .insert, .track: true
     case .delete, .remove, .clearFields, .clear: false
@@ -96,7 +96,7 @@ struct TableColumns: Sendable, Equatable {
   }
 
   /// Whether `operation` finds existing records by their match value.
-  static func matches(_ operation: DestinationOperation) -> Bool {
+  public static func matches(_ operation: DestinationOperation) -> Bool {
     switch operation {
     case .upsert, .add, .update, .delete, .remove, .clearFields: true
     case .insert, .track, .clear: false

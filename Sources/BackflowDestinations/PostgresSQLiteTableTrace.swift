@@ -5,14 +5,14 @@ import Foundation
 /// What the PostgreSQL and SQLite destinations report to a trace alike.
 extension DestinationTrace {
   /// Reports the records a batch's screening refused before any SQL (`TableColumns.screen`).
-  func refusals(_ outcomes: [RecordOutcome?]) {
+  public func refusals(_ outcomes: [RecordOutcome?]) {
     for (index, outcome) in outcomes.enumerated() {
       if case let .failed(reason)? = outcome { self(.result("record \(index + 1) not sent: \(reason)")) }
     }
   }
 
   /// Reports why a batch whose records all passed screening sends no SQL at all.
-  func nothingToSend(_ operation: DestinationOperation, pending: [Int]) {
+  public func nothingToSend(_ operation: DestinationOperation, pending: [Int]) {
     guard !pending.isEmpty else { return }
     self(
       .result(
@@ -22,7 +22,7 @@ extension DestinationTrace {
   }
 
   /// Reports the result of a step that was not run because this is a dry run.
-  func notRun() {
+  public func notRun() {
     self(.result("not run (dry run)"))
   }
 }

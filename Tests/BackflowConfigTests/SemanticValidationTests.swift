@@ -94,7 +94,7 @@ struct SemanticValidationTests {
             [
               "backflow.yaml": ProjectFixture.projectFile + "  target: \(driver.example)\n",
               s: "model: users\ndestination: target\nobject: o\ntype: \(type.rawValue)\nmode: \(mode.rawValue)\n\(match)",
-            ], environment: ["WAREHOUSE_URL": "postgresql://w", "CRM_DB_URL": "postgresql://c"])
+            ], environment: ["WAREHOUSE_URL": "postgresql://w", "CRM_DB_URL": "postgresql://c", "CRM_MYSQL_URL": "mysql://u@h/db"])
           let destination = try #require(loaded.project.destinations.first { $0.name.value == "target" })
           let allowed = destination.capabilities.modes[type]?.contains(mode) ?? false
           #expect(loaded.diagnostics.hasErrors == !allowed, "\(driver.kind) \(type) \(mode): \(loaded.diagnostics.all)")

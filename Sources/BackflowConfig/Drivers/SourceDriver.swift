@@ -11,4 +11,10 @@ public protocol SourceDriver: Sendable {
   func settings(_ fields: DriverFields) -> (any ConnectorSettings)?
   /// A whole entry of this kind in flow style, as docs and tests write one.
   var example: String { get }
+  /// Why `sync_logs.source` cannot name a source of this kind; `nil` when it can.
+  var syncLogRefusal: String? { get }
+}
+
+extension SourceDriver {
+  public var syncLogRefusal: String? { nil }
 }

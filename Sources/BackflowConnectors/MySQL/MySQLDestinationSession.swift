@@ -1,0 +1,128 @@
+import BackflowConfig
+import BackflowDestinations
+import BackflowMySQL
+import Foundation
+
+/// The connection of a MySQL destination, used on one thread at a time (a `BlockingQueue`).
+final class MySQLDestinationSession {
+  let connection: MySQLConnection
+
+  /// Connects with strict SQL mode, so a value a column cannot hold fails its record instead of
+  /// landing truncated or zeroed with a warning.
+  init(settings: MySQLSettings) throws {
+    do {
+      connection = try settings.connect()
+      try connection.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
+    } catch let error as MySQLError {
+      throw DestinationError("cannot connect to MySQL: \(error)")
+    }
+  }
+
+  /// Applies a batch and returns one outcome per record, in order. Inserting operations first
+  /// try one multi-row statement; when the server refuses it, the batch runs again one statement
+  /// per record in one transaction, where a refused record fails alone with the server's message
+  /// (InnoDB rolls back only the statement) and the others land.
+  func send(_ batch: DestinationBatch, to table: MySQLDestinationTable, trace: DestinationTrace?) throws
+    -> [RecordOutcome]
+  {
+    let operation = batch.operation
+    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
+    trace?.refusals(outcomes)
+    guard !nothingToSend else {
+      trace?.nothingToSend(operation, pending: pending)
+      return outcomes.map { $0 ?? .succeeded }
+    }
+    let rows = try pending.map { try literals(of: batch.records[$0], for: operation, in: table) }
+    if trace?.dryRun == true {
+      for row in rows {
+        trace?(.statement(sql: table.sql(operation, row), parameters: []))
+        trace?.notRun()
+      }
+      return outcomes.map { $0 ?? .succeeded }
+    }
+    if trace == nil, rows.count > 1, let bulk = table.bulkSQL(operation, rows) {
+      if try attempt(batch.number, { _ = try connection.execute(bulk) }) {
+        return outcomes.map { $0 ?? .succeeded }
+      }
+    }
+    try inTransaction(batch.number) {
+      for (index, row) in zip(pending, rows) {
+        let sql = table.sql(operation, row)
+        trace?(.statement(sql: sql, parameters: []))
+        do {
+          let changed = try connection.execute(sql)
+          let found = operation != .update || (table.columns.settable.isEmpty ? changed > 0 : matchedRows() > 0)
+          trace?(.result(found ? "\(changed) row\(changed == 1 ? "" : "s") changed" : "no row found"))
+          outcomes[index] = found ? .succeeded : .failed("not found")
+        } catch let error as MySQLError where !Self.isFatal(error) {
+          trace?(.result("error: \(error.message)"))
+          outcomes[index] = .failed(error.message)
+        }
+      }
+    }
+    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// Runs `body` in a transaction; `false` when the server refused it for a reason a record may
+  /// be to blame for (everything rolled back), and a `DestinationError` when no record is.
+  private func attempt(_ batch: Int, _ body: () throws -> Void) throws -> Bool {
+    do {
+      try inTransaction(batch, body)
+      return true
+    } catch let error as MySQLError where !Self.isFatal(error) {
+      try? connection.rollback()
+      return false
+    }
+  }
+
+  /// `body` between START TRANSACTION and COMMIT; a fatal error rolls back and stops the batch.
+  private func inTransaction(_ batch: Int, _ body: () throws -> Void) throws {
+    do {
+      try connection.begin()
+      try body()
+      try connection.commit()
+    } catch let error as MySQLError where Self.isFatal(error) {
+      if !connection.isLost { try? connection.rollback() }
+      throw DestinationError("MySQL could not write batch \(batch): \(error)")
+    }
+  }
+
+  /// The rows an UPDATE matched, which its affected rows do not say: those count only rows
+  /// whose values changed. Connector/C's info reads "Rows matched: 1  Changed: 0  Warnings: 0".
+  private func matchedRows() -> Int {
+    guard let info = connection.info, let range = info.range(of: "Rows matched:") else { return 0 }
+    return Int(info[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber }) ?? 0
+  }
+
+  /// A record's values as SQL literals, in `columns.columns(for:)` order.
+  func literals(of record: DestinationRecord, for operation: DestinationOperation, in table: MySQLDestinationTable)
+    throws -> [String]
+  {
+    try table.columns.values(of: record, for: operation).map(literal)
+  }
+
+  /// `value` as MySQL reads it: numbers as exact literals, booleans as TRUE/FALSE, strings,
+  /// arrays and objects (as JSON text) quoted by Connector/C for this connection.
+  func literal(_ value: JSONValue) throws -> String {
+    switch value {
+    case .null: return "NULL"
+    case let .bool(flag): return flag ? "TRUE" : "FALSE"
+    case let .int(number): return String(number)
+    case let .double(number):
+      guard number.isFinite else { return try connection.quoteLiteral(String(number)) }
+      return Int64(exactly: number).map(String.init) ?? String(number)
+    case let .number(text):
+      return text.wholeMatch(of: /-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?/) != nil ? text : try connection.quoteLiteral(text)
+    case let .string(text): return try connection.quoteLiteral(text)
+    case .array, .object: return try connection.quoteLiteral(value.rendered(compact: true))
+    }
+  }
+
+  /// Failures no record is to blame for: the connection, the server, a deadlock or lock wait
+  /// (which roll back more than one statement), a read-only server. Every other error (a
+  /// constraint, a value the column cannot hold, a trigger's SIGNAL) fails only its record.
+  static func isFatal(_ error: MySQLError) -> Bool {
+    guard let code = error.code else { return true }
+    return error.isConnectionLost || code >= 2000 || [1205, 1213, 1290, 1792, 1021, 1114, 1037, 1041].contains(code)
+  }
+}

@@ -1,0 +1,56 @@
+import BackflowConfig
+import BackflowMySQL
+
+/// A MySQL or MariaDB source or destination: `url`, `mysql://USER:PASSWORD@HOST:PORT/DATABASE`.
+struct MySQLSettings: ConnectorSettings {
+  static let keys = ["url"]
+
+  var url: Located<String>
+
+  init?(_ fields: DriverFields) {
+    guard let url = fields.string("url") else { return nil }
+    // Messages show the URL with its password masked.
+    let shown = url.map(MySQLConfiguration.redacting)
+    guard url.value.hasPrefix("mysql://") || url.value.hasPrefix("mariadb://") else {
+      fields.invalid("url", shown, "must be a mysql://USER:PASSWORD@HOST:PORT/DATABASE URL")
+      return nil
+    }
+    do {
+      _ = try MySQLConfiguration(url: url.value)
+    } catch {
+      fields.invalid("url", shown, (error as? MySQLError)?.message ?? "\(error)")
+      return nil
+    }
+    self.url = url
+  }
+
+  /// A URL from the environment, and a password written in the file.
+  var secrets: [String] {
+    var secrets = url.isSecret ? [url.value] : []
+    if let password = (try? MySQLConfiguration(url: url.value))?.password, !password.isEmpty {
+      secrets.append(password)
+    }
+    return secrets
+  }
+
+  var address: SourceLocation? { url.location }
+
+  /// A password written in the file is stored and shown masked, as every URL should be.
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    if url.isSecret {
+      try container.encode(url, forKey: .url)
+    } else {
+      try container.encode(MySQLConfiguration.redacting(url.value), forKey: .url)
+    }
+  }
+
+  private enum Key: String, CodingKey {
+    case url
+  }
+
+  /// Connects; the error names what went wrong, never the URL.
+  func connect() throws -> MySQLConnection {
+    try MySQLConnection(url: url.value)
+  }
+}
