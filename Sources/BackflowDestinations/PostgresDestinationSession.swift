@@ -4,7 +4,7 @@ import Foundation
 
 /// One connection of a PostgreSQL destination and the batch table on it; used on one thread
 /// at a time (a `BlockingQueue`).
-final class PostgresDestinationSession {
+public final class PostgresDestinationSession: TableSession {
   let connection: PostgresConnection
   /// Whether this connection's batch table exists yet.
   private var hasBatchTable = false
@@ -30,9 +30,10 @@ final class PostgresDestinationSession {
   ///
   /// A `trace` is told each statement, the rows copied, and each result; a traced batch always
   /// takes the batch table, so that the trace shows what an existing record would go through.
-  func send(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace? = nil) throws
+  public func send(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace? = nil) throws
     -> [RecordOutcome]
   {
+    if let trace, trace.dryRun { return Self.dryRun(batch, to: table, trace: trace) }
     var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
     trace?.refusals(outcomes)
     if !nothingToSend, trace == nil, try copyDirectly(pending, of: batch, table: table) {
@@ -65,8 +66,18 @@ final class PostgresDestinationSession {
     return outcomes.map { $0 ?? .succeeded }
   }
 
+  public func resolve(_ target: DestinationTarget) throws -> PostgresDestinationTable {
+    do {
+      return try PostgresDestinationTable.resolve(target, on: connection)
+    } catch let error as PostgresError {
+      throw DestinationError("cannot check table \(target.object): \(Self.reason(error))")
+    }
+  }
+
+  public var isLost: Bool { connection.isLost }
+
   /// Empties the table.
-  func clear(_ table: PostgresDestinationTable) throws {
+  public func clear(_ table: PostgresDestinationTable) throws {
     do {
       try connection.execute(table.mergeSQL(.clear))
     } catch let error as PostgresError {

@@ -7,13 +7,13 @@ import BackflowPostgres
 /// A batch is copied into a temporary table whose columns have the target's types, so
 /// PostgreSQL itself turns the text of each value into a timestamp, a numeric or jsonb, and then
 /// one statement merges it into the target.
-struct PostgresDestinationTable: Sendable {
+public struct PostgresDestinationTable: TableDestinationTable {
   /// The table as the user wrote it (`object:`), for messages.
-  let object: String
+  public let object: String
   /// The schema-qualified name, quoted, as the catalog spells it.
   let name: String
   /// The columns written, which PostgreSQL names exactly as the sync does.
-  let columns: TableColumns
+  public let columns: TableColumns
   /// Whether the table has rules (`CREATE RULE`), which an INSERT runs and a COPY does not.
   let hasRules: Bool
 

@@ -4,7 +4,7 @@ import Foundation
 
 /// The connection of a SQLite destination and the statements compiled on it; used on one thread
 /// at a time (a `BlockingQueue`).
-final class SQLiteDestinationSession {
+public final class SQLiteDestinationSession: TableSession {
   let path: String
   let database: SQLiteDestinationDatabase
   /// One compiled statement per operation, reused by every record and batch.
@@ -35,9 +35,10 @@ final class SQLiteDestinationSession {
   /// transaction back (`ON CONFLICT ROLLBACK`), the batch runs again without that record.
   ///
   /// A `trace` is told each statement with its values and each result.
-  func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace? = nil) throws
+  public func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace? = nil) throws
     -> [RecordOutcome]
   {
+    if let trace, trace.dryRun { return Self.dryRun(batch, to: table, trace: trace) }
     let operation = batch.operation
     var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
     trace?.refusals(outcomes)
@@ -111,8 +112,19 @@ final class SQLiteDestinationSession {
     return outcomes.map { $0 ?? .succeeded }
   }
 
+  public func resolve(_ target: DestinationTarget) throws -> SQLiteDestinationTable {
+    do {
+      return try SQLiteDestinationTable.resolve(target, in: database)
+    } catch let error as SQLiteError {
+      throw DestinationError("cannot check table \(target.object) in \(path): \(error.message)")
+    }
+  }
+
+  /// A SQLite file does not go away as a server connection can.
+  public var isLost: Bool { false }
+
   /// Empties the table.
-  func clear(_ table: SQLiteDestinationTable) throws {
+  public func clear(_ table: SQLiteDestinationTable) throws {
     do {
       try database.execute(table.sql(.clear))
     } catch let error as SQLiteError {
@@ -125,7 +137,7 @@ final class SQLiteDestinationSession {
 
   /// Creates the table of kept match values, with the match column's affinity so values
   /// compare as they do in the table.
-  func startSweep(_ table: SQLiteDestinationTable, matchField: String) throws {
+  public func startSweep(_ table: SQLiteDestinationTable, matchField: String) throws {
     let match = TableSQL.quoted(matchField)
     try sweeping(table) {
       try database.execute(
@@ -138,7 +150,7 @@ final class SQLiteDestinationSession {
   }
 
   /// Adds match values to keep, in one transaction.
-  func keep(_ keys: [JSONValue], table: SQLiteDestinationTable, matchField: String) throws {
+  public func keep(_ keys: [JSONValue], table: SQLiteDestinationTable, matchField: String) throws {
     try sweeping(table) {
       let insert = try database.prepare(
         "INSERT INTO \(Self.keepTable) (\(TableSQL.quoted(matchField))) VALUES (?1)")
@@ -157,7 +169,7 @@ final class SQLiteDestinationSession {
 
   /// Deletes the rows whose match value was not kept and returns how many; rows whose match
   /// value is NULL stay, since no model row can name them.
-  func finishSweep(_ table: SQLiteDestinationTable, matchField: String) throws -> Int {
+  public func finishSweep(_ table: SQLiteDestinationTable, matchField: String) throws -> Int {
     let match = TableSQL.quoted(matchField)
     return try sweeping(table) {
       try database.execute(

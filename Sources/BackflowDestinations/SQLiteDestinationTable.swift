@@ -4,13 +4,13 @@ import Foundation
 
 /// The table a SQLite destination writes, as `prepare` found it, and the statement each
 /// operation runs once per record.
-struct SQLiteDestinationTable: Sendable {
+public struct SQLiteDestinationTable: TableDestinationTable {
   /// The table as the user wrote it (`object:`), for messages.
-  let object: String
+  public let object: String
   /// The schema-qualified name, quoted (`"main"."contacts"`).
   let name: String
   /// The columns written, named as the table spells them (SQLite ignores case in names).
-  let columns: TableColumns
+  public let columns: TableColumns
 
   var matchField: String? { columns.matchField }
 

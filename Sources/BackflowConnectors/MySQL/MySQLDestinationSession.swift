@@ -3,8 +3,8 @@ import BackflowDestinations
 import BackflowMySQL
 import Foundation
 
-/// The connection of a MySQL destination, used on one thread at a time (a `BlockingQueue`).
-final class MySQLDestinationSession {
+/// One connection of a MySQL destination, used on one thread at a time.
+final class MySQLDestinationSession: TableSession {
   let connection: MySQLConnection
 
   /// Connects with strict SQL mode, so a value a column cannot hold fails its record instead of
@@ -15,6 +15,50 @@ final class MySQLDestinationSession {
       try connection.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
     } catch let error as MySQLError {
       throw DestinationError("cannot connect to MySQL: \(error)")
+    }
+  }
+
+  func resolve(_ target: DestinationTarget) throws -> MySQLDestinationTable {
+    try MySQLDestinationTable.resolve(target, on: connection)
+  }
+
+  var isLost: Bool { connection.isLost }
+
+  func clear(_ table: MySQLDestinationTable) throws {
+    do {
+      try connection.execute(table.sql(.clear, []))
+    } catch let error as MySQLError {
+      throw DestinationError("cannot empty \(table.object): \(error)")
+    }
+  }
+
+  func startSweep(_ table: MySQLDestinationTable, matchField: String) throws {
+    try sweeping(table) { try keepTable(table, matchField).create() }
+  }
+
+  func keep(_ keys: [JSONValue], table: MySQLDestinationTable, matchField: String) throws {
+    try sweeping(table) { try keepTable(table, matchField).keep(keys) }
+  }
+
+  func finishSweep(_ table: MySQLDestinationTable, matchField: String) throws -> Int {
+    try sweeping(table) {
+      let keep = keepTable(table, matchField)
+      let deleted = try connection.execute("DELETE t FROM \(keep.absent)")
+      try keep.drop()
+      return Int(deleted)
+    }
+  }
+
+  private func keepTable(_ table: MySQLDestinationTable, _ matchField: String) -> MySQLKeepTable {
+    MySQLKeepTable(session: self, table: table, matchField: matchField, name: "backflow_keep")
+  }
+
+  /// Runs a step of mirror's sweep, in words the user can act on when it fails.
+  private func sweeping<T>(_ table: MySQLDestinationTable, _ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as MySQLError {
+      throw DestinationError("cannot delete the records of \(table.object) absent from the model: \(error)")
     }
   }
 

@@ -4,7 +4,7 @@ import BackflowMySQL
 
 /// The table a MySQL destination writes, as `prepare` found it, and the statements each
 /// operation runs, with the record's values as literals.
-struct MySQLDestinationTable: Sendable {
+struct MySQLDestinationTable: TableDestinationTable {
   static let dialect = TableDialect(
     quoted: MySQLConnection.quoteIdentifier, suggestedType: "varchar(255)",
     uniqueIndex: { "ALTER TABLE \($0) ADD UNIQUE (\($1))" })

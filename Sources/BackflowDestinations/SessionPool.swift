@@ -1,33 +1,33 @@
-/// The connections of a PostgreSQL destination: at most `limit`, opened when first needed, each
-/// on a queue of its own and lent to one batch at a time.
-actor PostgresDestinationPool {
-  typealias Connection = BlockingQueue<PostgresDestinationSession>
+/// The connections of a table destination: at most `limit`, opened when first needed, each on a
+/// queue of its own and lent to one batch at a time.
+actor SessionPool<Session: TableSession> {
+  typealias Connection = BlockingQueue<Session>
 
-  private let conninfo: String
+  private let open: @Sendable () throws -> Session
   private let limit: Int
+  private let label: String
   private var idle: [Connection] = []
   private var count = 0
   /// Batches waiting for a connection, served in order.
   private var waiters: [CheckedContinuation<Connection, Never>] = []
 
-  init(conninfo: String, limit: Int) {
-    self.conninfo = conninfo
+  init(label: String, limit: Int, open: @escaping @Sendable () throws -> Session) {
+    self.label = label
     self.limit = max(1, limit)
+    self.open = open
   }
 
   /// Runs `body` with a connection of the pool, on that connection's own thread, connecting
   /// first if it is not connected yet or was lost.
-  func withSession<T: Sendable>(
-    _ body: @escaping @Sendable (PostgresDestinationSession) throws -> T
-  ) async throws -> T {
+  func withSession<T: Sendable>(_ body: @escaping @Sendable (Session) throws -> T) async throws -> T {
     let connection = await acquire()
-    let conninfo = self.conninfo
+    let open = self.open
     do {
       let result = try await connection.run { session in
-        let current = try session ?? PostgresDestinationSession(conninfo: conninfo)
+        let current = try session ?? open()
         session = current
         // A lost connection is dropped, so the next batch connects again.
-        defer { if current.connection.isLost { session = nil } }
+        defer { if current.isLost { session = nil } }
         return try body(current)
       }
       release(connection)
@@ -47,7 +47,7 @@ actor PostgresDestinationPool {
     if let connection = idle.popLast() { return connection }
     if count < limit {
       count += 1
-      return Connection(label: "backflow.postgres-destination.\(count)")
+      return Connection(label: "\(label).\(count)")
     }
     return await withCheckedContinuation { waiters.append($0) }
   }

@@ -1,0 +1,31 @@
+import BackflowConfig
+
+/// One connection of a table destination (PostgreSQL, SQLite, MySQL): what differs between the
+/// databases, behind the one connector they share (`TableDestination`). Used on one thread at a
+/// time; every error it throws is a `DestinationError` that says what to fix.
+public protocol TableSession: AnyObject {
+  associatedtype Table: TableDestinationTable
+
+  /// Finds the target's table and checks that it can take the sync (see docs/destinations.md).
+  func resolve(_ target: DestinationTarget) throws -> Table
+  /// Applies a batch and returns one outcome per record, in order; a refused record fails alone.
+  /// With a dry-run `trace`, reports what it would run and writes nothing.
+  func send(_ batch: DestinationBatch, to table: Table, trace: DestinationTrace?) throws -> [RecordOutcome]
+  /// Empties the table.
+  func clear(_ table: Table) throws
+  /// Mirror's first run: creates the temporary table of match values to keep on this connection.
+  func startSweep(_ table: Table, matchField: String) throws
+  func keep(_ keys: [JSONValue], table: Table, matchField: String) throws
+  /// Deletes the records whose match value was not kept (NULL ones stay) and returns how many.
+  func finishSweep(_ table: Table, matchField: String) throws -> Int
+  /// Whether the connection is gone, so the next batch connects again.
+  var isLost: Bool { get }
+}
+
+/// A table as `TableSession.resolve` found it.
+public protocol TableDestinationTable: Sendable {
+  /// The table as the user wrote it (`object:`), for messages.
+  var object: String { get }
+  /// The columns written, named as the table spells them.
+  var columns: TableColumns { get }
+}
