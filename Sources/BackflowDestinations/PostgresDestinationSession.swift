@@ -30,40 +30,24 @@ public final class PostgresDestinationSession: TableSession {
   ///
   /// A `trace` is told each statement, the rows copied, and each result; a traced batch always
   /// takes the batch table, so that the trace shows what an existing record would go through.
-  public func send(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace? = nil) throws
-    -> [RecordOutcome]
-  {
-    if let trace, trace.dryRun { return Self.dryRun(batch, to: table, trace: trace) }
-    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    trace?.refusals(outcomes)
-    if !nothingToSend, trace == nil, try copyDirectly(pending, of: batch, table: table) {
-      return outcomes.map { $0 ?? .succeeded }
-    }
-    if !nothingToSend {
-      try ensureBatchTable(table)
-      try attempt(pending[...], of: batch, table: table, outcomes: &outcomes, trace: trace)
-    } else {
-      trace?.nothingToSend(batch.operation, pending: pending)
-    }
-    return outcomes.map { $0 ?? .succeeded }
+  public func send(
+    _ batch: DestinationBatch, pending: [Int], outcomes: inout [RecordOutcome?], to table: PostgresDestinationTable,
+    trace: DestinationTrace?
+  ) throws {
+    if trace == nil, try copyDirectly(pending, of: batch, table: table) { return }
+    try ensureBatchTable(table)
+    try attempt(pending[...], of: batch, table: table, outcomes: &outcomes, trace: trace)
   }
 
-  /// What `send` would run for `batch`, reported to `trace` without connecting.
-  static func dryRun(_ batch: DestinationBatch, to table: PostgresDestinationTable, trace: DestinationTrace)
-    -> [RecordOutcome]
-  {
-    let (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    trace.refusals(outcomes)
-    if nothingToSend {
-      trace.nothingToSend(batch.operation, pending: pending)
-    } else {
-      let rows = pending.map { table.row(batch.records[$0], ordinal: $0, operation: batch.operation) }
-      trace(.copy(sql: table.copySQL(batch.operation), rows: rows.map { $0.map(TraceLiteral.text) }))
-      trace.notRun()
-      trace(.statement(sql: table.mergeSQL(batch.operation), parameters: []))
-      trace.notRun()
-    }
-    return outcomes.map { $0 ?? .succeeded }
+  /// The COPY into the batch table and the merge, which is what a traced batch goes through.
+  public func describe(
+    _ batch: DestinationBatch, pending: [Int], to table: PostgresDestinationTable, trace: DestinationTrace
+  ) {
+    let rows = pending.map { table.row(batch.records[$0], ordinal: $0, operation: batch.operation) }
+    trace(.copy(sql: table.copySQL(batch.operation), rows: rows.map { $0.map(TraceLiteral.text) }))
+    trace.notRun()
+    trace(.statement(sql: table.mergeSQL(batch.operation), parameters: []))
+    trace.notRun()
   }
 
   public func resolve(_ target: DestinationTarget) throws -> PostgresDestinationTable {

@@ -35,18 +35,12 @@ public final class SQLiteDestinationSession: TableSession {
   /// transaction back (`ON CONFLICT ROLLBACK`), the batch runs again without that record.
   ///
   /// A `trace` is told each statement with its values and each result.
-  public func send(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace? = nil) throws
-    -> [RecordOutcome]
-  {
-    if let trace, trace.dryRun { return Self.dryRun(batch, to: table, trace: trace) }
+  public func send(
+    _ batch: DestinationBatch, pending: [Int], outcomes: inout [RecordOutcome?], to table: SQLiteDestinationTable,
+    trace: DestinationTrace?
+  ) throws {
     let operation = batch.operation
-    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    trace?.refusals(outcomes)
-    guard !nothingToSend else {
-      trace?.nothingToSend(operation, pending: pending)
-      return outcomes.map { $0 ?? .succeeded }
-    }
-
+    var pending = pending
     let statement = try self.statement(operation, table: table, batch: batch.number)
     let checksFound = operation == .update
     let selectsFound = table.columns.settable.isEmpty
@@ -88,28 +82,17 @@ public final class SQLiteDestinationSession: TableSession {
       for (index, outcome) in results { outcomes[index] = outcome }
       break
     }
-    return outcomes.map { $0 ?? .succeeded }
   }
 
-  /// What `send` would run for `batch`, reported to `trace` without opening the database.
-  static func dryRun(_ batch: DestinationBatch, to table: SQLiteDestinationTable, trace: DestinationTrace)
-    -> [RecordOutcome]
-  {
-    let (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    trace.refusals(outcomes)
-    if nothingToSend {
-      trace.nothingToSend(batch.operation, pending: pending)
-    } else {
-      for index in pending {
-        let values = table.columns.values(of: batch.records[index], for: batch.operation)
-        trace(
-          .statement(
-            sql: table.sql(batch.operation),
-            parameters: values.map { SQLiteDestinationTable.binding($0).traceLiteral }))
-        trace.notRun()
-      }
+  /// Each record's statement with its values.
+  public func describe(
+    _ batch: DestinationBatch, pending: [Int], to table: SQLiteDestinationTable, trace: DestinationTrace
+  ) {
+    for index in pending {
+      let values = table.columns.values(of: batch.records[index], for: batch.operation)
+      trace(.statement(sql: table.sql(batch.operation), parameters: values.map { SQLiteDestinationTable.binding($0).traceLiteral }))
+      trace.notRun()
     }
-    return outcomes.map { $0 ?? .succeeded }
   }
 
   public func resolve(_ target: DestinationTarget) throws -> SQLiteDestinationTable {

@@ -43,7 +43,21 @@ public final class TableDestination<Session: TableSession>: DestinationConnector
     let table = try await preparedTable()
     try table.columns.requireMatchField(for: batch.operation)
     let trace = target.trace
-    return try await pool.withSession { try $0.send(batch, to: table, trace: trace) }
+    let (screened, pending, nothingToSend) = table.columns.screen(batch)
+    trace?.refusals(screened)
+    if nothingToSend {
+      trace?.nothingToSend(batch.operation, pending: pending)
+    } else if let trace, trace.dryRun {
+      try await pool.withSession { try $0.describe(batch, pending: pending, to: table, trace: trace) }
+    } else {
+      let outcomes = try await pool.withSession { session in
+        var outcomes = screened
+        try session.send(batch, pending: pending, outcomes: &outcomes, to: table, trace: trace)
+        return outcomes
+      }
+      return outcomes.map { $0 ?? .succeeded }
+    }
+    return screened.map { $0 ?? .succeeded }
   }
 
   public func clear() async throws {

@@ -8,9 +8,13 @@ public protocol TableSession: AnyObject {
 
   /// Finds the target's table and checks that it can take the sync (see docs/destinations.md).
   func resolve(_ target: DestinationTarget) throws -> Table
-  /// Applies a batch and returns one outcome per record, in order; a refused record fails alone.
-  /// With a dry-run `trace`, reports what it would run and writes nothing.
-  func send(_ batch: DestinationBatch, to table: Table, trace: DestinationTrace?) throws -> [RecordOutcome]
+  /// Applies the `pending` records of a batch (`TableColumns.screen` let them through) and sets
+  /// their `outcomes`; a refused record fails alone.
+  func send(
+    _ batch: DestinationBatch, pending: [Int], outcomes: inout [RecordOutcome?], to table: Table,
+    trace: DestinationTrace?) throws
+  /// Reports to `trace` what `send` would run for the `pending` records, and writes nothing.
+  func describe(_ batch: DestinationBatch, pending: [Int], to table: Table, trace: DestinationTrace) throws
   /// Empties the table.
   func clear(_ table: Table) throws
   /// Mirror's first run: creates the temporary table of match values to keep on this connection.

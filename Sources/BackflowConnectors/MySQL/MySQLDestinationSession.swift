@@ -62,32 +62,18 @@ final class MySQLDestinationSession: TableSession {
     }
   }
 
-  /// Applies a batch and returns one outcome per record, in order. Inserting operations first
-  /// try one multi-row statement; when the server refuses it, the batch runs again one statement
-  /// per record in one transaction, where a refused record fails alone with the server's message
-  /// (InnoDB rolls back only the statement) and the others land.
-  func send(_ batch: DestinationBatch, to table: MySQLDestinationTable, trace: DestinationTrace?) throws
-    -> [RecordOutcome]
-  {
+  /// Applies the pending records of a batch. Inserting operations first try one multi-row
+  /// statement; when the server refuses it, the batch runs again one statement per record in one
+  /// transaction, where a refused record fails alone with the server's message (InnoDB rolls back
+  /// only the statement) and the others land.
+  func send(
+    _ batch: DestinationBatch, pending: [Int], outcomes: inout [RecordOutcome?], to table: MySQLDestinationTable,
+    trace: DestinationTrace?
+  ) throws {
     let operation = batch.operation
-    var (outcomes, pending, nothingToSend) = table.columns.screen(batch)
-    trace?.refusals(outcomes)
-    guard !nothingToSend else {
-      trace?.nothingToSend(operation, pending: pending)
-      return outcomes.map { $0 ?? .succeeded }
-    }
     let rows = try pending.map { try literals(of: batch.records[$0], for: operation, in: table) }
-    if trace?.dryRun == true {
-      for row in rows {
-        trace?(.statement(sql: table.sql(operation, row), parameters: []))
-        trace?.notRun()
-      }
-      return outcomes.map { $0 ?? .succeeded }
-    }
     if trace == nil, rows.count > 1, let bulk = table.bulkSQL(operation, rows) {
-      if try attempt(batch.number, { _ = try connection.execute(bulk) }) {
-        return outcomes.map { $0 ?? .succeeded }
-      }
+      if try attempt(batch.number, { _ = try connection.execute(bulk) }) { return }
     }
     try inTransaction(batch.number) {
       for (index, row) in zip(pending, rows) {
@@ -104,7 +90,16 @@ final class MySQLDestinationSession: TableSession {
         }
       }
     }
-    return outcomes.map { $0 ?? .succeeded }
+  }
+
+  /// Each record's statement, its values as literals.
+  func describe(_ batch: DestinationBatch, pending: [Int], to table: MySQLDestinationTable, trace: DestinationTrace)
+    throws
+  {
+    for index in pending {
+      trace(.statement(sql: table.sql(batch.operation, try literals(of: batch.records[index], for: batch.operation, in: table)), parameters: []))
+      trace.notRun()
+    }
   }
 
   /// Runs `body` in a transaction; `false` when the server refused it for a reason a record may
