@@ -40,27 +40,9 @@ if ! server=$(find_program mariadbd mysqld) \
   exit 1
 fi
 
-# The server refuses to run as root, so as root it runs as the mysql system user. The working
-# directory moves to the server's own directory because that user may not be able to read the
-# caller's.
-if [[ $(id -u) -eq 0 ]]; then
-  if ! id mysql >/dev/null 2>&1; then
-    log "running as root, but there is no mysql system user to run the server"
-    exit 1
-  fi
-  if command -v runuser >/dev/null 2>&1; then
-    as_server() { (cd "$tmp" && runuser -u mysql -- "$@"); }
-  else
-    as_server() { (cd "$tmp" && su mysql -s /bin/bash -c "$(printf '%q ' "$@")"); }
-  fi
-else
-  as_server() { (cd "$tmp" && "$@"); }
-fi
-
-# A socket path longer than ~107 bytes cannot be bound, so a long TMPDIR (macOS) falls back to /tmp.
-tmp_base=${TMPDIR:-/tmp}
-[[ ${#tmp_base} -le 60 ]] || tmp_base=/tmp
-tmp=$(mktemp -d "${tmp_base%/}/backflow-my.XXXXXX")
+source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+use_server_user mysql
+make_server_tmp backflow-my
 data=$tmp/data
 socket=$tmp/mysqld.sock
 pid_file=$tmp/mysqld.pid
@@ -159,8 +141,6 @@ if ! as_server "$install_db" "${common[@]}" --auth-root-authentication-method=no
   exit 1
 fi
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # Returns 0 once the server accepts connections, 1 if it exited, 2 if it is still starting after
 # 60 seconds.
 wait_until_ready() {
@@ -178,35 +158,24 @@ wait_until_ready() {
   return 2
 }
 
-# Another process can take a port between the check and the bind, so a bind failure moves on to
-# the next port instead of giving up.
-port=33069
-last_port=$((port + 100))
-while :; do
-  while port_in_use "$port"; do
-    port=$((port + 1))
-  done
-  if [[ $port -gt $last_port ]]; then
-    log "no free port between 33069 and $last_port"
-    exit 1
-  fi
+start_mariadb() {
   rm -f "$server_log"
-  as_server "$server" "${common[@]}" --port="$port" --bind-address=127.0.0.1 --socket="$socket" \
+  as_server "$server" "${common[@]}" --port="$1" --bind-address=127.0.0.1 --socket="$socket" \
     --pid-file="$pid_file" --log-error="$server_log" --max-connections=200 --skip-log-bin \
     --innodb-fast-shutdown=2 >/dev/null 2>&1 &
   server_job=$!
-  if wait_until_ready; then
-    break
-  fi
-  if grep -q "Address already in use" "$server_log" 2>/dev/null; then
-    stop_server
-    port=$((port + 1))
-    continue
-  fi
+  wait_until_ready
+}
+port_taken() {
+  grep -q "Address already in use" "$server_log" 2>/dev/null || return 1
+  stop_server
+}
+
+if ! start_on_free_port 33069 start_mariadb port_taken; then
   log "MariaDB did not start; the end of its log:"
   tail -n 30 "$server_log" >&2 2>/dev/null || true
   exit 1
-done
+fi
 
 export BACKFLOW_TEST_MYSQL_URL="mysql://$user:$password@127.0.0.1:$port/backflow_test"
 export BACKFLOW_REQUIRE_MYSQL=1

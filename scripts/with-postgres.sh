@@ -29,27 +29,9 @@ find_bindir() {
 }
 bindir=$(find_bindir)
 
-# The server refuses to run as root, so as root it runs as the postgres system user. The working
-# directory moves to the cluster's own directory because the server user may not be able to read
-# the caller's.
-if [[ $(id -u) -eq 0 ]]; then
-  if ! id postgres >/dev/null 2>&1; then
-    log "running as root, but there is no postgres system user to run the server"
-    exit 1
-  fi
-  if command -v runuser >/dev/null 2>&1; then
-    as_server() { (cd "$tmp" && runuser -u postgres -- "$@"); }
-  else
-    as_server() { (cd "$tmp" && su postgres -s /bin/bash -c "$(printf '%q ' "$@")"); }
-  fi
-else
-  as_server() { (cd "$tmp" && "$@"); }
-fi
-
-# A socket path longer than ~107 bytes cannot be bound, so a long TMPDIR (macOS) falls back to /tmp.
-tmp_base=${TMPDIR:-/tmp}
-[[ ${#tmp_base} -le 60 ]] || tmp_base=/tmp
-tmp=$(mktemp -d "${tmp_base%/}/backflow-pg.XXXXXX")
+source "$(dirname "${BASH_SOURCE[0]}")/server-lib.sh"
+use_server_user postgres
+make_server_tmp backflow-pg
 data=$tmp/data
 socket_dir=$tmp/socket
 server_log=$tmp/postgres.log
@@ -106,35 +88,20 @@ full_page_writes = off
 max_connections = 200
 CONF
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+start_postgres() {
+  as_server "$bindir/pg_ctl" -D "$data" -l "$server_log" -o "-p $1" -w -t 60 start >/dev/null 2>&1
+}
+port_taken() { grep -q "could not bind\|already in use" "$server_log" 2>/dev/null; }
 
-# Another process can take a port between the check and the bind, so a bind failure moves on to
-# the next port instead of giving up.
-port=54329
-last_port=$((port + 100))
-while :; do
-  while port_in_use "$port"; do
-    port=$((port + 1))
-  done
-  if [[ $port -gt $last_port ]]; then
-    log "no free port between 54329 and $last_port"
-    exit 1
-  fi
-  if as_server "$bindir/pg_ctl" -D "$data" -l "$server_log" -o "-p $port" -w -t 60 start \
-    >/dev/null 2>&1; then
-    started=1
-    break
-  fi
-  if grep -q "could not bind\|already in use" "$server_log" 2>/dev/null; then
-    port=$((port + 1))
-    continue
-  fi
+if start_on_free_port 54329 start_postgres port_taken; then
+  started=1
+else
   log "PostgreSQL did not start; the end of its log:"
   tail -n 30 "$server_log" >&2 2>/dev/null || true
   # pg_ctl may have given up waiting on a server that is still coming up.
   started=1
   exit 1
-done
+fi
 
 if ! "$bindir/psql" -X -q -h "$socket_dir" -p "$port" -U postgres -d postgres \
   -c 'create database backflow_test' >"$tmp/createdb.log" 2>&1; then

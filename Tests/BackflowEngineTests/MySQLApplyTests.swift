@@ -25,6 +25,17 @@ struct MySQLApplyTests {
     return (scenario, crm)
   }
 
+  /// Declares `shop` as a mysql source and points the `users` model at `query` on it.
+  static func useModel(on shop: MySQLDatabase, in scenario: Scenario, key: String, query: String) throws {
+    scenario.environment["SHOP_URL"] = shop.url
+    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
+    scenario.write([
+      "backflow.yaml": project.replacingOccurrences(
+        of: "sources:\n", with: "sources:\n  shop: { type: mysql, url: \"${SHOP_URL}\" }\n"),
+      "syncs/models/users.yaml": "source: shop\nprimary_key: \(key)\nquery: \(query)\n",
+    ])
+  }
+
   @Test(arguments: Backend.allCases)
   func initialAndIncrementalRunsKeepTheTableInStep(backend: Backend) async throws {
     guard backend.available else { return }
@@ -197,17 +208,7 @@ struct MySQLApplyTests {
         + "plan varchar(20), credit decimal(30,10))",
       "insert into customers values (18446744073709551615, 'big@example.com', 'Big', 'pro', 12345678901234567890.0123456789), "
         + "(1, 'ada@example.com', 'Ada', 'free', 0.5)")
-    scenario.environment["SHOP_URL"] = shop.url
-    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
-    scenario.write([
-      "backflow.yaml": project.replacingOccurrences(of: "sources:\n", with: "sources:\n  shop: { type: mysql, url: \"${SHOP_URL}\" }\n"),
-      "syncs/models/users.yaml": """
-        source: shop
-        primary_key: id
-        query: select id, email, name as first_name, plan, credit from customers
-
-        """,
-    ])
+    try Self.useModel(on: shop, in: scenario, key: "id", query: "select id, email, name as first_name, plan, credit from customers")
     try crm.execute("alter table contacts add column credit decimal(30,10)")
     scenario.write([
       "syncs/users_to_crm.yaml": Scenario.sync.replacingOccurrences(of: "destination: local", with: "destination: crm_mysql")
@@ -236,17 +237,8 @@ struct MySQLApplyTests {
       "create table users (user_id int primary key, email varchar(255), first_name varchar(100), plan varchar(20))",
       "insert into users values (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free')",
       "create function sneaky() returns int modifies sql data begin delete from users where user_id > 1; return 1; end")
-    scenario.environment["SHOP_URL"] = shop.url
-    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
-    scenario.write([
-      "backflow.yaml": project.replacingOccurrences(of: "sources:\n", with: "sources:\n  shop: { type: mysql, url: \"${SHOP_URL}\" }\n"),
-      "syncs/models/users.yaml": """
-        source: shop
-        primary_key: user_id
-        query: select user_id, email, first_name, plan from users where sneaky() = 1
-
-        """,
-    ])
+    try Self.useModel(
+      on: shop, in: scenario, key: "user_id", query: "select user_id, email, first_name, plan from users where sneaky() = 1")
     let plan = try scenario.plan(expectSuccess: false)
     let messages = plan.diagnostics.all.map(\.message)
     #expect(messages.contains { $0.contains("the model tried to write") && $0.contains("READ ONLY") }, "\(messages)")

@@ -1,0 +1,59 @@
+# Sourced by with-postgres.sh and with-mariadb.sh: what starting a throwaway database server for
+# the tests takes, whichever server it is. Expects `log` to be defined.
+
+# Defines as_server CMD...: runs CMD in "$tmp" as the system user $1 when running as root (database
+# servers refuse to run as root), as the caller otherwise. The working directory moves to the
+# server's own directory because that user may not be able to read the caller's.
+use_server_user() {
+  local user=$1
+  if [[ $(id -u) -ne 0 ]]; then
+    as_server() { (cd "$tmp" && "$@"); }
+    return 0
+  fi
+  if ! id "$user" >/dev/null 2>&1; then
+    log "running as root, but there is no $user system user to run the server"
+    exit 1
+  fi
+  server_user=$user
+  if command -v runuser >/dev/null 2>&1; then
+    as_server() { (cd "$tmp" && runuser -u "$server_user" -- "$@"); }
+  else
+    as_server() { (cd "$tmp" && su "$server_user" -s /bin/bash -c "$(printf '%q ' "$@")"); }
+  fi
+}
+
+# Sets tmp to a new temporary directory named $1.XXXXXX. A socket path longer than ~107 bytes
+# cannot be bound, so a long TMPDIR (macOS) falls back to /tmp.
+make_server_tmp() {
+  local base=${TMPDIR:-/tmp}
+  [[ ${#base} -le 60 ]] || base=/tmp
+  tmp=$(mktemp -d "${base%/}/$1.XXXXXX")
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Sets port to the first free one from $1 up (at most 100 further) on which `$2 PORT` starts the
+# server. Another process can take a port between the check and the bind, so when the start fails
+# and `$3` says the port was taken, the next port is tried instead of giving up. Returns 1 when
+# the start failed for another reason.
+start_on_free_port() {
+  local start=$2 taken=$3 last=$(($1 + 100))
+  port=$1
+  while :; do
+    while port_in_use "$port"; do
+      port=$((port + 1))
+    done
+    if [[ $port -gt $last ]]; then
+      log "no free port between $1 and $last"
+      exit 1
+    fi
+    if "$start" "$port"; then
+      return 0
+    fi
+    if "$taken"; then
+      port=$((port + 1))
+      continue
+    fi
+    return 1
+  done
+}
