@@ -43,7 +43,7 @@ let package = Package(
     .target(
       name: "BackflowDestinations",
       dependencies: [
-        "BackflowConfig", "BackflowPostgres", "BackflowSQLite", "CSQLite",
+        "BackflowConfig", "BackflowPostgres", "BackflowSQLite",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -74,9 +74,9 @@ public final class PostgresDestinationReader: DestinationReader {
       rows.append("(" + items.joined(separator: ", ") + ")")
     }
     let names = ["ord"] + columns.indices.map { "c\($0)" }
-    var select = ["k.ord", "t.\(TableSQL.quoted(matchField)) IS NOT NULL"]
+    var select = ["k.ord", "t.\(PostgresConnection.quoteIdentifier(matchField)) IS NOT NULL"]
     for (index, field) in fields.enumerated() {
-      let stored = "t.\(TableSQL.quoted(field))"
+      let stored = "t.\(PostgresConnection.quoteIdentifier(field))"
       let written = "k.c\(index + 1)"
       let same =
         types[field]?.equality == true
@@ -86,7 +86,7 @@ public final class PostgresDestinationReader: DestinationReader {
     let sql = """
       SELECT \(select.joined(separator: ", "))
       FROM (VALUES \(rows.joined(separator: ", "))) AS k(\(names.joined(separator: ", ")))
-      LEFT JOIN \(table.name) AS t ON t.\(TableSQL.quoted(matchField)) = k.c0
+      LEFT JOIN \(table.name) AS t ON t.\(PostgresConnection.quoteIdentifier(matchField)) = k.c0
       ORDER BY k.ord
       """
     let answer: [[String?]]
@@ -145,7 +145,7 @@ public final class PostgresDestinationReader: DestinationReader {
     guard let matchField = table.matchField else {
       throw DestinationError("finding records that should not be there needs a match field (match:)")
     }
-    let match = TableSQL.quoted(matchField)
+    let match = PostgresConnection.quoteIdentifier(matchField)
     guard !keepTableCreated else { return match }
     do {
       try connection.execute(

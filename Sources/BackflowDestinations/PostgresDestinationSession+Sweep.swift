@@ -11,18 +11,18 @@ extension PostgresDestinationSession {
     try sweeping(table, "start deleting the records of \(table.object) absent from the model") {
       try connection.execute(
         "DROP TABLE IF EXISTS \(Self.keepTable); CREATE TEMP TABLE backflow_keep AS SELECT "
-          + "\(TableSQL.quoted(matchField)) FROM \(table.name) WITH NO DATA")
+          + "\(PostgresConnection.quoteIdentifier(matchField)) FROM \(table.name) WITH NO DATA")
     }
   }
 
   public func keep(_ keys: [JSONValue], table: PostgresDestinationTable, matchField: String) throws {
     try sweeping(table, "record the match values of \(table.object) to keep") {
-      try PostgresDestinationTable.copyKeys(keys, into: Self.keepTable, column: TableSQL.quoted(matchField), on: connection)
+      try PostgresDestinationTable.copyKeys(keys, into: Self.keepTable, column: PostgresConnection.quoteIdentifier(matchField), on: connection)
     }
   }
 
   public func finishSweep(_ table: PostgresDestinationTable, matchField: String) throws -> Int {
-    let match = TableSQL.quoted(matchField)
+    let match = PostgresConnection.quoteIdentifier(matchField)
     return try sweeping(table, "delete the records of \(table.object) absent from the model") {
       try connection.execute("ANALYZE \(Self.keepTable)")
       let rows = try connection.query(

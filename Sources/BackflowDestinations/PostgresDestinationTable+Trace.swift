@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowPostgres
 
 extension PostgresDestinationTable {
   /// For a trace: counts the target's records that the copied batch's match values find, before
@@ -8,7 +9,7 @@ extension PostgresDestinationTable {
     guard let matchField else { return nil }
     switch operation {
     case .upsert, .add, .delete, .remove, .clearFields:
-      let match = TableSQL.quoted(matchField)
+      let match = PostgresConnection.quoteIdentifier(matchField)
       return "SELECT count(*) FROM \(name) AS t JOIN \(Self.batchTable) AS b ON t.\(match) = b.\(match)"
     case .update, .insert, .track, .clear:
       return nil

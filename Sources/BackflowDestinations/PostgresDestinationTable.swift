@@ -22,11 +22,11 @@ public struct PostgresDestinationTable: TableDestinationTable {
   /// The temporary table a batch is copied into; one per connection, emptied at each commit.
   static let batchTable = "pg_temp.backflow_batch"
   /// The batch table's column holding each record's index in its batch.
-  static let ordinal = TableSQL.quoted("backflow ordinal")
+  static let ordinal = PostgresConnection.quoteIdentifier("backflow ordinal")
 
   /// Creates this connection's batch table, with the target's column types and no constraints.
   var createBatchTableSQL: String {
-    let columns = ["0::integer AS \(Self.ordinal)"] + self.columns.written.map(TableSQL.quoted)
+    let columns = ["0::integer AS \(Self.ordinal)"] + self.columns.written.map(PostgresConnection.quoteIdentifier)
     return "DROP TABLE IF EXISTS \(Self.batchTable); "
       + "CREATE TEMP TABLE backflow_batch ON COMMIT DELETE ROWS AS SELECT "
       + columns.joined(separator: ", ") + " FROM \(name) WITH NO DATA"
@@ -34,7 +34,7 @@ public struct PostgresDestinationTable: TableDestinationTable {
 
   /// The COPY that fills the batch table for `operation`.
   func copySQL(_ operation: DestinationOperation) -> String {
-    let names = [Self.ordinal] + columns.columns(for: operation).map(TableSQL.quoted)
+    let names = [Self.ordinal] + columns.columns(for: operation).map(PostgresConnection.quoteIdentifier)
     return "COPY \(Self.batchTable) (" + names.joined(separator: ", ") + ") FROM STDIN"
   }
 
@@ -46,7 +46,7 @@ public struct PostgresDestinationTable: TableDestinationTable {
     return switch operation {
     // Each of these inserts every record the target does not hold; a conflict is a unique violation.
     case .upsert, .add, .insert, .track:
-      "COPY \(name) (" + columns.columns(for: operation).map(TableSQL.quoted).joined(separator: ", ") + ") FROM STDIN"
+      "COPY \(name) (" + columns.columns(for: operation).map(PostgresConnection.quoteIdentifier).joined(separator: ", ") + ") FROM STDIN"
     case .update, .delete, .remove, .clearFields, .clear: nil
     }
   }
@@ -71,9 +71,9 @@ public struct PostgresDestinationTable: TableDestinationTable {
   /// ordinals of the records it found; the others were not found.
   func mergeSQL(_ operation: DestinationOperation) -> String {
     let batch = Self.batchTable
-    let written = columns.written.map(TableSQL.quoted).joined(separator: ", ")
-    let settable = columns.settable.map(TableSQL.quoted)
-    let match = matchField.map(TableSQL.quoted) ?? ""
+    let written = columns.written.map(PostgresConnection.quoteIdentifier).joined(separator: ", ")
+    let settable = columns.settable.map(PostgresConnection.quoteIdentifier)
+    let match = matchField.map(PostgresConnection.quoteIdentifier) ?? ""
     switch operation {
     case .upsert, .add:
       let action =
@@ -118,7 +118,7 @@ public struct PostgresDestinationTable: TableDestinationTable {
   /// Finds a match value that two records of the copied batch share. An UPDATE … FROM would
   /// apply only one of them, and which one is not defined.
   var duplicateKeySQL: String {
-    let match = matchField.map(TableSQL.quoted) ?? ""
+    let match = matchField.map(PostgresConnection.quoteIdentifier) ?? ""
     return "SELECT 1 FROM \(Self.batchTable) GROUP BY \(match) HAVING count(*) > 1 LIMIT 1"
   }
 
@@ -159,7 +159,7 @@ extension PostgresDestinationTable {
     // name exactly as written, so that `object: Contacts` finds a table created as "Contacts".
     var candidates = [object]
     if !object.contains("\"") {
-      candidates.append(parts.map(TableSQL.quoted).joined(separator: "."))
+      candidates.append(parts.map(PostgresConnection.quoteIdentifier).joined(separator: "."))
     }
     var found: [String?]?
     for candidate in candidates where found == nil {
@@ -177,7 +177,7 @@ extension PostgresDestinationTable {
     guard let found, let oid = found[0], let kind = found[1], let schema = found[2],
       let relation = found[3]
     else {
-      throw TableSQL.missingTable(object, target: target)
+      throw TableSQL.missingTable(object, target: target, dialect: .postgres)
     }
     switch kind {
     case "r", "p":
@@ -203,13 +203,13 @@ extension PostgresDestinationTable {
       !columns.contains($0)
     }
     guard missing.isEmpty else {
-      throw TableSQL.missingColumns(missing, in: object, columns: columns)
+      throw TableSQL.missingColumns(missing, in: object, columns: columns, dialect: .postgres)
     }
     var written = target.fields
     if target.mode != .update, let matchField = target.matchField { written.append(matchField) }
     let generated = columnRows.filter { $0[2] == "t" }.compactMap { $0[0] }
       .filter { written.contains($0) }
-    guard generated.isEmpty else { throw TableSQL.generatedColumns(generated, in: object) }
+    guard generated.isEmpty else { throw TableSQL.generatedColumns(generated, in: object, dialect: .postgres) }
 
     if target.mode.matchesRecords, let matchField = target.matchField {
       let number = columnRows.first { $0[0] == matchField }?[1] ?? ""
@@ -217,7 +217,7 @@ extension PostgresDestinationTable {
         on: matchField, number: number, tableOID: oid, object: object, connection: connection)
     }
     return PostgresDestinationTable(
-      object: object, name: TableSQL.quoted(schema) + "." + TableSQL.quoted(relation),
+      object: object, name: PostgresConnection.quoteIdentifier(schema) + "." + PostgresConnection.quoteIdentifier(relation),
       columns: TableColumns(matchField: target.matchField, fields: target.fields), hasRules: found[4] == "t")
   }
 
@@ -236,7 +236,7 @@ extension PostgresDestinationTable {
       """, [tableOID])
     var notes: [String] = []
     for index in indexes {
-      let name = TableSQL.readable(index[0] ?? "")
+      let name = TableDialect.postgres.readable(index[0] ?? "")
       let keyCount = Int(index[2] ?? "") ?? 0
       let keys = (index[1] ?? "").split(separator: " ").prefix(keyCount).map(String.init)
       guard keys.contains(number) else { continue }
@@ -254,6 +254,6 @@ extension PostgresDestinationTable {
         return
       }
     }
-    throw TableSQL.missingUniqueIndex(matchField, in: object, notes: notes)
+    throw TableSQL.missingUniqueIndex(matchField, in: object, notes: notes, dialect: .postgres)
   }
 }

@@ -1,4 +1,6 @@
 import BackflowConfig
+import BackflowPostgres
+import BackflowSQLite
 
 /// What table destinations' SQL and messages differ in between databases.
 public struct TableDialect: Sendable {
@@ -18,9 +20,13 @@ public struct TableDialect: Sendable {
     self.uniqueIndex = uniqueIndex
   }
 
-  /// PostgreSQL and SQLite: double quotes, `text`.
-  public static let standard = TableDialect(
-    quoted: TableSQL.quoted, suggestedType: "text", uniqueIndex: { "CREATE UNIQUE INDEX ON \($0) (\($1))" })
+  public static let postgres = TableDialect(
+    quoted: PostgresConnection.quoteIdentifier, suggestedType: "text",
+    uniqueIndex: { "CREATE UNIQUE INDEX ON \($0) (\($1))" })
+
+  public static let sqlite = TableDialect(
+    quoted: SQLiteDatabase.quoteIdentifier, suggestedType: "text",
+    uniqueIndex: { "CREATE UNIQUE INDEX ON \($0) (\($1))" })
 
   /// `name` as a person would write it in SQL: bare when it is a plain lower-case identifier,
   /// quoted otherwise.
@@ -34,16 +40,6 @@ public struct TableDialect: Sendable {
 
 /// SQL text and messages the table destinations share: they refuse a sync for the same reasons.
 public enum TableSQL {
-  /// `name` in double quotes, a double quote inside doubled: PostgreSQL's and SQLite's quoting.
-  @Sendable public static func quoted(_ name: String) -> String {
-    "\"" + name.replacing("\"", with: "\"\"") + "\""
-  }
-
-  /// `name` as a person would write it in PostgreSQL or SQLite.
-  static func readable(_ name: String) -> String {
-    TableDialect.standard.readable(name)
-  }
-
   /// The parts of `object` (`table` or `schema.table`), or an error that says how to write it.
   public static func tableName(_ object: String) throws -> [String] {
     guard let parts = nameParts(object) else {
@@ -112,7 +108,7 @@ public enum TableSQL {
   }
 
   /// A `CREATE TABLE` to start from: the match field as primary key, every column `text`.
-  static func createTable(_ object: String, target: DestinationTarget, dialect: TableDialect = .standard) -> String {
+  static func createTable(_ object: String, target: DestinationTarget, dialect: TableDialect) -> String {
     let definitions = columns(matchField: target.matchField, fields: target.fields).map {
       dialect.readable($0) + " \(dialect.suggestedType)" + ($0 == target.matchField ? " PRIMARY KEY" : "")
     }
@@ -120,7 +116,7 @@ public enum TableSQL {
   }
 
   /// The error for a table that does not exist, with a `CREATE TABLE` to start from.
-  public static func missingTable(_ object: String, target: DestinationTarget, dialect: TableDialect = .standard)
+  public static func missingTable(_ object: String, target: DestinationTarget, dialect: TableDialect)
     -> DestinationError
   {
     DestinationError(
@@ -131,7 +127,7 @@ public enum TableSQL {
   /// The error for mapped fields (or the match field) that are not columns of the table.
   public static func missingColumns(
     _ missing: [String], in object: String, columns: [String], caseInsensitive: Bool = false,
-    dialect: TableDialect = .standard
+    dialect: TableDialect
   ) -> DestinationError {
     let readable = dialect.readable
     let names = missing.map(readable).joined(separator: ", ")
@@ -151,7 +147,7 @@ public enum TableSQL {
 
   /// The error for a match field without a unique index of its own.
   public static func missingUniqueIndex(
-    _ matchField: String, in object: String, notes: [String], dialect: TableDialect = .standard
+    _ matchField: String, in object: String, notes: [String], dialect: TableDialect
   ) -> DestinationError {
     let readable = dialect.readable
     var message =
@@ -163,7 +159,7 @@ public enum TableSQL {
   }
 
   /// The error for a mapped column the database computes itself.
-  public static func generatedColumns(_ columns: [String], in object: String, dialect: TableDialect = .standard)
+  public static func generatedColumns(_ columns: [String], in object: String, dialect: TableDialect)
     -> DestinationError
   {
     let readable = dialect.readable

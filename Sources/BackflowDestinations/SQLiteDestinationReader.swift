@@ -10,7 +10,7 @@ import Foundation
 public final class SQLiteDestinationReader: DestinationReader {
   private let session: SQLiteDestinationSession
   private let table: SQLiteDestinationTable
-  private var lookup: SQLiteDestinationStatement?
+  private var lookup: SQLiteStatement?
   private var keepTableCreated = false
 
   static let keepTable = "temp.backflow_drift_keep"
@@ -48,15 +48,15 @@ public final class SQLiteDestinationReader: DestinationReader {
   }
 
   /// `SELECT field IS ?2, field, … WHERE match = ?1`: the comparisons and the stored values.
-  private func lookupStatement(matchField: String, fields: [String]) throws -> SQLiteDestinationStatement {
+  private func lookupStatement(matchField: String, fields: [String]) throws -> SQLiteStatement {
     if let lookup { return lookup }
     let columns = fields.enumerated().flatMap { index, field in
-      ["t.\(TableSQL.quoted(field)) IS ?\(index + 2)", "t.\(TableSQL.quoted(field))"]
+      ["t.\(SQLiteDatabase.quoteIdentifier(field)) IS ?\(index + 2)", "t.\(SQLiteDatabase.quoteIdentifier(field))"]
     }
     let sql =
       "SELECT " + (columns.isEmpty ? "1" : columns.joined(separator: ", ")) + " FROM \(table.name) AS t "
-      + "WHERE t.\(TableSQL.quoted(matchField)) = ?1 LIMIT 1"
-    let statement = try reading { try session.database.prepare(sql) }
+      + "WHERE t.\(SQLiteDatabase.quoteIdentifier(matchField)) = ?1 LIMIT 1"
+    let statement = try reading { try session.database.compile(sql) }
     lookup = statement
     return statement
   }
@@ -64,7 +64,7 @@ public final class SQLiteDestinationReader: DestinationReader {
   public func expect(_ keys: [JSONValue]) throws {
     let match = try keepTable()
     try reading {
-      let insert = try session.database.prepare("INSERT INTO \(Self.keepTable) (\(match)) VALUES (?1)")
+      let insert = try session.database.compile("INSERT INTO \(Self.keepTable) (\(match)) VALUES (?1)")
       try session.database.execute("BEGIN")
       do {
         for key in keys where key != .null {
@@ -83,9 +83,9 @@ public final class SQLiteDestinationReader: DestinationReader {
     let absent =
       "FROM \(table.name) AS t WHERE t.\(match) IS NOT NULL AND t.\(match) NOT IN (SELECT \(match) FROM \(Self.keepTable))"
     return try reading {
-      let count = try session.database.query("SELECT count(*) \(absent)").first?.first
+      let count = try session.database.query("SELECT count(*) \(absent)", values: []).first?.first
       let values = try session.database.query(
-        "SELECT t.\(match) \(absent) ORDER BY t.\(match) LIMIT \(max(sample, 0))")
+        "SELECT t.\(match) \(absent) ORDER BY t.\(match) LIMIT \(max(sample, 0))", values: [])
       let total: Int = if case let .integer(number)? = count { Int(number) } else { 0 }
       return (total, values.compactMap { DestinationReaders.truncated(Self.text($0.first ?? .null)) })
     }
@@ -97,7 +97,7 @@ public final class SQLiteDestinationReader: DestinationReader {
     guard let matchField = table.matchField else {
       throw DestinationError("finding records that should not be there needs a match field (match:)")
     }
-    let match = TableSQL.quoted(matchField)
+    let match = SQLiteDatabase.quoteIdentifier(matchField)
     guard !keepTableCreated else { return match }
     try reading {
       try session.database.execute(

@@ -6,9 +6,9 @@ import Foundation
 /// at a time (a `BlockingQueue`).
 public final class SQLiteDestinationSession: TableSession {
   let path: String
-  let database: SQLiteDestinationDatabase
+  let database: SQLiteDatabase
   /// One compiled statement per operation, reused by every record and batch.
-  private var statements: [DestinationOperation: SQLiteDestinationStatement] = [:]
+  private var statements: [DestinationOperation: SQLiteStatement] = [:]
 
   /// Opens an existing database; Backflow does not create databases or tables.
   init(path: String, target: DestinationTarget) throws {
@@ -17,10 +17,10 @@ public final class SQLiteDestinationSession: TableSession {
       throw DestinationError(
         "no SQLite database at \(path); Backflow creates neither databases nor tables. Create "
           + "it with the table, choosing each column's type, for example: sqlite3 \(path) '"
-          + TableSQL.createTable(target.object, target: target) + "'")
+          + TableSQL.createTable(target.object, target: target, dialect: .sqlite) + "'")
     }
     do {
-      database = try SQLiteDestinationDatabase(path: path)
+      database = try SQLiteDatabase(path: path, create: false)
       // Off by default in SQLite; on, a record that breaks a declared foreign key fails alone
       // instead of landing.
       try database.execute("PRAGMA foreign_keys = ON")
@@ -121,7 +121,7 @@ public final class SQLiteDestinationSession: TableSession {
   /// Creates the table of kept match values, with the match column's affinity so values
   /// compare as they do in the table.
   public func startSweep(_ table: SQLiteDestinationTable, matchField: String) throws {
-    let match = TableSQL.quoted(matchField)
+    let match = SQLiteDatabase.quoteIdentifier(matchField)
     try sweeping(table) {
       try database.execute(
         """
@@ -135,8 +135,8 @@ public final class SQLiteDestinationSession: TableSession {
   /// Adds match values to keep, in one transaction.
   public func keep(_ keys: [JSONValue], table: SQLiteDestinationTable, matchField: String) throws {
     try sweeping(table) {
-      let insert = try database.prepare(
-        "INSERT INTO \(Self.keepTable) (\(TableSQL.quoted(matchField))) VALUES (?1)")
+      let insert = try database.compile(
+        "INSERT INTO \(Self.keepTable) (\(SQLiteDatabase.quoteIdentifier(matchField))) VALUES (?1)")
       try database.execute("BEGIN")
       do {
         for key in keys where key != .null {
@@ -153,7 +153,7 @@ public final class SQLiteDestinationSession: TableSession {
   /// Deletes the rows whose match value was not kept and returns how many; rows whose match
   /// value is NULL stay, since no model row can name them.
   public func finishSweep(_ table: SQLiteDestinationTable, matchField: String) throws -> Int {
-    let match = TableSQL.quoted(matchField)
+    let match = SQLiteDatabase.quoteIdentifier(matchField)
     return try sweeping(table) {
       try database.execute(
         "DELETE FROM \(table.name) WHERE \(match) IS NOT NULL "
@@ -177,10 +177,10 @@ public final class SQLiteDestinationSession: TableSession {
   /// The statement for `operation`, compiled on first use.
   private func statement(
     _ operation: DestinationOperation, table: SQLiteDestinationTable, batch: Int
-  ) throws -> SQLiteDestinationStatement {
+  ) throws -> SQLiteStatement {
     if let statement = statements[operation] { return statement }
     do {
-      let statement = try database.prepare(table.sql(operation))
+      let statement = try database.compile(table.sql(operation))
       statements[operation] = statement
       return statement
     } catch let error as SQLiteError {

@@ -17,9 +17,9 @@ public struct SQLiteDestinationTable: TableDestinationTable {
   /// The statement `operation` runs for one record, with the record's values bound to `?1`…
   /// in `columns.columns(for:)` order. An `update` that changes no row found no record.
   func sql(_ operation: DestinationOperation) -> String {
-    let written = columns.written.map(TableSQL.quoted)
-    let settable = columns.settable.map(TableSQL.quoted)
-    let match = matchField.map(TableSQL.quoted) ?? ""
+    let written = columns.written.map(SQLiteDatabase.quoteIdentifier)
+    let settable = columns.settable.map(SQLiteDatabase.quoteIdentifier)
+    let match = matchField.map(SQLiteDatabase.quoteIdentifier) ?? ""
     let placeholders = written.indices.map { "?\($0 + 1)" }
     switch operation {
     case .upsert, .add:
@@ -87,34 +87,34 @@ extension SQLiteDestinationTable {
   /// Finds the target's table and checks that it can take the sync: it exists, has every field
   /// as a column, computes none of the columns written, and, when records are matched, has a
   /// unique index on exactly the match column (or it is the primary key), as UPSERT needs.
-  static func resolve(_ target: DestinationTarget, in database: SQLiteDestinationDatabase) throws
+  static func resolve(_ target: DestinationTarget, in database: SQLiteDatabase) throws
     -> SQLiteDestinationTable
   {
     let object = target.object
     let parts = try TableSQL.tableName(object)
-    let schema = TableSQL.quoted(parts.count == 2 ? parts[0] : "main")
+    let schema = SQLiteDatabase.quoteIdentifier(parts.count == 2 ? parts[0] : "main")
     let tables: [[SQLiteValue]]
     do {
       tables = try database.query(
         "SELECT type, name FROM \(schema).sqlite_master WHERE type IN ('table', 'view') "
-          + "AND name = ?1 COLLATE NOCASE", [.text(parts[parts.count - 1])])
+          + "AND name = ?1 COLLATE NOCASE", values: [.text(parts[parts.count - 1])])
     } catch let error as SQLiteError where error.message.hasPrefix("unknown database") {
-      throw TableSQL.missingTable(object, target: target)
+      throw TableSQL.missingTable(object, target: target, dialect: .sqlite)
     }
     guard let found = tables.first, case .text(let kind) = found[0],
       case .text(let table) = found[1]
     else {
-      throw TableSQL.missingTable(object, target: target)
+      throw TableSQL.missingTable(object, target: target, dialect: .sqlite)
     }
     if kind == "view", target.mode.matchesRecords, let matchField = target.matchField {
       throw DestinationError(
         "\(object) is a view; matching records by \(matchField) needs a table with a unique "
           + "index on it")
     }
-    let quotedTable = TableSQL.quoted(table)
+    let quotedTable = SQLiteDatabase.quoteIdentifier(table)
 
     // cid, name, type, notnull, dflt_value, pk, hidden (2 and 3: generated columns).
-    let columnRows = try database.query("PRAGMA \(schema).table_xinfo(\(quotedTable))")
+    let columnRows = try database.query("PRAGMA \(schema).table_xinfo(\(quotedTable))", values: [])
     let columns: [(name: String, primaryKey: Int64, generated: Bool)] = columnRows.compactMap {
       row in
       guard case .text(let name) = row[1], case .integer(let primaryKey) = row[5],
@@ -129,13 +129,13 @@ extension SQLiteDestinationTable {
     let missing = wanted.filter { column($0) == nil }
     guard missing.isEmpty else {
       throw TableSQL.missingColumns(
-        missing, in: object, columns: columns.map(\.name), caseInsensitive: true)
+        missing, in: object, columns: columns.map(\.name), caseInsensitive: true, dialect: .sqlite)
     }
     let matchColumn = target.matchField.flatMap(column)
     var written = target.fields.compactMap(column)
     if target.mode != .update, let matchColumn { written.append(matchColumn) }
     let generated = columns.filter { $0.generated && written.contains($0.name) }.map(\.name)
-    guard generated.isEmpty else { throw TableSQL.generatedColumns(generated, in: object) }
+    guard generated.isEmpty else { throw TableSQL.generatedColumns(generated, in: object, dialect: .sqlite) }
 
     if target.mode.matchesRecords, let matchColumn, kind == "table" {
       let primaryKey = columns.filter { $0.primaryKey > 0 }.map(\.name)
@@ -152,27 +152,27 @@ extension SQLiteDestinationTable {
   /// Throws unless a unique index that is not partial covers exactly `column`.
   private static func checkUniqueIndex(
     on column: String, schema: String, table: String, object: String,
-    database: SQLiteDestinationDatabase
+    database: SQLiteDatabase
   ) throws {
     var notes: [String] = []
     // seq, name, unique, origin, partial.
-    for index in try database.query("PRAGMA \(schema).index_list(\(table))") {
+    for index in try database.query("PRAGMA \(schema).index_list(\(table))", values: []) {
       guard case .text(let name) = index[1], index[2] == .integer(1) else { continue }
       // seqno, cid, name (NULL for an expression).
-      let keys = try database.query("PRAGMA \(schema).index_info(\(TableSQL.quoted(name)))")
+      let keys = try database.query("PRAGMA \(schema).index_info(\(SQLiteDatabase.quoteIdentifier(name)))", values: [])
       let names = keys.map { row -> String? in
         if case .text(let key) = row[2] { key } else { nil }
       }
       guard names.contains(where: { $0?.lowercased() == column.lowercased() }) else { continue }
       if names.count > 1 {
-        notes.append("the unique index \(TableSQL.readable(name)) also covers other columns")
+        notes.append("the unique index \(TableDialect.sqlite.readable(name)) also covers other columns")
       } else if index[4] == .integer(1) {
         notes.append(
-          "the unique index \(TableSQL.readable(name)) is partial (it has a WHERE clause)")
+          "the unique index \(TableDialect.sqlite.readable(name)) is partial (it has a WHERE clause)")
       } else {
         return
       }
     }
-    throw TableSQL.missingUniqueIndex(column, in: object, notes: notes)
+    throw TableSQL.missingUniqueIndex(column, in: object, notes: notes, dialect: .sqlite)
   }
 }

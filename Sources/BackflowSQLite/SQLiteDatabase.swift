@@ -8,10 +8,11 @@ public final class SQLiteDatabase {
   /// The SQLite connection; internal so that statements can report its error messages.
   let handle: OpaquePointer
 
-  /// Opens the database at `path`, creating the file unless `readOnly`; the directory must exist.
-  public init(path: String, readOnly: Bool = false) throws {
+  /// Opens the database at `path`, creating the file when `create` and not `readOnly`; the
+  /// directory must exist.
+  public init(path: String, readOnly: Bool = false, create: Bool = true) throws {
     var handle: OpaquePointer?
-    let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+    let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
     let code = sqlite3_open_v2(path, &handle, flags, nil)
     guard code == SQLITE_OK, let handle else {
       // A failed open usually still allocates a handle: it holds the message and must be closed.
@@ -42,6 +43,25 @@ public final class SQLiteDatabase {
     }
   }
 
+  /// Runs one statement once with `values` bound in their own storage classes and returns its rows.
+  public func query(_ sql: String, values: [SQLiteValue]) throws -> [[SQLiteValue]] {
+    try compile(sql).run(values)
+  }
+
+  /// Compiles one statement, to run as often as needed with `SQLiteStatement.run(_:)`.
+  public func compile(_ sql: String) throws -> SQLiteStatement {
+    guard let compiled = try compiled(sql) else {
+      throw SQLiteError(code: SQLITE_MISUSE, message: "compile() needs a statement; got none")
+    }
+    return SQLiteStatement(database: self, statement: compiled)
+  }
+
+  /// Rows the last INSERT, UPDATE or DELETE changed, not counting triggers.
+  public var changes: Int { Int(sqlite3_changes64(handle)) }
+
+  /// Whether a transaction is open; a failure that rolled it back leaves this `false`.
+  public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
   /// Runs one statement with parameters bound as text (`nil` binds NULL) and returns every row
   /// as text, `nil` for NULL.
   ///
@@ -68,7 +88,7 @@ public final class SQLiteDatabase {
   /// The single statement in `sql` with `parameters` bound; `nil` when `sql` holds only
   /// whitespace or comments.
   private func statement(_ sql: String, _ parameters: [String?]) throws -> SQLiteStatement? {
-    guard let compiled = try compile(sql) else { return nil }
+    guard let compiled = try compiled(sql) else { return nil }
     // Wrapped before binding, so a binding error finalises it too.
     let statement = SQLiteStatement(database: self, statement: compiled)
     try statement.bind(parameters)
@@ -76,7 +96,7 @@ public final class SQLiteDatabase {
   }
 
   /// Compiles the single statement in `sql`; `nil` when `sql` holds only whitespace or comments.
-  private func compile(_ sql: String) throws -> OpaquePointer? {
+  private func compiled(_ sql: String) throws -> OpaquePointer? {
     try sql.withCString { text in
       var statement: OpaquePointer?
       var rest: UnsafePointer<CChar>?

@@ -73,6 +73,40 @@ public final class SQLiteStatement {
     return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
   }
 
+  /// Binds `values` to `?1`…`?n` in their own storage classes, runs the statement to its end and
+  /// returns its rows; a failure leaves the statement ready to run again.
+  @discardableResult
+  public func run(_ values: [SQLiteValue]) throws -> [[SQLiteValue]] {
+    sqlite3_reset(statement)
+    sqlite3_clear_bindings(statement)
+    defer {
+      sqlite3_reset(statement)
+      isDone = false
+    }
+    for (offset, value) in values.enumerated() {
+      let slot = Int32(offset + 1)
+      let code: Int32
+      switch value {
+      case .null: code = sqlite3_bind_null(statement, slot)
+      case .integer(let number): code = sqlite3_bind_int64(statement, slot, number)
+      case .real(let number): code = sqlite3_bind_double(statement, slot, number)
+      case .text(let text):
+        code = sqlite3_bind_text(statement, slot, text, Int32(clamping: text.utf8.count), sqliteTransient)
+      case .blob(let bytes):
+        code = bytes.withUnsafeBytes { buffer in
+          sqlite3_bind_blob(statement, slot, buffer.baseAddress, Int32(clamping: buffer.count), sqliteTransient)
+        }
+      }
+      guard code == SQLITE_OK else { throw SQLiteError(database: database.handle, code: code) }
+    }
+    let count = Int(sqlite3_column_count(statement))
+    var rows: [[SQLiteValue]] = []
+    while try step() {
+      rows.append((0..<count).map(value(at:)))
+    }
+    return rows
+  }
+
   /// Binds text parameters (`nil` binds NULL): `$N` takes the Nth, so one used twice is bound
   /// once, and `?` (or any other name) the one at its position.
   ///

@@ -40,7 +40,3 @@ public struct ModelSQL: Sendable, Equatable {
   }
 }
 
-/// Quotes an identifier for PostgreSQL and SQLite alike.
-func quotedIdentifier(_ name: String) -> String {
-  "\"" + name.replacing("\"", with: "\"\"") + "\""
-}

@@ -18,7 +18,7 @@ extension PostgresModelReader: WarehouseDiffing {
   ) throws -> any WarehouseDiffStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let unique = try relation.map { try keyIsUnique(in: $0, key: key) } ?? false
-    let keyText = "(\(quotedIdentifier(key)))::text COLLATE \"C\""
+    let keyText = "(\(PostgresConnection.quoteIdentifier(key)))::text COLLATE \"C\""
     let keys = model.wrapped(select: keyText + " AS \"backflow key\"")
     // The settings hold for this transaction alone (SET LOCAL); the stream ends it. REPEATABLE READ
     // lets the search for repeated keys and the diff see the same rows; a standby allows it.
@@ -72,11 +72,11 @@ extension PostgresModelReader: WarehouseDiffing {
     snapshot: String, count: String
   ) -> (sql: String, modelOffset: Int) {
     let fingerprint =
-      "md5(\(literal(signature)) || E'\\n' || ROW(\(columns.map(quotedIdentifier).joined(separator: ", ")))::text)"
+      "md5(\(literal(signature)) || E'\\n' || ROW(\(columns.map(PostgresConnection.quoteIdentifier).joined(separator: ", ")))::text)"
     let (modelRows, modelOffset) = model.wrapped(
       select: ([keyText + " AS \"backflow key\"", fingerprint + " AS \"backflow fingerprint\""]
-        + columns.map(quotedIdentifier)).joined(separator: ", "))
-    let values = columns.map { ", m." + quotedIdentifier($0) }.joined()
+        + columns.map(PostgresConnection.quoteIdentifier)).joined(separator: ", "))
+    let values = columns.map { ", m." + PostgresConnection.quoteIdentifier($0) }.joined()
     let nulls = String(repeating: ", NULL", count: columns.count)
     let prefix = """
       COPY (SELECT * FROM (

@@ -20,8 +20,8 @@ public final class PostgresModelReader: ModelReader {
 
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
-    let keyText = "(\(quotedIdentifier(key)))::text"
-    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let keyText = "(\(PostgresConnection.quoteIdentifier(key)))::text"
+    let list = ([keyText] + columns.map(PostgresConnection.quoteIdentifier)).joined(separator: ", ")
     // "C" orders by bytes, as the state store and the merge do, whatever the database's collation.
     let (select, offset) = model.wrapped(select: list, rest: "\nORDER BY \(keyText) COLLATE \"C\" NULLS FIRST")
     let copy = "COPY (" + select + ") TO STDOUT"
@@ -38,8 +38,8 @@ public final class PostgresModelReader: ModelReader {
   {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let kinds = columns.map { Kind(oid: types[$0] ?? 0) }
-    let keyText = "(\(quotedIdentifier(key)))::text"
-    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let keyText = "(\(PostgresConnection.quoteIdentifier(key)))::text"
+    let list = ([keyText] + columns.map(PostgresConnection.quoteIdentifier)).joined(separator: ", ")
     let (select, offset) = model.wrapped(select: list, rest: "\nWHERE \(keyText) = $1 LIMIT \(max(0, limit))")
     do {
       // The text results are what COPY's text format gives, so values are typed as plans type them.

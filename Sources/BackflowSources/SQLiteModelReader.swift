@@ -18,8 +18,8 @@ public final class SQLiteModelReader: ModelReader {
 
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // BINARY orders by bytes, as the state store and the merge do, whatever the column's collation.
-    let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"
-    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let keyText = "CAST(\(SQLiteDatabase.quoteIdentifier(key)) AS TEXT)"
+    let list = ([keyText] + columns.map(SQLiteDatabase.quoteIdentifier)).joined(separator: ", ")
     let statement = try prepare(model.wrapped(select: list, rest: "\nORDER BY \(keyText) COLLATE BINARY").sql)
     return SQLiteRowStream(statement: statement, columnCount: columns.count)
   }
@@ -27,8 +27,8 @@ public final class SQLiteModelReader: ModelReader {
   public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
     -> [ModelRow]
   {
-    let keyText = "CAST(\(quotedIdentifier(key)) AS TEXT)"
-    let list = ([keyText] + columns.map(quotedIdentifier)).joined(separator: ", ")
+    let keyText = "CAST(\(SQLiteDatabase.quoteIdentifier(key)) AS TEXT)"
+    let list = ([keyText] + columns.map(SQLiteDatabase.quoteIdentifier)).joined(separator: ", ")
     let statement = try prepare(
       model.wrapped(select: list, rest: "\nWHERE \(keyText) = ?1 LIMIT \(max(0, limit))").sql, [value])
     let stream = SQLiteRowStream(statement: statement, columnCount: columns.count)

@@ -13,7 +13,7 @@ public final class PostgresSyncLogStore: SyncLogStore {
   }
 
   /// The table as statements name it, schema-qualified.
-  private func name(_ table: SyncLogTable) -> String { "\(quoted(schema)).\(table.rawValue)" }
+  private func name(_ table: SyncLogTable) -> String { "\(PostgresConnection.quoteIdentifier(schema)).\(table.rawValue)" }
 
   /// The table as messages name it.
   private func shown(_ table: SyncLogTable) -> String { "\(schema).\(table.rawValue)" }
@@ -77,10 +77,10 @@ public final class PostgresSyncLogStore: SyncLogStore {
       try check(existing)
       let schemaExists = try !connection.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", [schema])
         .isEmpty
-      if !schemaExists { try connection.execute("CREATE SCHEMA IF NOT EXISTS \(quoted(schema))") }
+      if !schemaExists { try connection.execute("CREATE SCHEMA IF NOT EXISTS \(PostgresConnection.quoteIdentifier(schema))") }
       for table in SyncLogTable.allCases where existing[table] == nil {
         try connection.execute(
-          table.createSQL(name: name(table), typeOf: \.postgresType, indexName: quoted))
+          table.createSQL(name: name(table), typeOf: \.postgresType, indexName: PostgresConnection.quoteIdentifier))
       }
     }
   }

@@ -36,11 +36,11 @@ public final class SQLiteSyncLogStore: SyncLogStore {
       try insert(into: .changelog, changelog)
       let snapshot = SyncLogTable.snapshot
       try step("could not replace the sync's rows in \(name(snapshot))") {
-        _ = try database.query("DELETE FROM \(quoted(name(snapshot))) WHERE sync_id = $1", [syncID])
+        _ = try database.query("DELETE FROM \(SQLiteDatabase.quoteIdentifier(name(snapshot))) WHERE sync_id = $1", [syncID])
         _ = try database.query(
           """
-          INSERT INTO \(quoted(name(snapshot))) (\(snapshot.columnList))
-          SELECT \(snapshot.columnList) FROM \(quoted(name(.changelog)))
+          INSERT INTO \(SQLiteDatabase.quoteIdentifier(name(snapshot))) (\(snapshot.columnList))
+          SELECT \(snapshot.columnList) FROM \(SQLiteDatabase.quoteIdentifier(name(.changelog)))
           WHERE sync_run_id = $2 AND sync_id = $1 AND op_type <> 'removed'
           """, [syncID, runID])
       }
@@ -79,7 +79,7 @@ public final class SQLiteSyncLogStore: SyncLogStore {
   private func insertSQL(_ table: SyncLogTable, rows: Int) -> String {
     let row = "(" + Array(repeating: "?", count: table.columns.count).joined(separator: ", ") + ")"
     let values = Array(repeating: row, count: rows).joined(separator: ", ")
-    return "INSERT INTO \(quoted(name(table))) (\(table.columnList)) VALUES \(values)"
+    return "INSERT INTO \(SQLiteDatabase.quoteIdentifier(name(table))) (\(table.columnList)) VALUES \(values)"
   }
 
   /// Creates whichever tables are missing and checks the columns of those that exist.
@@ -93,7 +93,7 @@ public final class SQLiteSyncLogStore: SyncLogStore {
       if columns.isEmpty {
         try step("could not create the table \(name(table))") {
           try database.execute(
-            table.createSQL(name: quoted(name(table)), typeOf: \.sqliteType) { quoted("\(prefix)_\($0)") })
+            table.createSQL(name: SQLiteDatabase.quoteIdentifier(name(table)), typeOf: \.sqliteType) { SQLiteDatabase.quoteIdentifier("\(prefix)_\($0)") })
         }
       } else if let mismatch = table.mismatch(
         existing: columns.map { ($0[0] ?? "", nil) }, expectedType: { _ in nil })

@@ -21,8 +21,3 @@ func step<Result>(_ what: @autoclosure () -> String, _ body: () throws -> Result
     throw SyncLogError("\(what()): \(error)")
   }
 }
-
-/// Quotes an identifier for PostgreSQL and SQLite alike.
-func quoted(_ name: String) -> String {
-  "\"" + name.replacing("\"", with: "\"\"") + "\""
-}
