@@ -16,6 +16,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
     // C libraries enter through pkg-config, as SwiftPM wraps SQLite3 itself.
@@ -51,12 +52,23 @@ let package = Package(
     .target(
       name: "BackflowEngine",
       dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs"]),
+    // The read-only web UI, JSON API and /metrics over the state store (`backflow serve`).
+    .target(
+      name: "BackflowWeb",
+      dependencies: [
+        "BackflowConfig", "BackflowState",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
         "BackflowPlanner",
         "BackflowEngine",
+        "BackflowWeb",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -98,6 +110,9 @@ let package = Package(
     .testTarget(
       name: "BackflowSyncLogsTests",
       dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+    .testTarget(
+      name: "BackflowWebTests",
+      dependencies: ["BackflowWeb", "BackflowState", "BackflowTestSupport", "backflow"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
