@@ -50,6 +50,7 @@ enum PageLayout {
     th,td{padding:5px 10px;border-bottom:1px solid #e6e9ed;text-align:left;vertical-align:top}
     th{background:#f0f2f4;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
     td.red{color:#cf222e;font-weight:600}td.amber{color:#9a6700;font-weight:600}td.green{color:#1a7f37}
+    table.runs td{white-space:nowrap}table.runs td:last-child{white-space:normal}
     a{color:#0969da}.muted{color:#656d76}
     .status{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;background:#eaeef2}
     .status.succeeded{background:#dafbe1;color:#1a7f37}.status.failed{background:#ffebe9;color:#cf222e}

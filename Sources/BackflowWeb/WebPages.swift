@@ -183,7 +183,7 @@ struct WebPages: Sendable {
     html.element("h2", "Run history")
     html.raw(RunChart.svg(runs.items.reversed()))
     html.raw(RunChart.legend)
-    html.raw(runsTable(runs.items, names: [id: record.name]))
+    html.raw(runsTable(runs.items))
     html.raw(PageLayout.pager(path: "/syncs/\(id)", page: runs.number, pages: runs.count))
 
     html.element("h2", "Applied config")
@@ -197,19 +197,19 @@ struct WebPages: Sendable {
     return .html(PageLayout.page(title: record.name, project: catalog.title, body: html.text))
   }
 
-  func runsTable(_ runs: [RunRecord], names: [Int: String]) -> String {
+  /// One sync's runs, with the columns of `backflow runs`.
+  func runsTable(_ runs: [RunRecord]) -> String {
     guard !runs.isEmpty else { return "<p>No runs yet.</p>\n" }
     let numeric = ["Run", "Queried", "Added", "Changed", "Removed", "Succeeded", "Rejected", "Aborted"]
     var html = HTML()
     html.raw(
       "<table class=\"runs\">"
         + HTML.header(
-          ["Run", "Sync", "Status", "Started", "Duration", "Queried", "Added", "Changed", "Removed", "Succeeded",
+          ["Run", "Status", "Started", "Duration", "Queried", "Added", "Changed", "Removed", "Succeeded",
            "Rejected", "Aborted", "Error"], numeric: Set(numeric)) + "<tbody>\n")
     for run in runs {
       html.row([
         "<td class=\"num\"><a href=\"/runs/\(run.id)\">\(run.id)</a></td>",
-        HTML.cell(names[run.syncID] ?? "sync \(run.syncID)"),
         "<td>" + HTML.status(run.status.rawValue) + "</td>",
         HTML.cell(run.startedAt), HTML.cell(run.durationText ?? "-"), HTML.number(run.rowsQueried),
         HTML.number(run.planned.add), HTML.number(run.planned.change), HTML.number(run.planned.remove),
