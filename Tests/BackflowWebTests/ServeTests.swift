@@ -150,4 +150,15 @@ struct ServeTests {
       #expect(try await served.get("/api/runs/99").status == 404)
     }
   }
+
+  @Test func theAppliedConfigNamesSecretsButNeverShowsThem() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try await Self.project(.postgres)
+    let conninfo = try #require(scenario.environment["WAREHOUSE_URL"])
+    try await ServedProject.with(scenario) { (served) async throws -> Void in
+      let page = try await served.get("/syncs/1")
+      #expect(page.body.contains("${WAREHOUSE_URL}"))
+      #expect(!page.body.contains(conninfo))
+    }
+  }
 }
