@@ -42,9 +42,6 @@ public struct WebServer: Sendable {
 
   func respond(to request: Request) async -> Response {
     let path = request.uri.path
-    guard request.method == .get || request.method == .head else {
-      return response(WebAnswer(status: 405, contentType: "text/plain; charset=utf-8", body: "read-only: GET only\n"))
-    }
     if path == "/healthz" { return response(await health()) }
     if let token, !token.accepts(authorization: request.headers[.authorization]) {
       var answer = response(
@@ -53,6 +50,9 @@ public struct WebServer: Sendable {
           body: "401 Unauthorized: send Authorization: Bearer <the token backflow serve was given>\n"))
       answer.headers[.wwwAuthenticate] = "Bearer realm=\"backflow\""
       return answer
+    }
+    guard request.method == .get || request.method == .head else {
+      return response(WebAnswer(status: 405, contentType: "text/plain; charset=utf-8", body: "read-only: GET only\n"))
     }
     let page = request.uri.queryParameters["page"].flatMap { Int($0) } ?? 1
     return response(await answer(path: path, page: page))

@@ -22,6 +22,10 @@ struct ServeAccessTests {
         let with = try await served.get(path, token: Self.token)
         #expect(with.status == 200, "\(path)")
       }
+      // The server is read-only: other methods are refused, after the token is checked.
+      #expect(try await served.get("/", method: "POST").status == 401)
+      #expect(try await served.get("/", token: Self.token, method: "POST").status == 405)
+      #expect(try await served.get("/api/syncs", token: Self.token, method: "DELETE").status == 405)
       let health = try await served.get("/healthz")
       #expect(health.status == 200 && health.body == "ok\n")
     }

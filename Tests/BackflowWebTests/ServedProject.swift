@@ -72,8 +72,11 @@ struct ServedProject {
   }
 
   /// GETs `path` (with its query), with `Authorization: Bearer token` when given.
-  func get(_ path: String, token: String? = nil, authorization: String? = nil) async throws -> Answer {
+  func get(_ path: String, token: String? = nil, authorization: String? = nil, method: String = "GET") async throws
+    -> Answer
+  {
     var request = URLRequest(url: try #require(URL(string: path, relativeTo: base)))
+    request.httpMethod = method
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
     let (data, response) = try await URLSession.shared.data(for: request)
