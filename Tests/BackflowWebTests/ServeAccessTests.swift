@@ -56,6 +56,18 @@ struct ServeAccessTests {
     #expect(try scenario.backflow(["serve", "--listen", "nowhere"]).status == 1)
   }
 
+  @Test func aPortInUseEndsServeWithExitOne() async throws {
+    let scenario = try await ServeTests.project()
+    try await ServedProject.with(scenario) { (served) async throws -> Void in
+      let port = try #require(served.base.port)
+      let second = try await BackflowProcess.output(
+        of: ["serve", "--listen", "127.0.0.1:\(port)"], in: scenario.directory, environment: scenario.environment)
+      #expect(second.status == 1)
+      #expect(second.stderr.contains("could not serve on 127.0.0.1:\(port)"), "\(second.stderr)")
+      #expect(try await served.get("/healthz").status == 200)
+    }
+  }
+
   @Test func healthzSaysWhetherTheStateStoreCanBeRead() async throws {
     let scenario = try await ServeTests.project()
     try await ServedProject.with(scenario) { (served) async throws -> Void in
