@@ -341,7 +341,7 @@ struct WebPages: Sendable {
     html.raw("</tbody></table>\n")
     for category in view.categories where !(category.reasons.isEmpty && category.pattern == nil) {
       let pattern = category.pattern.map { " <code>/" + HTML.escape($0) + "/</code>" } ?? ""
-      html.raw("<h2>" + HTML.escape(category.name) + pattern + " <span class=\"muted\">\(category.count) rows</span></h2>\n")
+      html.raw("<h2>" + HTML.escape(category.name) + pattern + " <span class=\"muted\">\(category.count) \(category.count == 1 ? "row" : "rows")</span></h2>\n")
       guard !category.reasons.isEmpty else {
         html.element("p", "No failed rows.", class: "muted")
         continue
