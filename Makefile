@@ -5,7 +5,7 @@ BACKFLOW := .build/debug/backflow
 # benchmark build never waits for (or blocks) a debug build or test run in .build.
 BENCH_BUILD ?= .build-bench
 
-.PHONY: deps build demo test bench bench-large clean
+.PHONY: deps build demo test bench bench-large bench-web clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,11 @@ bench: deps
 # The same with 5,000,000 rows as well: peak RSS at 1M against 5M shows whether memory grows.
 bench-large:
 	BENCH_SIZES="100000 1000000 5000000" $(MAKE) bench
+
+# `backflow serve` on a sync with 10,000 runs and a run with 100,000 failed rows: seconds per page.
+bench-web: deps
+	$(SWIFT) build -c release --scratch-path $(BENCH_BUILD) --product backflow
+	BACKFLOW=$(BENCH_BUILD)/release/backflow bench/web.sh
 
 clean:
 	rm -rf .build $(BENCH_BUILD) .backflow demo/*.db out

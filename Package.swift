@@ -12,9 +12,11 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
     // C libraries enter through pkg-config, as SwiftPM wraps SQLite3 itself.
@@ -61,6 +63,16 @@ let package = Package(
         "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowSources", "BackflowState", "BackflowDestinations",
         "BackflowSyncLogs",
       ]),
+    // The read-only web UI, JSON API and /metrics over the state store (`backflow serve`).
+    .target(
+      name: "BackflowWeb",
+      dependencies: [
+        "BackflowConfig", "BackflowState",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ]),
     .target(
       name: "BackflowCommands",
       dependencies: [
@@ -70,6 +82,7 @@ let package = Package(
         "BackflowPlanner",
         "BackflowEngine",
         "BackflowState",
+        "BackflowWeb",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Schemas is a link to the top-level schemas/, so the files exist once.
@@ -124,6 +137,9 @@ let package = Package(
         "BackflowConfig", "BackflowConnectors", "BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowState",
         "BackflowTestSupport",
       ]),
+    .testTarget(
+      name: "BackflowWebTests",
+      dependencies: ["BackflowConfig", "BackflowWeb", "BackflowTestSupport", "backflow"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowMySQL", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport", "CSQLite"]),

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing Backflow needs on Debian/Ubuntu: the C libraries the
 # systemLibrary targets link against, PostgreSQL and MariaDB servers for the integration tests, jq
-# and GNU time for `make bench`, and the Python modules the schema tests use. Safe to run
-# repeatedly; does nothing when all is present.
+# and GNU time for `make bench`, Chromium for the web UI's browser test, the Python modules the
+# schema tests use, and the virtual environment the /metrics test parses with
+# (scripts/test-venv.sh). Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
-packages=(libyaml-dev libpq-dev libsqlite3-dev libmariadb-dev postgresql mariadb-server sqlite3 tzdata jq time)
+packages=(
+  libyaml-dev libpq-dev libsqlite3-dev libmariadb-dev postgresql mariadb-server sqlite3 tzdata jq time chromium
+)
 
 # CI runs as root without sudo; a developer machine usually has sudo instead.
 as_root() {
@@ -54,3 +57,6 @@ if ! python_ok; then
     exit 1
   fi
 fi
+
+# prometheus-client, in .venv-test (gitignored), never in the system's python.
+"$(dirname "$0")/test-venv.sh" >/dev/null

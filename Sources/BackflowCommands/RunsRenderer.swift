@@ -78,7 +78,7 @@ struct RunsRenderer {
           "failed_rows",
           .object([
             ("total", .int(failedRows)),
-            ("sample", .array(sample.map(Self.json))),
+            ("sample", .array(sample.map(\.json))),
           ])
         ),
       ]).rendered() + "\n"
@@ -141,36 +141,7 @@ struct RunsRenderer {
 
   /// The documented JSON object of one run (docs/runs.md).
   func json(_ run: RunRecord) -> JSONValue {
-    func counts(_ counts: OperationCounts) -> JSONValue {
-      .object([
-        ("add", .int(counts.add)), ("change", .int(counts.change)), ("remove", .int(counts.remove)),
-        ("total", .int(counts.total)),
-      ])
-    }
-    return .object([
-      ("id", .int(run.id)),
-      ("sync", .string(name(of: run))),
-      ("sync_id", .int(run.syncID)),
-      ("status", .string(run.status.rawValue)),
-      ("started_at", .string(run.startedAt)),
-      ("finished_at", run.finishedAt.map(JSONValue.string) ?? .null),
-      ("duration_seconds", Self.seconds(run).map(JSONValue.int) ?? .null),
-      ("git_commit", run.gitCommit.map(JSONValue.string) ?? .null),
-      ("rows_queried", .int(run.rowsQueried)),
-      ("planned", counts(run.planned)),
-      ("attempted", counts(run.attempted)),
-      ("succeeded", counts(run.succeeded)),
-      ("failed", counts(run.failed)),
-      ("aborted", counts(run.aborted)),
-      ("error", run.error.map(JSONValue.string) ?? .null),
-    ])
-  }
-
-  static func json(_ row: FailedRow) -> JSONValue {
-    .object([
-      ("operation", .string(row.operation)), ("key", row.key.map(JSONValue.string) ?? .null),
-      ("reason", .string(row.reason)),
-    ])
+    run.json(sync: name(of: run))
   }
 
   static func status(_ run: RunRecord) -> TextTable.Cell {
@@ -189,23 +160,9 @@ struct RunsRenderer {
     TextTable.Cell(String(value), value > 0 ? style : nil)
   }
 
-  /// Whole seconds between start and finish (state records times to the second).
-  static func seconds(_ run: RunRecord) -> Int? {
-    guard let finishedAt = run.finishedAt, let finished = try? Date(finishedAt, strategy: .iso8601),
-      let started = try? Date(run.startedAt, strategy: .iso8601)
-    else { return nil }
-    return max(Int(finished.timeIntervalSince(started).rounded()), 0)
-  }
-
   /// `<1s`, `42s`, `3m05s`, `2h04m`; `nil` for a run that has not finished.
   func duration(_ run: RunRecord) -> String? {
-    guard let seconds = Self.seconds(run) else { return nil }
-    switch seconds {
-    case 0: return "<1s"
-    case ..<60: return "\(seconds)s"
-    case ..<3600: return String(format: "%dm%02ds", seconds / 60, seconds % 60)
-    default: return String(format: "%dh%02dm", seconds / 3600, seconds % 3600 / 60)
-    }
+    run.durationText
   }
 
   /// The first line of `text`, cut at `limit` characters, with `…` where something was left out.

@@ -69,7 +69,7 @@ extension StateStore {
       """, [], suffix: "ORDER BY sync_id")
   }
 
-  private func selectRuns(_ filter: String, _ parameters: [String?], suffix: String) throws -> [RunRecord] {
+  func selectRuns(_ filter: String, _ parameters: [String?], suffix: String) throws -> [RunRecord] {
     guard exists else { return [] }
     let rows = try connection.query(
       """

@@ -32,10 +32,14 @@ extension Backflow {
     @Option(help: "text or json (JSON Lines), one line per event.")
     var logFormat: HistoryFormat = .text
 
+    @OptionGroup(title: "Web UI (docs/web.md)")
+    var web: WebOptions
+
     public init() {}
 
     public func validate() throws {
       guard parallel >= 1 else { throw ValidationError("--parallel must be 1 or more") }
+      guard web.listen != nil || web.tokenFile == nil else { throw ValidationError("--token-file needs --listen") }
     }
 
     public func run() async throws {
@@ -52,10 +56,11 @@ extension Backflow {
       let daemon = Daemon(
         loader: global.projectLoader, project: session.project, settings: settings,
         commit: { GitCommit.head(of: projectURL) }, log: log.write)
+      let server = try web.listen.map { try web.server(listening: $0, session: session, global: global) }
       let cancellation = Cancellation()
       let signals = SignalTrap(cancellation: cancellation) { log.write(.stopping) }
       defer { signals.release() }
-      await daemon.run(cancellation: cancellation)
+      await WebOptions.serving(server) { await daemon.run(cancellation: cancellation) }
     }
   }
 }

@@ -71,16 +71,7 @@ extension Backflow {
         // A retired sync's rows are never retried, so they are not failing now.
         records = try session.readingState { try session.state.syncs() }.filter { $0.retiredAt == nil }
       }
-      let ids = records.map(\.id)
-      let (newest, sending) = try session.readingState {
-        (
-          try session.state.latestFinishedRuns(syncIDs: ids),
-          try session.state.latestFinishedRuns(syncIDs: ids, sendingRows: true)
-        )
-      }
-      // A sync none of whose runs sent rows has failed nothing yet: its newest run is read.
-      let read = newest.map { run in sending.first { $0.syncID == run.syncID } ?? run }
-      return (read, newest.filter { run in !read.contains { $0.id == run.id } })
+      return try session.readingState { try ErrorReport.latestRuns(of: records, in: session.state) }
     }
   }
 }

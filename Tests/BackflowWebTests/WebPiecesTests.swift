@@ -1,0 +1,46 @@
+@testable import BackflowWeb
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// The pieces of the web UI that decide safety: escaping, masking, loopback and tokens.
+@Suite("web UI pieces")
+struct WebPiecesTests {
+  @Test func escapingLeavesNoMarkup() {
+    #expect(HTML.escape("<a href=\"x\" onclick='y'>&</a>") == "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
+    #expect(HTML.escape("plain ✓") == "plain ✓")
+  }
+
+  @Test(arguments: [
+    ("postgres://app:hunter2@db.internal:5432/crm", "postgres://app:***@db.internal:5432/crm"),
+    ("host=db password=hunter2 dbname=crm", "host=db password=*** dbname=crm"),
+    ("https://api.example.com/v1?access_token=hunter2&x=1", "https://api.example.com/v1?access_token=***&x=1"),
+    ("sslpassword='hunter 2' key=abc", "sslpassword=*** key=***"),
+    ("\"url\": \"${CRM_DB_URL}\", \"token=${TOKEN}\"", "\"url\": \"${CRM_DB_URL}\", \"token=${TOKEN}\""),
+  ])
+  func secretsAreMasked(_ text: String, _ masked: String) {
+    #expect(SecretMask.mask(text) == masked)
+  }
+
+  @Test func onlyLoopbackNeedsNoToken() throws {
+    for loopback in ["127.0.0.1:8400", "127.1.2.3:1", "localhost:80", "[::1]:8400", "8400"] {
+      #expect(try #require(ListenAddress(loopback)).isLoopback, "\(loopback)")
+    }
+    for other in ["0.0.0.0:8400", "10.0.0.1:80", "[::]:8400", "example.com:80", "128.0.0.1:1", "127.0.0:1"] {
+      #expect(try #require(ListenAddress(other)).isLoopback == false, "\(other)")
+    }
+    for malformed in ["", "host:", ":80", "127.0.0.1:99999", "::1:80", "[::1]80"] {
+      #expect(ListenAddress(malformed) == nil, "\(malformed)")
+    }
+  }
+
+  @Test func aTokenIsAcceptedOnlyWhole() throws {
+    let token = try #require(ServeToken("  secret-token\n"))
+    #expect(token.accepts(authorization: "Bearer secret-token"))
+    for wrong in [nil, "", "secret-token", "Bearer ", "Bearer secret-toke", "Bearer secret-tokenX", "Bearer secret-tokeN",
+      "bearer secret-token", "Basic secret-token"] {
+      #expect(!token.accepts(authorization: wrong), "\(wrong ?? "nil")")
+    }
+    #expect(ServeToken(" \n") == nil)
+  }
+}
