@@ -15,6 +15,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    // TLS for SMTP (smtps://, STARTTLS); already resolved for async-http-client.
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
   ],
   targets: [
@@ -45,18 +47,32 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    // Alerts: judged after each run, kept in state, delivered to Slack, webhooks and mail.
+    .target(
+      name: "BackflowAlerts",
+      dependencies: [
+        "BackflowConfig", "BackflowState", "BackflowDestinations",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
     .target(
       name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowEngine",
-      dependencies: ["BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs"]),
+      dependencies: [
+        "BackflowConfig", "BackflowPlanner", "BackflowState", "BackflowDestinations", "BackflowSyncLogs", "BackflowAlerts",
+      ]),
     .target(
       name: "BackflowCommands",
       dependencies: [
         "BackflowConfig",
         "BackflowPlanner",
         "BackflowEngine",
+        "BackflowAlerts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -72,7 +88,7 @@ let package = Package(
       name: "BackflowTestSupport",
       dependencies: [
         "BackflowConfig", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
-        "BackflowSyncLogs",
+        "BackflowSyncLogs", "BackflowAlerts",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,6 +114,9 @@ let package = Package(
     .testTarget(
       name: "BackflowSyncLogsTests",
       dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
+    .testTarget(
+      name: "BackflowAlertsTests",
+      dependencies: ["BackflowAlerts", "BackflowEngine", "BackflowState", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
