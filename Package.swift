@@ -116,7 +116,7 @@ let package = Package(
       dependencies: ["BackflowSyncLogs", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowAlertsTests",
-      dependencies: ["BackflowAlerts", "BackflowEngine", "BackflowState", "BackflowTestSupport"]),
+      dependencies: ["BackflowAlerts", "BackflowEngine", "BackflowSQLite", "BackflowState", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowPostgres", "BackflowSQLite", "BackflowTestSupport"]),

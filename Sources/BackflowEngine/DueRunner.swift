@@ -101,6 +101,7 @@ public struct DueRunner: Sendable {
       guard !plan.diagnostics.hasErrors else {
         failure.error = "could not plan: " + plan.diagnostics.all.filter { $0.severity == .error }.map(\.description)
           .joined(separator: "; ")
+        failure.notes += await engine.recordPlanFailure(syncNamed: name, syncID: failure.id, error: failure.error ?? "")
         observer?.syncFinished(failure)
         return failure
       }
