@@ -89,8 +89,9 @@ let package = Package(
       dependencies: [
         "BackflowConfig", "BackflowPlanner", "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
         "BackflowSyncLogs", "BackflowAlerts",
-        // The HTTP protocol server that destination tests talk to over 127.0.0.1.
+        // The HTTP protocol server that destination tests talk to over 127.0.0.1, and an SMTP server.
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),

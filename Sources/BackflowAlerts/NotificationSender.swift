@@ -4,14 +4,18 @@ import BackflowDestinations
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Delivers one event to one channel: Slack (`text`), a signed webhook, or mail.
 public struct NotificationSender: Sendable {
   /// How long one delivery may take before it counts as failed.
   public var timeout: Duration
+  /// What an SMTP server's certificate is checked against; the system's roots when `nil`.
+  public var trustRoots: NIOSSLTrustRoots?
 
-  public init(timeout: Duration = .seconds(15)) {
+  public init(timeout: Duration = .seconds(15), trustRoots: NIOSSLTrustRoots? = nil) {
     self.timeout = timeout
+    self.trustRoots = trustRoots
   }
 
   /// Sends `event` to `channel`; throws a `NotificationError` whose message holds no secret.
@@ -30,7 +34,7 @@ public struct NotificationSender: Sendable {
         guard let url = channel.smtp?.value, let address = SMTPAddress(url) else {
           throw NotificationError("the smtp URL does not parse")
         }
-        try await SMTPClient(address: address, timeout: timeout).send(
+        try await SMTPClient(address: address, timeout: timeout, trustRoots: trustRoots).send(
           from: channel.from?.value ?? "", to: channel.to.map(\.value), subject: event.headline, body: event.text)
       }
     } catch let error as NotificationError {

@@ -11,15 +11,20 @@ import NIOSSL
 public struct SMTPClient: Sendable {
   public var address: SMTPAddress
   public var timeout: Duration
+  /// What the server's certificate is checked against; the system's roots when `nil`.
+  public var trustRoots: NIOSSLTrustRoots?
 
-  public init(address: SMTPAddress, timeout: Duration = .seconds(30)) {
+  public init(address: SMTPAddress, timeout: Duration = .seconds(30), trustRoots: NIOSSLTrustRoots? = nil) {
     self.address = address
     self.timeout = timeout
+    self.trustRoots = trustRoots
   }
 
   /// Sends `body` from `from` to every address in `to`.
   public func send(from: String, to: [String], subject: String, body: String) async throws {
-    let tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+    var configuration = TLSConfiguration.makeClientConfiguration()
+    configuration.trustRoots = trustRoots ?? .default
+    let tls = try NIOSSLContext(configuration: configuration)
     let host = address.host
     let serverName = Self.isIPAddress(host) ? nil : host
     let implicitTLS = address.implicitTLS

@@ -1,9 +1,11 @@
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// A real SMTP server (RFC 5321) on 127.0.0.1 for the email channel's tests: it speaks EHLO,
-/// AUTH PLAIN and LOGIN, MAIL, RCPT, DATA and QUIT, without TLS, and keeps every message.
-/// With `user` and `password`, MAIL is refused (530) until a client has authenticated with them.
+/// AUTH PLAIN and LOGIN, MAIL, RCPT, DATA and QUIT, and keeps every message. With `user` and
+/// `password`, MAIL is refused (530) until a client has authenticated with them. With `tls`, it
+/// offers STARTTLS (or, `implicit`, speaks TLS from the first byte, as smtps does).
 public final class SMTPServer: Sendable {
   /// One message as received.
   public struct Message: Sendable, Equatable {
@@ -13,6 +15,28 @@ public final class SMTPServer: Sendable {
     public var data: String
     /// Who authenticated on the connection that sent it, if anyone.
     public var user: String?
+    /// Whether the connection was encrypted when the message was sent.
+    public var encrypted: Bool
+  }
+
+  /// The server's certificate and key (PEM files), and whether TLS starts at once.
+  public struct TLS: Sendable {
+    public var certificateFile: String
+    public var keyFile: String
+    public var implicit: Bool
+
+    public init(certificateFile: String, keyFile: String, implicit: Bool = false) {
+      self.certificateFile = certificateFile
+      self.keyFile = keyFile
+      self.implicit = implicit
+    }
+
+    func context() throws -> NIOSSLContext {
+      try NIOSSLContext(
+        configuration: .makeServerConfiguration(
+          certificateChain: [.certificate(try NIOSSLCertificate(file: certificateFile, format: .pem))],
+          privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))))
+    }
   }
 
   public let port: Int
@@ -26,10 +50,15 @@ public final class SMTPServer: Sendable {
   }
 
   /// Listens on 127.0.0.1 on a port the system picks.
-  public static func start(user: String? = nil, password: String? = nil) async throws -> SMTPServer {
-    let state = SMTPServerState(credentials: user.map { ($0, password ?? "") })
+  public static func start(user: String? = nil, password: String? = nil, tls: TLS? = nil) async throws -> SMTPServer {
+    let context = try tls?.context()
+    let state = SMTPServerState(credentials: user.map { ($0, password ?? "") }, tls: context)
+    let implicit = tls?.implicit ?? false
     let (channel, port) = try await listenOnLoopback { channel in
-      try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(state: state))
+      if implicit, let context {
+        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+      }
+      try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(state: state, encrypted: implicit))
     }
     return SMTPServer(channel: channel, port: port, state: state)
   }
@@ -47,10 +76,10 @@ public final class SMTPServer: Sendable {
 
 /// Runs `body` with a started SMTP server that is stopped afterwards, whatever `body` does.
 public func withSMTPServer<T>(
-  user: String? = nil, password: String? = nil, isolation: isolated (any Actor)? = #isolation,
-  _ body: (SMTPServer) async throws -> T
+  user: String? = nil, password: String? = nil, tls: SMTPServer.TLS? = nil,
+  isolation: isolated (any Actor)? = #isolation, _ body: (SMTPServer) async throws -> T
 ) async throws -> T {
-  let server = try await SMTPServer.start(user: user, password: password)
+  let server = try await SMTPServer.start(user: user, password: password, tls: tls)
   do {
     let result = try await body(server)
     await server.stop()
@@ -63,12 +92,15 @@ public func withSMTPServer<T>(
 
 private final class SMTPServerState: @unchecked Sendable {
   let credentials: (user: String, password: String)?
+  /// For STARTTLS, when the server offers it.
+  let tls: NIOSSLContext?
   private let lock = NSLock()
   private var received: [SMTPServer.Message] = []
   private var rejected = 0
 
-  init(credentials: (String, String)?) {
+  init(credentials: (String, String)?, tls: NIOSSLContext?) {
     self.credentials = credentials
+    self.tls = tls
   }
 
   var messages: [SMTPServer.Message] { lock.withLock { received } }
@@ -89,9 +121,11 @@ private final class SMTPServerHandler: ChannelInboundHandler {
   private var from: String?
   private var recipients: [String] = []
   private var data: [String]?
+  private var encrypted: Bool
 
-  init(state: SMTPServerState) {
+  init(state: SMTPServerState, encrypted: Bool) {
     self.state = state
+    self.encrypted = encrypted
   }
 
   func channelActive(context: ChannelHandlerContext) {
@@ -111,7 +145,9 @@ private final class SMTPServerHandler: ChannelInboundHandler {
     if var lines = data {
       if line == "." {
         state.keep(
-          SMTPServer.Message(from: from ?? "", recipients: recipients, data: lines.joined(separator: "\r\n"), user: user))
+          SMTPServer.Message(
+            from: from ?? "", recipients: recipients, data: lines.joined(separator: "\r\n"), user: user,
+            encrypted: encrypted))
         data = nil
         from = nil
         recipients = []
@@ -137,7 +173,21 @@ private final class SMTPServerHandler: ChannelInboundHandler {
     let argument = line.dropFirst(verb.count).trimmingCharacters(in: .whitespaces)
     switch verb {
     case "EHLO":
-      reply("250-backflow-test\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 1000000", context)
+      let startTLS = state.tls != nil && !encrypted ? "250-STARTTLS\r\n" : ""
+      reply("250-backflow-test\r\n\(startTLS)250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 1000000", context)
+    case "STARTTLS":
+      guard let tls = state.tls, !encrypted else { return reply("454 4.7.0 TLS not available", context) }
+      // The 220 leaves in clear; everything after it goes through TLS. The session starts over.
+      reply("220 2.0.0 ready to start TLS", context)
+      do {
+        try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+      } catch {
+        context.close(promise: nil)
+      }
+      encrypted = true
+      user = nil
+      from = nil
+      recipients = []
     case "HELO":
       reply("250 backflow-test", context)
     case "AUTH":
