@@ -92,6 +92,10 @@ public struct NotificationSender: Sendable {
       default: return "\(error)"
       }
     }
+    if let error = error as? IOError {
+      // "connection reset (error set): Connection refused) (errno: 111)" says no more than this.
+      return "could not connect: \(String(cString: strerror(error.errnoCode)))"
+    }
     return "could not connect: \(error)"
   }
 }

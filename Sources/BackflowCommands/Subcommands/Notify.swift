@@ -25,9 +25,10 @@ extension Backflow {
       let session = try CommandSession(global: global)
       let names = session.project.notifications.map(\.name.value)
       guard let target = session.project.notificationChannel(named: channel) else {
-        let declared = names.isEmpty ? "no channels are declared under notifications in backflow.yaml" : "declared: \(names.joined(separator: ", "))"
+        let declared = names.isEmpty ? "none is declared" : "declared: \(names.joined(separator: ", "))"
         throw CommandSession.failure(
-          "there is no notification channel \"\(channel)\"\(Suggestion.hint(for: channel, in: names)); \(declared)")
+          "there is no notification channel \"\(channel)\" under notifications in backflow.yaml (\(declared))"
+            + Suggestion.hint(for: channel, in: names))
       }
       do {
         try await NotificationSender().send(.test(channel: channel), to: target)
