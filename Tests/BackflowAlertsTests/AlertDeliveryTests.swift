@@ -265,6 +265,36 @@ struct AlertDeliveryTests {
     }
   }
 
+  @Test(arguments: Backend.allCases)
+  func notificationsOlderThanADayOrForAChannelNoLongerDeclaredAreDropped(backend: Backend) async throws {
+    guard backend.available else { return }
+    try await withProtocolServer(acceptingEveryPost: true) { server in
+      let scenario = try Self.scenario(backend, hooksTo: server, alerts: "  - { when: failure, notify: [hooks] }\n")
+      let state = try scenario.openState(writing: true)
+      let event = AlertEvent(
+        event: .opened, alert: "failure", sync: "users_to_crm", syncID: 1, runID: 1, figure: "stopped with an error: x",
+        threshold: nil)
+      try state.recordAlertChanges(
+        syncID: 1, opened: [], closed: [],
+        notifications: [("hooks", "alert.opened", event.payload), ("gone", "alert.opened", event.payload)])
+      try state.recordAlertChanges(syncID: 1, opened: [], closed: [], notifications: [("hooks", "alert.opened", event.payload)])
+      let table = backend == .postgres ? "backflow_state.notifications" : "notifications"
+      let old = "update \(table) set created_at = '2000-01-01T00:00:00Z' where id = (select min(id) from \(table))"
+      if backend == .postgres {
+        try scenario.sql(old)
+      } else {
+        try SQLiteDatabase(path: scenario.directory.appendingPathComponent(".backflow/state.db").path).execute(old)
+      }
+
+      let notes = await AlertMonitor(project: try scenario.loadProject(), state: state).deliver()
+      #expect(notes.count == 2, "\(notes)")
+      #expect(notes.contains { $0.hasPrefix("alert.opened notification to hooks (failure on sync users_to_crm) was given up after 24 hours") })
+      #expect(notes.contains { $0.contains("to gone (failure on sync users_to_crm) was dropped: no channel gone is declared") })
+      #expect(server.requests.count == 1 && server.requests.first?.body?["sync"] == .string("users_to_crm"))
+      #expect(try state.pendingNotifications().isEmpty)
+    }
+  }
+
   /// Moves every recorded run back a day, so an hourly sync is due again.
   static func makeDue(_ scenario: Scenario) throws {
     let update = "update \(scenario.backend == .postgres ? "backflow_state." : "")runs set started_at = '2000-01-01T00:00:00Z'"
