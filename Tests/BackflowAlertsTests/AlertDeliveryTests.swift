@@ -41,8 +41,17 @@ struct AlertDeliveryTests {
     return scenario
   }
 
+  /// Runs the built `backflow` in the scenario's project, on a thread of its own.
+  static func backflow(_ scenario: Scenario, _ arguments: [String]) async throws -> BackflowProcess.Output {
+    try await BackflowProcess.output(of: arguments, in: scenario.directory, environment: scenario.environment)
+  }
+
   /// HMAC-SHA256 computed by Python's standard library, not by Backflow's own code.
-  static func pythonSignature(key: String, body: String) throws -> String {
+  static func pythonSignature(key: String, body: String) async throws -> String {
+    try await onThreadOfItsOwn { try pythonHMAC(key: key, body: body) }
+  }
+
+  private static func pythonHMAC(key: String, body: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
@@ -81,8 +90,8 @@ struct AlertDeliveryTests {
       #expect(opened.body?["sync"] == .string("users_to_crm") && opened.body?["run_id"] == .int(firstRun.id))
       #expect(opened.body?["sync_id"] == .int(firstRun.syncID))
       #expect(opened.body?["figure"] == .string("25% of rows rejected (1 of 4)") && opened.body?["threshold"] == .string("10%"))
-      #expect(opened.header("X-Backflow-Signature") == "sha256=" + (try Self.pythonSignature(key: Self.secret, body: opened.text)))
-      #expect(opened.header("X-Backflow-Signature") != "sha256=" + (try Self.pythonSignature(key: "another key", body: opened.text)))
+      #expect(opened.header("X-Backflow-Signature") == "sha256=" + (try await Self.pythonSignature(key: Self.secret, body: opened.text)))
+      #expect(opened.header("X-Backflow-Signature") != "sha256=" + (try await Self.pythonSignature(key: "another key", body: opened.text)))
       #expect(try alerting.openState().openAlerts().map(\.alert) == ["rejected_rows"])
       #expect(first.first?.notes.contains { $0.hasPrefix("alert rejected_rows opened: 25% of rows rejected") } == true)
 
@@ -101,7 +110,7 @@ struct AlertDeliveryTests {
       let closed = try #require(server.requests.last)
       #expect(closed.body?["event"] == .string("alert.closed") && closed.body?["run_id"] == .int(thirdRun.id))
       #expect(closed.body?["figure"] == .string("0% of rows rejected (0 of 1)"))
-      #expect(closed.header("X-Backflow-Signature") == "sha256=" + (try Self.pythonSignature(key: Self.secret, body: closed.text)))
+      #expect(closed.header("X-Backflow-Signature") == "sha256=" + (try await Self.pythonSignature(key: Self.secret, body: closed.text)))
       #expect(try alerting.openState().openAlerts().isEmpty)
 
       // And it stays closed.
@@ -133,7 +142,7 @@ struct AlertDeliveryTests {
       try scenario.sql("delete from users where user_id > 1")
 
       // As a CI job runs it: the sync is green, exit 0, and the note says what will happen.
-      let dropped = try scenario.backflow(["apply", "--auto-approve"])
+      let dropped = try await Self.backflow(scenario, ["apply", "--auto-approve"])
       #expect(dropped.status == 0, "\(dropped.stdout)\(dropped.stderr)")
       #expect(dropped.stdout.contains("alert volume_drop opened: 1 rows queried, 75% below the mean of 4"))
       #expect(dropped.stdout.contains("could not deliver the alert.opened notification to oncall (volume_drop on sync users_to_crm)"))
@@ -146,11 +155,11 @@ struct AlertDeliveryTests {
       #expect(pending.allSatisfy { !$0.payload.contains(key) && !$0.payload.contains("127.0.0.1") && !($0.lastError ?? "").contains(key) })
 
       // `backflow alerts` shows it, and the undelivered notice, without the webhook.
-      let listed = try scenario.backflow(["alerts"])
+      let listed = try await Self.backflow(scenario, ["alerts"])
       #expect(listed.status == 0, "\(listed.stderr)")
       #expect(listed.stdout.contains("users_to_crm") && listed.stdout.contains("volume_drop"))
       #expect(listed.stdout.contains("1 notification not yet delivered"))
-      let json = try scenario.backflow(["alerts", "--format", "json"])
+      let json = try await Self.backflow(scenario, ["alerts", "--format", "json"])
       let document = try JSONValue.parse(json.stdout)
       #expect(document["format_version"] == .int(1))
       #expect(document["alerts"] == .array([
@@ -238,14 +247,14 @@ struct AlertDeliveryTests {
       let scenario = try Self.scenario(backend, hooksTo: server, alerts: "  - { when: failure, notify: [hooks] }\n")
       scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "schedule: { every: 1h }\n"])
       try scenario.insert(Self.people)
-      let first = try scenario.backflow(["apply", "--due"])
+      let first = try await Self.backflow(scenario, ["apply", "--due"])
       #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
       let id = try scenario.syncRecord().id
 
       // The model's table is gone: the plan fails, no run is recorded, the alert opens.
       try scenario.sql("alter table users rename to users_gone")
       try Self.makeDue(scenario)
-      let broken = try scenario.backflow(["apply", "--due"])
+      let broken = try await Self.backflow(scenario, ["apply", "--due"])
       #expect(broken.status == 1)
       #expect(broken.stdout.contains("alert failure opened: stopped with an error: could not plan"), "\(broken.stdout)")
       #expect(server.requests.count == 1)
@@ -255,7 +264,7 @@ struct AlertDeliveryTests {
 
       // Back: the sync runs again (a sync that could not be planned is still due), and recovers.
       try scenario.sql("alter table users_gone rename to users")
-      let fixed = try scenario.backflow(["apply", "--due"])
+      let fixed = try await Self.backflow(scenario, ["apply", "--due"])
       #expect(fixed.status == 0, "\(fixed.stdout)\(fixed.stderr)")
       #expect(server.requests.count == 2)
       let closed = try #require(server.requests.last?.body)
@@ -386,22 +395,22 @@ struct AlertDeliveryTests {
       scenario.environment["SLACK_WEBHOOK"] = "\(server.url)/services/T0/B0/SLACKKEY"
       scenario.environment["BROKEN_WEBHOOK"] = "http://127.0.0.1:1/services/T0/B0/BROKENKEY"
 
-      let slack = try scenario.backflow(["notify", "--test", "oncall"])
+      let slack = try await Self.backflow(scenario, ["notify", "--test", "oncall"])
       #expect(slack.status == 0, "\(slack.stderr)")
       #expect(slack.stdout.contains("Sent a test message to oncall (slack)"))
       #expect(server.requests.map(\.path) == ["/services/T0/B0/SLACKKEY"])
       #expect(server.requests.last?.body?["text"].map { if case let .string(text) = $0 { text.hasPrefix("Backflow test notification") } else { false } } == true)
 
-      let hook = try scenario.backflow(["notify", "--test", "hooks"])
+      let hook = try await Self.backflow(scenario, ["notify", "--test", "hooks"])
       #expect(hook.status == 0, "\(hook.stderr)")
       let request = try #require(server.requests.last)
       #expect(request.path == "/alerts" && request.body?["event"] == .string("test"))
-      #expect(request.header("X-Backflow-Signature") == "sha256=" + (try Self.pythonSignature(key: Self.secret, body: request.text)))
+      #expect(request.header("X-Backflow-Signature") == "sha256=" + (try await Self.pythonSignature(key: Self.secret, body: request.text)))
 
-      let unknown = try scenario.backflow(["notify", "--test", "hook"])
+      let unknown = try await Self.backflow(scenario, ["notify", "--test", "hook"])
       #expect(unknown.status == 1 && unknown.stderr.contains("there is no notification channel \"hook\" under notifications in backflow.yaml (declared: hooks, oncall, broken); did you mean \"hooks\"?"))
 
-      let broken = try scenario.backflow(["notify", "--test", "broken"])
+      let broken = try await Self.backflow(scenario, ["notify", "--test", "broken"])
       #expect(broken.status == 1 && broken.stderr.contains("could not send a test message to broken (slack)"))
       #expect(!broken.stderr.contains("BROKENKEY") && !broken.stdout.contains("BROKENKEY"), "\(broken.stderr)")
       #expect(server.requests.count == 2)
@@ -411,4 +420,12 @@ struct AlertDeliveryTests {
 
 extension String {
   fileprivate var json: JSONValue { .string(self) }
+}
+
+/// Runs blocking work (a child process) on a thread of its own, so that an async test does not
+/// hold one of the few threads every test's tasks share.
+func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+  }
 }

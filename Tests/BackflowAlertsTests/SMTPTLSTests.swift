@@ -10,7 +10,7 @@ import Testing
 @Suite("SMTP over TLS")
 struct SMTPTLSTests {
   /// A self-signed certificate for 127.0.0.1 and localhost, made by the openssl command.
-  static func certificate(in directory: URL) throws -> (certificate: String, key: String) {
+  @Sendable static func certificate(in directory: URL) throws -> (certificate: String, key: String) {
     let certificate = directory.appendingPathComponent("cert.pem").path
     let key = directory.appendingPathComponent("key.pem").path
     let process = Process()
@@ -40,7 +40,7 @@ struct SMTPTLSTests {
   @Test(arguments: [false, true])
   func mailIsSentInsideTLS(implicit: Bool) async throws {
     try await withTemporaryDirectory { directory in
-      let (certificate, key) = try Self.certificate(in: directory)
+      let (certificate, key) = try await onThreadOfItsOwn { try Self.certificate(in: directory) }
       let tls = SMTPServer.TLS(certificateFile: certificate, keyFile: key, implicit: implicit)
       try await withSMTPServer(user: "alerts", password: "pa55word", tls: tls) { smtp in
         let scheme = implicit ? "smtps" : "smtp"
@@ -56,7 +56,7 @@ struct SMTPTLSTests {
 
   @Test func aCertificateNotTrustedIsRefusedBeforeTheLogin() async throws {
     try await withTemporaryDirectory { directory in
-      let (certificate, key) = try Self.certificate(in: directory)
+      let (certificate, key) = try await onThreadOfItsOwn { try Self.certificate(in: directory) }
       try await withSMTPServer(user: "alerts", password: "pa55word", tls: SMTPServer.TLS(certificateFile: certificate, keyFile: key)) { smtp in
         // The system's roots do not know the test's self-signed certificate.
         await #expect(throws: NotificationError.self) {
