@@ -13,10 +13,13 @@ public struct AlertMonitor {
   public let project: Project
   public let state: StateStore
   public var sender = NotificationSender()
+  /// Channels that failed earlier in this command: not tried again until the next one.
+  public var unreachable: UnreachableChannels
 
-  public init(project: Project, state: StateStore) {
+  public init(project: Project, state: StateStore, unreachable: UnreachableChannels = UnreachableChannels()) {
     self.project = project
     self.state = state
+    self.unreachable = unreachable
   }
 
   /// Opens and closes `sync`'s alerts after `run`, recording the notifications to send. Call it
@@ -117,10 +120,17 @@ public struct AlertMonitor {
             "\(what)\(about) was given up after 24 hours undelivered; last error: \(notification.lastError ?? "none")")
           continue
         }
+        if let failure = unreachable.failure(of: notification.channel) {
+          // It failed moments ago in this pass: waiting for its time-out again would gain nothing.
+          try state.releaseNotification(id: notification.id)
+          notes.append("did not try the \(what)\(about): the channel failed moments ago (\(failure)); it is retried after the next run")
+          continue
+        }
         do {
           try await sender.send(event, to: channel)
           try state.removeNotification(id: notification.id)
         } catch {
+          unreachable.record("\(error)", for: notification.channel)
           try state.notificationFailed(id: notification.id, error: "\(error)")
           notes.append("could not deliver the \(what)\(about): \(error); it is retried after the next run")
         }
@@ -130,4 +140,18 @@ public struct AlertMonitor {
     }
     return notes
   }
+}
+
+/// The channels that could not be reached during one command (an apply, one round of `apply
+/// --due` or of the daemon), with why: their notifications wait for the next command instead of
+/// each waiting for the same time-out. Shared by the engines of one round.
+public final class UnreachableChannels: @unchecked Sendable {
+  private let lock = NSLock()
+  private var failures: [String: String] = [:]
+
+  public init() {}
+
+  public func failure(of channel: String) -> String? { lock.withLock { failures[channel] } }
+
+  public func record(_ failure: String, for channel: String) { lock.withLock { failures[channel] = failure } }
 }

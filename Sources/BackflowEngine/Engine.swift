@@ -1,3 +1,4 @@
+import BackflowAlerts
 import BackflowConfig
 import BackflowDestinations
 import BackflowPlanner
@@ -19,6 +20,8 @@ public final class Engine {
   public var lockOwner = LockOwner.current(operation: "apply")
   /// Locks taken by `lockBeforePlanning`, by sync name.
   public private(set) var heldLocks: [String: SyncLock] = [:]
+  /// Notification channels that failed in this command, shared with other engines of the same one.
+  public var unreachableChannels = UnreachableChannels()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {

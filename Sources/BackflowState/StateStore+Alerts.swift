@@ -168,6 +168,12 @@ extension StateStore {
     ).map(Self.notification).sorted { $0.id < $1.id }
   }
 
+  /// Gives a claimed notification back untried, for a later run.
+  public func releaseNotification(id: Int) throws {
+    try connection.execute(
+      "UPDATE \(try table("notifications")) SET claimed_by = NULL, claimed_at = NULL WHERE id = $1", [String(id)])
+  }
+
   /// Removes a notification that was delivered, or given up on.
   public func removeNotification(id: Int) throws {
     try connection.execute("DELETE FROM \(try table("notifications")) WHERE id = $1", [String(id)])

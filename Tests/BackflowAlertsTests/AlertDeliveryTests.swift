@@ -274,6 +274,24 @@ struct AlertDeliveryTests {
     }
   }
 
+  @Test func aChannelThatFailedIsNotTriedAgainInTheSameApply() async throws {
+    let scenario = try Self.scenario(
+      .sqlite, "notifications:\n  oncall: { type: slack, webhook: \"${SLACK_WEBHOOK}\" }\nalerts:\n  - { when: failure, notify: [oncall] }\n")
+    scenario.environment["SLACK_WEBHOOK"] = "http://127.0.0.1:1/services/KEY"
+    scenario.write([
+      "syncs/users_to_crm2.yaml": Scenario.sync.replacingOccurrences(of: "object: contacts", with: "object: contacts2")
+    ])
+    try scenario.insert(Self.people)
+    try scenario.crm("drop table contacts")
+    let outcomes = try await scenario.apply()
+    #expect(outcomes.map(\.name) == ["users_to_crm", "users_to_crm2"])
+    #expect(outcomes[0].notes.contains { $0.hasPrefix("could not deliver the alert.opened notification to oncall (failure on sync users_to_crm)") })
+    // The second sync's delivery does not wait for the refused channel again, its own notice neither.
+    #expect(outcomes[1].notes.filter { $0.hasPrefix("did not try the alert.opened notification to oncall") }.count == 2, "\(outcomes[1].notes)")
+    #expect(!outcomes[1].notes.contains { $0.hasPrefix("could not deliver") })
+    #expect(try scenario.openState().pendingNotifications().map(\.attempts) == [1, 0])
+  }
+
   @Test(arguments: Backend.allCases)
   func notificationsOlderThanADayOrForAChannelNoLongerDeclaredAreDropped(backend: Backend) async throws {
     guard backend.available else { return }
