@@ -159,9 +159,15 @@ extension StateStore {
   public func claimNotifications(claimant: String, staleAfter: TimeInterval = 300) throws -> [PendingNotification] {
     guard database != nil, exists, try alertTablesExist() else { return [] }
     let stale = Date().addingTimeInterval(-staleAfter).formatted(.iso8601)
+    let outbox = try table("notifications")
+    // Read first: an UPDATE takes SQLite's write lock even when it changes nothing, and most
+    // runs have nothing waiting.
+    let waiting = try connection.query(
+      "SELECT 1 FROM \(outbox) WHERE claimed_by IS NULL OR claimed_at < $1 LIMIT 1", [stale])
+    guard !waiting.isEmpty else { return [] }
     return try connection.query(
       """
-      UPDATE \(try table("notifications")) SET claimed_by = $1, claimed_at = $2
+      UPDATE \(outbox) SET claimed_by = $1, claimed_at = $2
       WHERE claimed_by IS NULL OR claimed_at < $3
       RETURNING \(Self.notificationColumns)
       """, [claimant, Self.now(), stale]
