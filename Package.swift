@@ -15,6 +15,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    // TLS for SMTP (smtps://, STARTTLS); already resolved for async-http-client.
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
@@ -50,6 +52,17 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    // Alerts: judged after each run, kept in state, delivered to Slack, webhooks and mail.
+    .target(
+      name: "BackflowAlerts",
+      dependencies: [
+        "BackflowConfig", "BackflowState", "BackflowDestinations",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
     .target(
       name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
     // The registry of source and destination drivers: one folder per kind of connector.
@@ -61,7 +74,7 @@ let package = Package(
       name: "BackflowEngine",
       dependencies: [
         "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowSources", "BackflowState", "BackflowDestinations",
-        "BackflowSyncLogs",
+        "BackflowSyncLogs", "BackflowAlerts",
       ]),
     // The read-only web UI, JSON API and /metrics over the state store (`backflow serve`).
     .target(
@@ -83,6 +96,7 @@ let package = Package(
         "BackflowEngine",
         "BackflowState",
         "BackflowWeb",
+        "BackflowAlerts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Schemas is a link to the top-level schemas/, so the files exist once.
@@ -98,8 +112,9 @@ let package = Package(
       dependencies: [
         "BackflowConfig", "BackflowConnectors", "BackflowMySQL", "BackflowPlanner", "BackflowEngine", "BackflowPostgres",
         "BackflowSQLite", "BackflowState",
-        // The HTTP protocol server that destination tests talk to over 127.0.0.1.
+        // The HTTP protocol server that destination tests talk to over 127.0.0.1, and an SMTP server.
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
@@ -140,6 +155,13 @@ let package = Package(
     .testTarget(
       name: "BackflowWebTests",
       dependencies: ["BackflowConfig", "BackflowWeb", "BackflowTestSupport", "backflow"]),
+    .testTarget(
+      name: "BackflowAlertsTests",
+      dependencies: [
+        "BackflowAlerts", "BackflowConfig", "BackflowEngine", "BackflowPlanner", "BackflowSQLite", "BackflowState",
+        "BackflowTestSupport",
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
     .testTarget(
       name: "BackflowConnectorTests",
       dependencies: ["BackflowMySQL", "BackflowPostgres", "BackflowSQLite", "BackflowTestSupport", "CSQLite"]),

@@ -56,16 +56,18 @@ final class DaemonLog: @unchecked Sendable {
   private static func runText(_ outcome: SyncOutcome, seconds: Double) -> String {
     let id = outcome.id.map { "ID \($0)" } ?? "no ID"
     let duration = String(format: " in %.2fs", seconds)
+    // Alerts opened or closed, notifications not delivered, locks taken over.
+    let notes = outcome.notes.map { "; \($0)" }.joined()
     guard let run = outcome.run else {
-      if let error = outcome.error { return "\(outcome.name) (\(id)): error\(duration): \(error)" }
-      return "\(outcome.name) (\(id)): no rows planned\(duration)"
+      if let error = outcome.error { return "\(outcome.name) (\(id)): error\(duration): \(error)\(notes)" }
+      return "\(outcome.name) (\(id)): no rows planned\(duration)\(notes)"
     }
     var line = "\(outcome.name) (\(id), run \(run.id)): \(run.status.rawValue)\(duration)"
     line += " - \(run.planned.add) to add, \(run.planned.change) to change, \(run.planned.remove) to remove"
     line += "; \(run.succeeded.total) succeeded, \(run.failed.total) failed, \(run.aborted.total) aborted"
     if let error = run.error ?? outcome.error { line += "; error: \(error)" }
     if let logError = outcome.logError { line += "; sync logs not written: \(logError)" }
-    return line
+    return line + notes
   }
 
   static func json(_ event: DaemonEvent, time: String) -> JSONValue {
@@ -96,6 +98,7 @@ final class DaemonLog: @unchecked Sendable {
         ("aborted", counts(run?.aborted)),
         ("error", (run?.error ?? outcome.error).map(JSONValue.string) ?? .null),
         ("log_error", outcome.logError.map(JSONValue.string) ?? .null),
+        ("notes", .array(outcome.notes.map(JSONValue.string))),
       ]
     case let .skipped(skip):
       members += [("event", .string("skipped")), ("sync", .string(skip.name)), ("reason", .string(skip.reason))]

@@ -57,6 +57,18 @@ public struct ProjectScaffold: Sendable {
         dir: out
         format: csv
 
+    # Alerts after every run (docs/alerts.md). Open alerts live in the state store; one message
+    # when an alert opens, none while it stays open, a recovery notice when it closes.
+    # notifications:
+    #   oncall: { type: slack, webhook: "${SLACK_WEBHOOK}" }
+    #   hooks: { type: webhook, url: "https://alerts.example.com/backflow", secret: "${ALERT_SECRET}" }
+    #   team: { type: email, smtp: "${SMTP_URL}", from: backflow@example.com, to: [data@example.com] }
+    # alerts:                        # every sync's; a sync's own alerts: replace these by when
+    #   - { when: failure, notify: [oncall] }                             # the run stopped with an error
+    #   - { when: rejected_rows, threshold: 5%, notify: [oncall] }        # failed / attempted rows
+    #   - { when: volume_drop, threshold: 50%, runs: 5, notify: [oncall] } # rows queried vs the last 5 runs
+    #   - { when: slow, threshold: 10m, notify: [oncall] }                # run duration
+
     """
 
   static let modelFile = """

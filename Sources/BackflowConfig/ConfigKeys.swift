@@ -5,7 +5,11 @@
 /// checks that `schemas/*.schema.json` describe exactly the same keys, so the two cannot drift.
 public enum ConfigKeys {
   /// `backflow.yaml`
-  public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories"]
+  public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories", "notifications", "alerts"]
+  /// An entry under `notifications:`
+  public static let notification = ["type", "webhook", "url", "secret", "smtp", "from", "to"]
+  /// An item of `alerts:`, in backflow.yaml or a sync
+  public static let alert = ["when", "threshold", "runs", "notify", "recovery"]
   /// `sync_logs:`
   public static let syncLogs = ["source", "schema"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping
@@ -13,7 +17,7 @@ public enum ConfigKeys {
   /// A sync file under `syncs/`
   public static let sync = [
     "name", "model", "destination", "type", "object", "mode", "match", "mappings", "batch",
-    "on_delete", "max_remove", "schedule", "enabled",
+    "on_delete", "max_remove", "schedule", "enabled", "alerts",
   ]
   /// An item of a sync's `mappings:`
   public static let mapping = ["from", "value", "template", "to"]

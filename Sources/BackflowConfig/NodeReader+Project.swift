@@ -13,6 +13,9 @@ struct ProjectHeader {
   /// cascade into "not declared" errors.
   var sourceNames: [Located<String>] = []
   var destinationNames: [Located<String>] = []
+  var notifications: [NotificationChannel] = []
+  var notificationNames: [Located<String>] = []
+  var alerts: [AlertRule] = []
 }
 
 extension NodeReader {
@@ -68,6 +71,7 @@ extension NodeReader {
     if let node = fields["error_categories"] {
       header.errorCategories = errorCategories(node)
     }
+    readAlerting(fields, into: &header)
     return header
   }
 

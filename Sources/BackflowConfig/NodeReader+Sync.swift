@@ -68,11 +68,13 @@ extension NodeReader {
     let maxRemove = fields["max_remove"].map { self.maxRemove($0) } ?? Located(Sync.defaultMaxRemove, at: at)
     let schedule = fields["schedule"].map { self.schedule($0) } ?? Located(.manual, at: at)
     let enabled = fields["enabled"].map { boolean($0, path: "enabled") } ?? Located(true, at: at)
+    let alerts = fields["alerts"].map { alertRules($0) } ?? []
 
     references.destination = destination
     references.model = isInline ? nil : modelName
     references.inlineModelSource = inlineModel?.source
     if case let .after(leaders, _) = schedule?.value { references.after = leaders }
+    references.notify = alerts.flatMap(\.notify)
 
     // The match field is written from the match column; a mapping to it would write it twice.
     if let match, let mappings, let index = mappings.firstIndex(where: { $0.to.value == match.field.value }) {
@@ -85,10 +87,11 @@ extension NodeReader {
       let onDelete, let maxRemove, let schedule, let enabled,
       match != nil || !mode.value.matchesRecords, !isInline || inlineModel != nil
     else { return (nil, references) }
-    let sync = Sync(
+    var sync = Sync(
       name: name, file: file, model: modelName, inlineModel: inlineModel, destination: destination,
       type: type, object: object, mode: mode, match: match, mappings: mappings, batch: batch,
       onDelete: onDelete, maxRemove: maxRemove, schedule: schedule, enabled: enabled)
+    sync.alerts = alerts
     return (sync, references)
   }
 

@@ -15,6 +15,10 @@ public struct Project: Sendable, Encodable {
   /// Names for failure reasons (`error_categories:`), in file order: the first that matches wins.
   public var errorCategories: [ErrorCategory] = []
   public var models: [Model]
+  /// Where alerts go (`notifications:`), in file order.
+  public var notifications: [NotificationChannel] = []
+  /// The alerts every sync has unless it says otherwise (`alerts:`).
+  public var alerts: [AlertRule] = []
   public var syncs: [Sync]
 
   public func sync(named name: String) -> Sync? { syncs.first { $0.name.value == name } }

@@ -82,13 +82,16 @@ public struct ProjectLoader: Sendable {
       diagnostics.append(contentsOf: reader.diagnostics)
     }
 
-    let project = Project(
+    var project = Project(
       version: header.version, state: header.state, sources: header.sources,
       destinations: header.destinations, syncLogs: header.syncLogs, errorCategories: header.errorCategories,
       models: models, syncs: syncs)
+    project.notifications = header.notifications
+    project.alerts = header.alerts
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
       modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)
+    validator.notificationNames = header.notificationNames
     validator.run()
     diagnostics.append(contentsOf: validator.diagnostics)
     let files = ([Self.projectFile] + syncFiles).map { displayPrefix + $0 }

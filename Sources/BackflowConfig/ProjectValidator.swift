@@ -7,6 +7,8 @@ struct SyncReferences {
   var inlineModelSource: Located<String>?
   var destination: Located<String>?
   var after: [Located<String>] = []
+  /// The channels its `alerts:` notify.
+  var notify: [Located<String>] = []
   /// The file is not YAML, so what it names is unknown.
   var isUnreadable = false
 }
@@ -21,6 +23,8 @@ struct ProjectValidator {
   /// False when backflow.yaml could not be read: then every source and destination would look
   /// undeclared, and those errors would only bury the one that matters.
   var checksConnections: Bool
+  /// Every channel declared under `notifications:`, broken ones included.
+  var notificationNames: [Located<String>] = []
   var diagnostics = Diagnostics()
 
   private static let sourcesHome = "backflow.yaml under sources"
@@ -66,10 +70,13 @@ struct ProjectValidator {
       diagnostics.warning("model \"\(model.name.value)\" is not used by any sync", at: model.name.location)
     }
     reportAfterCycles()
-    if checksConnections { checkDestinationCapabilities() }
+    if checksConnections {
+      checkDestinationCapabilities()
+      checkAlertChannels()
+    }
   }
 
-  private mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {
+  mutating func reference(_ name: Located<String>, among declared: [Located<String>], kind: String, declaredIn: String) {
     guard !declared.contains(where: { $0.value == name.value }) else { return }
     let hint = Suggestion.hint(for: name.value, in: declared.map(\.value))
     let message =

@@ -58,6 +58,8 @@ public struct Sync: Sendable, Encodable {
   public var maxRemove: Located<MaxRemove>
   public var schedule: Located<Schedule>
   public var enabled: Located<Bool>
+  /// The sync's own `alerts:` entries, which replace the project's with the same `when`.
+  public var alerts: [AlertRule] = []
 }
 
 /// One destination field and where its value comes from.

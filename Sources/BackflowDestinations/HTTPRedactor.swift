@@ -3,7 +3,7 @@ import Foundation
 /// Removes a destination's secrets from text that is about to become a message: header values
 /// and the URL may come from the environment, and a server's error body may echo them back
 /// ("invalid token Bearer …").
-struct HTTPRedactor: Sendable {
+public struct HTTPRedactor: Sendable {
   static let replacement = "[redacted]"
   /// Shorter values are not hunted for in messages: a header such as `X-Version: 2` is no
   /// credential, and replacing every "2" would garble the message.
@@ -12,7 +12,7 @@ struct HTTPRedactor: Sendable {
   /// Longest first, so a whole value goes before the token inside it.
   private let secrets: [String]
 
-  init(headerValues: [String], url: String) {
+  public init(headerValues: [String], url: String) {
     var secrets: Set<String> = []
     func add(_ value: String?) {
       guard let value = value?.trimmingCharacters(in: .whitespaces), value.count >= Self.minimumLength
@@ -38,7 +38,7 @@ struct HTTPRedactor: Sendable {
     self.secrets = secrets.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
   }
 
-  func callAsFunction(_ text: String) -> String {
+  public func callAsFunction(_ text: String) -> String {
     secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: Self.replacement) }
   }
 }

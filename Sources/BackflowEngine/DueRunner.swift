@@ -1,3 +1,4 @@
+import BackflowAlerts
 import BackflowConfig
 import BackflowPlanner
 import BackflowState
@@ -20,6 +21,8 @@ public struct DueRunner: Sendable {
   public var allowMassDelete: Bool
   /// How long each sync waits for another process to release its lock.
   public var lockTimeout: Duration = .zero
+  /// Notification channels that failed in this round: its other syncs do not wait for them again.
+  public var unreachableChannels = UnreachableChannels()
 
   public init(
     project: Project, directory: URL, state: StateLocation, commit: String?, backflowVersion: String, parallel: Int = 1,
@@ -89,6 +92,7 @@ public struct DueRunner: Sendable {
       let store = try StateStore.open(state, in: directory, writer: backflowVersion)
       let engine = Engine(project: project, directory: directory, state: store)
       engine.lockTimeout = lockTimeout
+      engine.unreachableChannels = unreachableChannels
       await engine.lockBeforePlanning([name], isCancelled: { cancellation.isRequested })
       defer { engine.releaseHeldLocks() }
       let writer = try PlanFileWriter(url: url)
@@ -101,6 +105,7 @@ public struct DueRunner: Sendable {
       guard !plan.diagnostics.hasErrors else {
         failure.error = "could not plan: " + plan.diagnostics.all.filter { $0.severity == .error }.map(\.description)
           .joined(separator: "; ")
+        failure.notes += await engine.recordPlanFailure(syncNamed: name, syncID: failure.id, error: failure.error ?? "")
         observer?.syncFinished(failure)
         return failure
       }

@@ -1,3 +1,4 @@
+import BackflowAlerts
 import BackflowConfig
 import BackflowConnectors
 import BackflowDestinations
@@ -9,9 +10,9 @@ import Foundation
 /// Applies plan files: records each sync's config in state, sends its planned rows, and records
 /// the run.
 public final class Engine {
-  private let project: Project
+  let project: Project
   private let directory: URL
-  private let state: StateStore
+  let state: StateStore
   /// Opened on the first run that writes sync logs; a failure to open is each run's log error.
   private var logWriter: Result<SyncLogWriter, any Error>?
   /// How long a sync waits for another process to release its lock; zero fails at once.
@@ -20,6 +21,8 @@ public final class Engine {
   public var lockOwner = LockOwner.current(operation: "apply")
   /// Locks taken by `lockBeforePlanning`, by sync name.
   public private(set) var heldLocks: [String: SyncLock] = [:]
+  /// Notification channels that failed in this command, shared with other engines of the same one.
+  public var unreachableChannels = UnreachableChannels()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -151,11 +154,13 @@ public final class Engine {
     outcome = await apply(
       plan, outcome: outcome, action: action, planFile: planFile, commit: commit, allowMassDelete: allowMassDelete,
       cancellation: cancellation, observer: observer)
+    let alertNotes = judgeAlerts(outcome)
     if heldLocks[name] == nil { lock.release() }
     if lock.wasLost {
       outcome.notes.append(
         "the lock of \(name) was removed by someone else (`backflow unlock`) while this apply held it")
     }
+    outcome.notes += alertNotes + (await deliverNotifications())
     return outcome
   }
 

@@ -124,13 +124,7 @@ extension StateStore {
   }
 
   private func locksTableExists() throws -> Bool {
-    let database = try connection
-    switch database.dialect {
-    case .sqlite:
-      return try !database.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'locks'", []).isEmpty
-    case .postgres:
-      return try database.query("SELECT to_regclass('backflow_state.locks') IS NOT NULL", []).first?.first == "t"
-    }
+    try tableExists("locks")
   }
 
   // MARK: Taking a lock

@@ -107,6 +107,7 @@ public final class StateStore {
     if lineage == nil { try create(writer: writer) }
     // Version 1 is the only one yet; stores created before locking existed lack only this table.
     try ensureLocksTable()
+    try ensureAlertTables()
   }
 
   /// Creates the version-1 schema in one transaction.

@@ -93,27 +93,20 @@ public final class ProtocolServer: Sendable {
   /// caps a page of keys whatever the request's `limit`, so tests can page with few records.
   /// Without `keepingRequests`, `requests` stays empty (the benchmark's runner, which sends more
   /// than memory should hold).
+  /// With `acceptingEveryPost`, it is a plain receiver instead (a Slack incoming webhook, an
+  /// alert webhook): every POST is kept and answered 200 `ok`, faults still first.
   public static func start(
-    deduplicating: Bool = false, readEndpoints: Bool = true, keysPageLimit: Int = 1000, keepingRequests: Bool = true
+    deduplicating: Bool = false, readEndpoints: Bool = true, keysPageLimit: Int = 1000, keepingRequests: Bool = true,
+    acceptingEveryPost: Bool = false
   ) async throws -> ProtocolServer {
     let state = ProtocolServerState(
       deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit,
       keepsRequests: keepingRequests)
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-      .serverChannelOption(.backlog, value: 256)
-      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-      .childChannelInitializer { channel in
-        state.opened(channel)
-        return channel.eventLoop.makeCompletedFuture {
-          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-          try channel.pipeline.syncOperations.addHandler(ProtocolServerHandler(state: state))
-        }
-      }
-      .bind(host: "127.0.0.1", port: 0)
-      .get()
-    guard let port = channel.localAddress?.port else {
-      try? await channel.close()
-      throw ProtocolServerError("the server has no local port")
+    state.acceptsEveryPost = acceptingEveryPost
+    let (channel, port) = try await listenOnLoopback { channel in
+      state.opened(channel)
+      try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+      try channel.pipeline.syncOperations.addHandler(ProtocolServerHandler(state: state))
     }
     return ProtocolServer(channel: channel, port: port, state: state)
   }
@@ -193,11 +186,13 @@ public func withProtocolServer<T>(
   deduplicating: Bool = false,
   readEndpoints: Bool = true,
   keysPageLimit: Int = 1000,
+  acceptingEveryPost: Bool = false,
   isolation: isolated (any Actor)? = #isolation,
   _ body: (ProtocolServer) async throws -> T
 ) async throws -> T {
   let server = try await ProtocolServer.start(
-    deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit)
+    deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit,
+    acceptingEveryPost: acceptingEveryPost)
   do {
     let result = try await body(server)
     try await server.stop()

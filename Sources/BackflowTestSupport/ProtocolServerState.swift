@@ -16,6 +16,8 @@ final class ProtocolServerState: @unchecked Sendable {
   private let readEndpoints: Bool
   private let keysPageLimit: Int
   private let keepsRequests: Bool
+  /// A plain receiver (a Slack or alert webhook): every POST is kept and answered 200 `ok`.
+  var acceptsEveryPost = false
   private var store = ProtocolServerStore()
   private var faults: [ProtocolServer.Fault] = []
   private var rejected: [String: String] = [:]
@@ -104,6 +106,7 @@ final class ProtocolServerState: @unchecked Sendable {
     guard request.method == "POST" else {
       return (405, #"{"error": "only POST is supported"}"#)
     }
+    if acceptsEveryPost { return (200, "ok") }
     guard !request.object.isEmpty else { return (404, #"{"error": "no object in the path"}"#) }
     guard request.header("Content-Type")?.lowercased().hasPrefix("application/json") == true else {
       return (415, #"{"error": "Content-Type must be application/json"}"#)

@@ -354,7 +354,7 @@ let diagnosticCases: [DiagnosticCase] = [
 
 @Suite("validate diagnostics")
 struct DiagnosticTests {
-  @Test(arguments: diagnosticCases)
+  @Test(arguments: diagnosticCases + alertDiagnosticCases)
   func reportsExactlyTheseErrors(_ testCase: DiagnosticCase) {
     let loaded = ProjectFixture.load(testCase.files, environment: testCase.environment)
     let errors = loaded.diagnostics.sorted.filter { $0.severity == .error }

@@ -35,6 +35,9 @@ struct SchemaAgreementTests {
       ("source", try keys(project, ["definitions", "source", "properties"]), catalog.sourceKeys),
       ("destination", try keys(project, ["definitions", "destination", "properties"]), catalog.destinationKeys),
       ("sync_logs", try keys(project, ["definitions", "sync_logs", "properties"]), ConfigKeys.syncLogs),
+      ("notification", try keys(project, ["definitions", "notification", "properties"]), ConfigKeys.notification),
+      ("alert", try keys(project, ["definitions", "alert", "properties"]), ConfigKeys.alert),
+      ("sync alert", try keys(sync, ["definitions", "alert", "properties"]), ConfigKeys.alert),
       ("model", try keys(model, ["properties"]), ConfigKeys.model),
       ("sync", try keys(sync, ["properties"]), ConfigKeys.sync),
       ("mapping", try keys(sync, ["definitions", "mapping", "properties"]), ConfigKeys.mapping),
@@ -121,6 +124,10 @@ struct SchemaAgreementTests {
       "syncs/bad_rate.yaml": DiagnosticCase.sync("batch: { rate: fast }"),
       "syncs/insert_delete.yaml": DiagnosticCase.sync("mode: insert\non_delete: delete", match: ""),
       "syncs/event_clear.yaml": DiagnosticCase.sync("type: event\non_delete: clear", match: ""),
+      "syncs/slow_share.yaml": DiagnosticCase.sync("alerts:\n  - { when: slow, threshold: 5%, notify: [] }"),
+      "syncs/failure_threshold.yaml": DiagnosticCase.sync("alerts:\n  - { when: failure, threshold: 5%, notify: [] }"),
+      "syncs/runs_on_slow.yaml": DiagnosticCase.sync("alerts:\n  - { when: slow, threshold: 1m, runs: 2, notify: [] }"),
+      "syncs/no_threshold.yaml": DiagnosticCase.sync("alerts:\n  - { when: rejected_rows, notify: [x] }"),
     ]
     try withTemporaryDirectory { directory in
       ProjectFixture.write(files, into: directory)
