@@ -74,7 +74,13 @@ enum Metrics {
       guard let at = successes[syncID], let date = try? Date(at, strategy: .iso8601) else { continue }
       lines.append("backflow_last_success_timestamp_seconds\(labels(syncID)) \(Int(date.timeIntervalSince1970))")
     }
-    // Open alerts (backflow_open_alerts) join here once the state store keeps alerts.
+    lines += [
+      "# HELP backflow_open_alerts Alerts open now, by sync and condition (failure, rejected_rows, volume_drop, slow).",
+      "# TYPE backflow_open_alerts gauge",
+    ]
+    for alert in try state.openAlerts().sorted(by: { ($0.syncID, $0.alert) < ($1.syncID, $1.alert) }) {
+      lines.append("backflow_open_alerts\(labels(alert.syncID, [("alert", alert.alert)])) 1")
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 

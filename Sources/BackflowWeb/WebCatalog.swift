@@ -33,20 +33,16 @@ public struct WebCatalog: Sendable {
   /// The failed rows the next runs retry, grouped by reason under `error_categories`, from the
   /// state store and the sync names by ID.
   public var errors: @Sendable (_ state: StateStore, _ syncNames: [Int: String]) throws -> ErrorsView
-  /// Open alerts by sync ID. The seam for alerts: `nil` (no column) until the state store keeps them.
-  public var openAlerts: (@Sendable (_ state: StateStore) throws -> [Int: Int])?
 
   public init(
     title: String, syncs: [Sync],
     nextRun: @escaping @Sendable (_ sync: String, _ lastRun: RunRecord?) -> (words: String, at: String?),
-    errors: @escaping @Sendable (_ state: StateStore, _ syncNames: [Int: String]) throws -> ErrorsView,
-    openAlerts: (@Sendable (_ state: StateStore) throws -> [Int: Int])? = nil
+    errors: @escaping @Sendable (_ state: StateStore, _ syncNames: [Int: String]) throws -> ErrorsView
   ) {
     self.title = title
     self.syncs = syncs
     self.nextRun = nextRun
     self.errors = errors
-    self.openAlerts = openAlerts
   }
 }
 

@@ -33,20 +33,21 @@ struct WebPages: Sendable {
     var info: WebCatalog.Sync?
     var lastRun: RunRecord?
     var next: (words: String, at: String?)?
-    var openAlerts: Int?
+    /// The conditions of the sync's open alerts (failure, rejected_rows, …).
+    var openAlerts: [String]
   }
 
   /// The project's syncs by name, then syncs state knows that left the project; retired last.
   func syncLines(_ state: StateStore) throws -> [SyncLine] {
     let records = try state.syncs()
-    let alerts = try catalog.openAlerts?(state)
+    let alerts = Dictionary(grouping: try state.openAlerts(), by: \.syncID)
     var lines: [SyncLine] = []
     func line(_ name: String, _ record: SyncRecord?, _ info: WebCatalog.Sync?) throws -> SyncLine {
       let lastRun = try record.flatMap { try state.runs(syncID: $0.id, limit: 1).first }
       let next = info != nil && record?.retiredAt == nil ? catalog.nextRun(name, lastRun) : nil
       return SyncLine(
         name: name, record: record, info: info, lastRun: lastRun, next: next,
-        openAlerts: alerts.map { table in record.map { table[$0.id] ?? 0 } ?? 0 })
+        openAlerts: record.map { (alerts[$0.id] ?? []).map(\.alert) } ?? [])
     }
     let active = records.filter { $0.retiredAt == nil }
     for info in catalog.syncs.sorted(by: { $0.name < $1.name }) {
@@ -104,9 +105,8 @@ struct WebPages: Sendable {
       html.element("p", "No syncs in the project and none in the state store.")
       return .html(PageLayout.page(title: "Syncs", project: catalog.title, body: html.text))
     }
-    var titles = ["Sync", "ID", "Model → destination", "Schedule", "Last run", "Status", "Started", "Next run"]
-    if catalog.openAlerts != nil { titles.append("Open alerts") }
-    html.raw("<table class=\"syncs\">" + HTML.header(titles, numeric: ["ID", "Last run", "Open alerts"]) + "<tbody>\n")
+    let titles = ["Sync", "ID", "Model → destination", "Schedule", "Last run", "Status", "Started", "Next run", "Open alerts"]
+    html.raw("<table class=\"syncs\">" + HTML.header(titles, numeric: ["ID", "Last run"]) + "<tbody>\n")
     for line in lines {
       let id = line.record?.id
       var cells = [
@@ -119,7 +119,7 @@ struct WebPages: Sendable {
         HTML.cell(line.lastRun?.startedAt ?? ""),
         HTML.cell(line.next?.words ?? "-"),
       ]
-      if let alerts = line.openAlerts { cells.append(HTML.number(alerts, class: "red")) }
+      cells.append(HTML.cell(line.openAlerts.joined(separator: ", "), class: line.openAlerts.isEmpty ? nil : "red"))
       html.row(cells)
     }
     html.raw("</tbody></table>\n")
@@ -139,7 +139,7 @@ struct WebPages: Sendable {
     func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
     let id: JSONValue = line.record.map { .int($0.id) } ?? .null
     let lastRun: JSONValue = line.lastRun.map { $0.json(sync: line.name) } ?? .null
-    let alerts: JSONValue = line.openAlerts.map(JSONValue.int) ?? .null
+    let alerts = JSONValue.array(line.openAlerts.map(JSONValue.string))
     return .object([
       ("name", .string(line.name)), ("id", id), ("retired_at", text(line.record?.retiredAt)),
       ("model", text(line.info?.model)), ("destination", text(line.info?.destination)),

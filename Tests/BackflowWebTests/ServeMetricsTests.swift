@@ -56,6 +56,10 @@ struct ServeMetricsTests {
       #expect(types["backflow_runs"] == "counter" && types["backflow_rows"] == "counter")
       #expect(types["backflow_run_duration_seconds"] == "histogram")
       #expect(types["backflow_last_success_timestamp_seconds"] == "gauge")
+      #expect(types["backflow_open_alerts"] == "gauge")
+      let alerts = samples.filter { $0.name == "backflow_open_alerts" }
+      #expect(alerts.map { [$0.labels["sync"], $0.labels["alert"]] } == [["shouting", "rejected_rows"]])
+      #expect(alerts.map(\.value) == [1])
 
       let json = try scenario.backflowJSON(["runs", "--format", "json", "--limit", "0"])
       guard case let .array(runs)? = json["runs"] else { throw ScenarioError("no runs") }

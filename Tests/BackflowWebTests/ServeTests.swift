@@ -22,6 +22,8 @@ struct ServeTests {
 
   /// users_to_crm run 1 (Bob's tier is rejected with a reason holding `<script>`), shouting run 2
   /// (Cy's `<b>Cy</b>` is rejected), users_to_crm run 3 (Bob fixed and added again, as his row never arrived, and Di added).
+  /// A `rejected_rows` alert opens on runs 1 and 2 and closes on run 3, so shouting's stays open (its
+  /// channel listens nowhere, so the notices wait in the state store).
   static func project(_ backend: Backend = .sqlite) async throws -> Scenario {
     let scenario = try Scenario(backend, label: "serve")
     try scenario.crmRejects(tiers: [hostile])
@@ -30,7 +32,11 @@ struct ServeTests {
     ])
     let yaml = scenario.directory.appendingPathComponent("backflow.yaml")
     let text = try String(contentsOf: yaml, encoding: .utf8)
-    scenario.write(["backflow.yaml": text + "error_categories:\n  refused: \"CHECK|<script>\"\n"])
+    scenario.write([
+      "backflow.yaml": text + "error_categories:\n  refused: \"CHECK|<script>\"\n"
+        + "notifications:\n  hooks: { type: webhook, url: \"http://127.0.0.1:9/alerts\", secret: s }\n"
+        + "alerts:\n  - { when: rejected_rows, threshold: 5%, notify: [hooks] }\n"
+    ])
     try await scenario.apply(selection: ["users_to_crm"])
     scenario.write(["syncs/shouting.yaml": shouting])
     try scenario.crm("create table people (email text primary key, first_name text check (first_name <> '<b>Cy</b>'))")
@@ -66,6 +72,8 @@ struct ServeTests {
       #expect(syncs.map { $0["last_run"]?["id"] } == [.int(2), .int(3)])
       #expect(syncs.first?["destination"] == .string("local"))
       #expect(syncs.first?["next_run"] != nil && syncs.first?["next_run"] != .null)
+      #expect(syncs.map { $0["open_alerts"] } == [.array([.string("rejected_rows")]), .array([])])
+      #expect(page.body.contains("<td class=\"red\">rejected_rows</td>"))
     }
   }
 
