@@ -133,12 +133,12 @@ public protocol DestinationSweep: Sendable {
 
 /// Why a destination refused a sync or a batch, in words the user can act on. Never holds a
 /// secret: URLs are shown without passwords.
-public struct DestinationError: Error, CustomStringConvertible, Sendable {
+public struct DestinationError: Failure {
   public var message: String
+  public var kind: FailureKind
 
-  public init(_ message: String) {
+  public init(_ message: String, kind: FailureKind = .refused) {
     self.message = message
+    self.kind = kind
   }
-
-  public var description: String { message }
 }

@@ -16,7 +16,7 @@ public final class PostgresDestinationSession: TableSession {
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch let error as PostgresError {
-      throw DestinationError("cannot connect to PostgreSQL: \(Self.reason(error))")
+      throw DestinationError("cannot connect to PostgreSQL: \(Self.reason(error))", kind: .connection)
     }
   }
 
@@ -85,7 +85,7 @@ public final class PostgresDestinationSession: TableSession {
     } catch let error as PostgresError {
       _ = try? connection.execute("ROLLBACK")
       if connection.isLost {
-        throw DestinationError("lost the connection to PostgreSQL during batch \(batch.number): \(Self.reason(error))")
+        throw DestinationError("lost the connection to PostgreSQL during batch \(batch.number): \(Self.reason(error))", kind: .connection)
       }
       // A bad value or a broken constraint (classes 22, 23) is one record's fault, and the next
       // batch may have none. Records the target holds (a resync, changed rows) or a target COPY

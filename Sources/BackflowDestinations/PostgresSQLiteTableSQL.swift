@@ -43,7 +43,7 @@ public enum TableSQL {
   /// The parts of `object` (`table` or `schema.table`), or an error that says how to write it.
   public static func tableName(_ object: String) throws -> [String] {
     guard let parts = nameParts(object) else {
-      throw DestinationError("object \"\(object)\" is not a table name; write table or schema.table")
+      throw DestinationError("object \"\(object)\" is not a table name; write table or schema.table", kind: .configuration)
     }
     return parts
   }
@@ -121,7 +121,8 @@ public enum TableSQL {
   {
     DestinationError(
       "table \(object) does not exist; Backflow does not create tables. Create it, choosing "
-        + "each column's type, for example: " + createTable(object, target: target, dialect: dialect))
+        + "each column's type, for example: " + createTable(object, target: target, dialect: dialect),
+      kind: .configuration)
   }
 
   /// The error for mapped fields (or the match field) that are not columns of the table.
@@ -142,7 +143,7 @@ public enum TableSQL {
       if !nearMisses.isEmpty { message += " (did you mean \(nearMisses.joined(separator: ", "))?)" }
     }
     message += "; its columns are: " + columns.map(readable).joined(separator: ", ")
-    return DestinationError(message)
+    return DestinationError(message, kind: .configuration)
   }
 
   /// The error for a match field without a unique index of its own.
@@ -155,7 +156,7 @@ public enum TableSQL {
       + "that column (a PRIMARY KEY or UNIQUE constraint, or a unique index that is not partial)"
     if !notes.isEmpty { message += "; " + notes.joined(separator: "; ") }
     message += ". Create one: " + dialect.uniqueIndex(object, readable(matchField))
-    return DestinationError(message)
+    return DestinationError(message, kind: .configuration)
   }
 
   /// The error for a mapped column the database computes itself.
@@ -166,7 +167,7 @@ public enum TableSQL {
     return DestinationError(
       "table \(object) computes \(columns.map(readable).joined(separator: ", ")) itself "
         + "(a generated column), so Backflow cannot write \(columns.count == 1 ? "it" : "them"); "
-        + "remove \(columns.count == 1 ? "its mapping" : "their mappings")")
+        + "remove \(columns.count == 1 ? "its mapping" : "their mappings")", kind: .configuration)
   }
 }
 

@@ -98,7 +98,7 @@ public final class Daemon {
         wake = next?.date
       } catch {
         let retry = Date().addingTimeInterval(Self.seconds(settings.stateRetry))
-        log(.stateUnavailable(SyncRun.message(of: error), retry: retry))
+        log(.stateUnavailable(FailureKind.message(of: error), retry: retry))
         reported = nil
         wake = retry
       }

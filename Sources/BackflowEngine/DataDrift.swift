@@ -107,7 +107,7 @@ public final class DataDrift {
     do {
       try await compare(sync, model: model, match: match, destination: destination, record: record, into: &data, keys: &keys)
     } catch {
-      data.status = .failed(Self.message(of: error))
+      data.status = .failed(FailureKind.message(of: error))
     }
     drifted[record.id] = keys
     return data
@@ -252,15 +252,5 @@ public final class DataDrift {
   private static func text(of value: JSONValue) -> String {
     if case let .string(text) = value { return text }
     return value.rendered(compact: true)
-  }
-
-  /// An error's message for the user; destination and source errors already hold no secret.
-  static func message(of error: any Error) -> String {
-    switch error {
-    case let error as DestinationError: error.message
-    case let error as SourceError: error.message
-    case let error as PlanError: error.message
-    default: "\(error)"
-    }
   }
 }

@@ -118,7 +118,7 @@ public struct DueRunner: Sendable {
     } catch let error as StateError {
       failure.error = "state store: \(error)"
     } catch {
-      failure.error = SyncRun.message(of: error)
+      failure.error = FailureKind.message(of: error)
     }
     observer?.syncFinished(failure)
     return failure

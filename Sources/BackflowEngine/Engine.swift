@@ -138,7 +138,7 @@ public final class Engine {
           isCancelled: { cancellation.isRequested })
       }
     } catch {
-      outcome.error = SyncRun.message(of: error)
+      outcome.error = FailureKind.message(of: error)
       return outcome
     }
     if let stopped = lock.takenOver {
@@ -215,7 +215,7 @@ public final class Engine {
         do {
           changelog = .spool(try ChangelogSpool(sync, configuration: configuration))
         } catch {
-          outcome.logError = SyncRun.message(of: error)
+          outcome.logError = FailureKind.message(of: error)
         }
       }
       let run = try await self.run(
@@ -226,7 +226,7 @@ public final class Engine {
         outcome.logError = writeLogs(sync, configuration: configuration, run: run, changelog: changelog, planFile: planFile)
       }
     } catch {
-      outcome.error = SyncRun.message(of: error)
+      outcome.error = FailureKind.message(of: error)
     }
     return outcome
   }
@@ -281,7 +281,7 @@ public final class Engine {
         notes.append("CDC reset: \(plural(data.recorded, "row")) recorded in the snapshot, none sent")
       }
     } catch {
-      run.error = SyncRun.message(of: error)
+      run.error = FailureKind.message(of: error)
       run.status = .failed
       run.aborted = planned
       // Nothing was attempted: the run's changelog is every planned row, aborted.
@@ -346,7 +346,7 @@ extension Engine {
     } catch let error as SyncLogError {
       return error.message
     } catch {
-      return "could not write the sync logs to source \(logs.source.value): \(SyncRun.message(of: error))"
+      return "could not write the sync logs to source \(logs.source.value): \(FailureKind.message(of: error))"
     }
   }
 
@@ -424,12 +424,12 @@ public protocol ApplyObserver: AnyObject {
 }
 
 /// Why a plan file cannot be applied; nothing has been changed.
-public struct ApplyError: Error, CustomStringConvertible, Sendable {
+public struct ApplyError: Failure {
   public var message: String
+  public var kind: FailureKind
 
-  public init(_ message: String) {
+  public init(_ message: String, kind: FailureKind = .configuration) {
     self.message = message
+    self.kind = kind
   }
-
-  public var description: String { message }
 }

@@ -97,14 +97,14 @@ public enum RowTestOutcome: Sendable, Equatable {
 }
 
 /// Why a row test could not be prepared (no such sync, key or column); nothing was sent.
-public struct RowTestError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct RowTestError: Failure, Equatable {
   public var message: String
+  public var kind: FailureKind
 
-  public init(_ message: String) {
+  public init(_ message: String, kind: FailureKind = .configuration) {
     self.message = message
+    self.kind = kind
   }
-
-  public var description: String { message }
 }
 
 /// Runs `backflow test`: reads one model row by key, applies overrides, maps it with the sync's
@@ -167,7 +167,7 @@ public final class RowTester {
       do {
         prepared.record = try mapper.record(key: key, values: row)
       } catch {
-        throw RowTestError("the row cannot be mapped: \(SyncRun.message(of: error))")
+        throw RowTestError("the row cannot be mapped: \(FailureKind.message(of: error))")
       }
     }
     prepared.fields = Array(zip(mapper.fields, prepared.record?.values ?? []))
@@ -194,7 +194,7 @@ public final class RowTester {
     do {
       connector = try ConnectorRegistry.standard.connector(for: prepared.destinationConfig, target: target, in: directory)
     } catch {
-      return .failed(prepared.redacted(SyncRun.message(of: error)))
+      return .failed(prepared.redacted(FailureKind.message(of: error)))
     }
     var outcome: RowTestOutcome
     do {
@@ -207,13 +207,13 @@ public final class RowTester {
       default: outcome = .failed("the destination answered \(outcomes.count) outcomes for 1 record")
       }
     } catch {
-      outcome = .failed(SyncRun.message(of: error))
+      outcome = .failed(FailureKind.message(of: error))
     }
     do {
       // Connectors hold connections and clients; files are only written here.
       try await connector.finish()
     } catch {
-      if outcome == .succeeded { outcome = .failed(SyncRun.message(of: error)) }
+      if outcome == .succeeded { outcome = .failed(FailureKind.message(of: error)) }
     }
     if case let .failed(reason) = outcome { return .failed(prepared.redacted(reason)) }
     return dryRun && outcome == .succeeded ? .dryRun : outcome

@@ -101,7 +101,7 @@ final class SyncRun {
       try await connector.prepare()
       if sweep { try await sendWithSweep() } else { try await sendAll(sweeping: nil) }
     } catch {
-      stop(Self.message(of: error))
+      stop(FailureKind.message(of: error))
     }
     await finish()
     return run
@@ -162,7 +162,7 @@ final class SyncRun {
             inFlight += 1
           }
         } catch {
-          stop(Self.message(of: error))
+          stop(FailureKind.message(of: error))
         }
         while let result = await group.next() { handle(result) }
       }
@@ -200,7 +200,7 @@ final class SyncRun {
     do {
       return BatchResult(refs: refs, outcome: .success(try await connector.send(batch)))
     } catch {
-      return BatchResult(refs: refs, outcome: .failure(DestinationError(message(of: error))))
+      return BatchResult(refs: refs, outcome: .failure(DestinationError(FailureKind.message(of: error), kind: FailureKind.of(error))))
     }
   }
 
@@ -241,8 +241,8 @@ final class SyncRun {
       } catch {
         // A template that cannot render this row fails the row, not the run.
         run.failed[operation] += 1
-        failures.append(FailedRow(operation: operation.rawValue, key: key, reason: Self.message(of: error)))
-        log(ref, .failed, reason: Self.message(of: error))
+        failures.append(FailedRow(operation: operation.rawValue, key: key, reason: FailureKind.message(of: error)))
+        log(ref, .failed, reason: FailureKind.message(of: error))
         unsent += 1
         return nil
       }
@@ -309,7 +309,7 @@ final class SyncRun {
     do {
       if !connector.writesAtFinish { try writeState() }
     } catch {
-      stop("could not record the run in the state store: \(Self.message(of: error))")
+      stop("could not record the run in the state store: \(FailureKind.message(of: error))")
     }
     progress(run)
   }
@@ -376,9 +376,9 @@ final class SyncRun {
       }
     } catch {
       // Nothing a destination that writes at the end was given holds: none of it is recorded.
-      stop(Self.message(of: error))
+      stop(FailureKind.message(of: error))
       if connector.writesAtFinish {
-        failedAtFinish = Self.message(of: error)
+        failedAtFinish = FailureKind.message(of: error)
         run.failed.add += run.succeeded.add
         run.failed.change += run.succeeded.change
         run.failed.remove += run.succeeded.remove
@@ -392,7 +392,7 @@ final class SyncRun {
     do {
       try writeState(waiting: true)
     } catch {
-      stop("could not record the run in the state store: \(Self.message(of: error))")
+      stop("could not record the run in the state store: \(FailureKind.message(of: error))")
     }
     for row in provisional {
       // A destination that writes at the end holds nothing when finishing failed.
@@ -402,7 +402,7 @@ final class SyncRun {
       do {
         try logAborted()
       } catch {
-        changelogError = "could not list the rows the run did not attempt: \(Self.message(of: error))"
+        changelogError = "could not list the rows the run did not attempt: \(FailureKind.message(of: error))"
       }
     }
     run.aborted = OperationCounts(
@@ -423,11 +423,6 @@ final class SyncRun {
   private static func seconds(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-  }
-
-  static func message(of error: any Error) -> String {
-    if let error = error as? DestinationError { return error.message }
-    return String(describing: error)
   }
 }
 

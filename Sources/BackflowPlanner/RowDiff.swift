@@ -1,3 +1,5 @@
+import BackflowConfig
+
 import BackflowSources
 import BackflowState
 
@@ -148,12 +150,12 @@ enum KeyOrder {
 }
 
 /// A planning failure that is not about one config value.
-public struct PlanError: Error, CustomStringConvertible, Sendable {
+public struct PlanError: Failure {
   public let message: String
+  public var kind: FailureKind
 
-  public init(_ message: String) {
+  public init(_ message: String, kind: FailureKind = .configuration) {
     self.message = message
+    self.kind = kind
   }
-
-  public var description: String { message }
 }

@@ -10,7 +10,7 @@ public final class PostgresModelReader: ModelReader {
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch {
-      throw SourceError("could not connect: \(error)")
+      throw SourceError("could not connect: \(error)", kind: .connection)
     }
   }
 

@@ -1,14 +1,16 @@
+import BackflowConfig
+
 /// A source that cannot be reached or a model query the database refused.
-public struct SourceError: Error, CustomStringConvertible, Sendable {
+public struct SourceError: Failure {
   /// The database's message.
   public let message: String
+  public let kind: FailureKind
   /// Where in the model's SQL the database placed the error: a 1-based character offset.
   public let position: Int?
 
-  public init(_ message: String, position: Int? = nil) {
+  public init(_ message: String, kind: FailureKind = .refused, position: Int? = nil) {
     self.message = message
+    self.kind = kind
     self.position = position
   }
-
-  public var description: String { message }
 }

@@ -14,7 +14,7 @@ final class MySQLDestinationSession: TableSession {
       connection = try settings.connect()
       try connection.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')")
     } catch let error as MySQLError {
-      throw DestinationError("cannot connect to MySQL: \(error)")
+      throw DestinationError("cannot connect to MySQL: \(error)", kind: .connection)
     }
   }
 
@@ -122,7 +122,7 @@ final class MySQLDestinationSession: TableSession {
       try connection.commit()
     } catch let error as MySQLError where Self.isFatal(error) {
       if !connection.isLost { try? connection.rollback() }
-      throw DestinationError("MySQL could not write batch \(batch): \(error)")
+      throw DestinationError("MySQL could not write batch \(batch): \(error)", kind: error.isConnectionLost ? .connection : .refused)
     }
   }
 

@@ -13,7 +13,7 @@ final class MySQLModelReader: ModelReader {
       connection = try settings.connect()
       try connection.execute("SET SESSION TRANSACTION READ ONLY")
     } catch let error as MySQLError {
-      throw SourceError("could not connect to MySQL: \(error)")
+      throw SourceError("could not connect to MySQL: \(error)", kind: .connection)
     }
   }
 
