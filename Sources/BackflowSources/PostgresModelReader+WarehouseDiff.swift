@@ -184,7 +184,7 @@ private final class PostgresDiffStream: WarehouseDiffStream {
       fields = try stream.next()
     } catch {
       try? end("ROLLBACK")
-      throw SourceError("\(error)")
+      throw SourceError(PostgresModelReader.reason(error))
     }
     if fields == nil {
       do {

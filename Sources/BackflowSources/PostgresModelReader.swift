@@ -1,6 +1,9 @@
 import BackflowPostgres
 
-/// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
+/// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT. The
+/// session is read-only (`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`), so a model whose
+/// query writes (through a function, say) fails with the server's error and writes nothing: a
+/// plan never changes anything.
 public final class PostgresModelReader: ModelReader {
   let connection: PostgresConnection
   /// Each model is described once: its column names are checked, then its types read its rows.
@@ -11,6 +14,11 @@ public final class PostgresModelReader: ModelReader {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch {
       throw SourceError("could not connect: \(error)", kind: .connection)
+    }
+    do {
+      try connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    } catch {
+      throw SourceError("could not make the model session read-only: \(error)")
     }
   }
 
@@ -66,7 +74,14 @@ public final class PostgresModelReader: ModelReader {
   /// The server's error, with its position moved from the wrapping statement into the model.
   static func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
     let position = error.position.map { $0 - modelOffset }.flatMap { (1...model.text.count).contains($0) ? $0 : nil }
-    return SourceError(error.description, position: position)
+    return SourceError(reason(error), position: position)
+  }
+
+  /// The server's message, saying plainly when the model tried to write (SQLSTATE 25006,
+  /// read_only_sql_transaction).
+  static func reason(_ error: any Error) -> String {
+    guard (error as? PostgresError)?.sqlState == "25006" else { return "\(error)" }
+    return "the model tried to write, and models only read (the session is read-only): \(error)"
   }
 
   /// How a column's text becomes a typed value.
@@ -115,7 +130,7 @@ private final class PostgresRowStream: ModelRowStream {
     do {
       fields = try stream.next()
     } catch {
-      throw SourceError("\(error)")
+      throw SourceError(PostgresModelReader.reason(error))
     }
     guard let fields else { return nil }
     var values: [FieldValue] = []
