@@ -17,7 +17,15 @@ extension NodeReader {
     case let (query?, nil):
       relation = nonEmptyString(query, path: fields.path("query")).map(Model.Relation.query)
     case let (nil, table?):
-      relation = nonEmptyString(table, path: fields.path("table")).map(Model.Relation.table)
+      relation = nonEmptyString(table, path: fields.path("table")).flatMap { name in
+        guard TableName.parts(name.value) != nil else {
+          invalid(
+            name, at: table, fields.path("table"),
+            "must be a table name, table or schema.table, with double quotes around a part that holds dots or quotes")
+          return nil
+        }
+        return .table(name)
+      }
     case (_?, _?):
       error("\(path.isEmpty ? "a model" : path) has both query and table; keep one", at: fields.keyLocation("table") ?? fields.location)
     case (nil, nil):

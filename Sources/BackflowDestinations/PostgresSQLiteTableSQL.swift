@@ -42,59 +42,10 @@ public struct TableDialect: Sendable {
 public enum TableSQL {
   /// The parts of `object` (`table` or `schema.table`), or an error that says how to write it.
   public static func tableName(_ object: String) throws -> [String] {
-    guard let parts = nameParts(object) else {
+    guard let parts = TableName.parts(object) else {
       throw DestinationError("object \"\(object)\" is not a table name; write table or schema.table", kind: .configuration)
     }
     return parts
-  }
-
-  /// The parts of a table name, optionally schema-qualified: `crm.contacts` is `crm` and
-  /// `contacts`, `"My.Schema"."Contacts"` is `My.Schema` and `Contacts`. `nil` when quotes do not
-  /// pair up, a part is empty, or there are more than two parts.
-  static func nameParts(_ object: String) -> [String]? {
-    var parts: [String] = []
-    var current = ""
-    var wasQuoted = false
-    var index = object.startIndex
-    while index < object.endIndex {
-      let character = object[index]
-      if character == "\"" {
-        guard current.isEmpty, !wasQuoted else { return nil }
-        var closed = false
-        index = object.index(after: index)
-        while index < object.endIndex {
-          if object[index] == "\"" {
-            let next = object.index(after: index)
-            if next < object.endIndex, object[next] == "\"" {
-              current.append("\"")
-              index = object.index(after: next)
-              continue
-            }
-            closed = true
-            index = next
-            break
-          }
-          current.append(object[index])
-          index = object.index(after: index)
-        }
-        guard closed, !current.isEmpty else { return nil }
-        wasQuoted = true
-        continue
-      }
-      if character == "." {
-        guard !current.isEmpty else { return nil }
-        parts.append(current)
-        current = ""
-        wasQuoted = false
-      } else {
-        guard !wasQuoted else { return nil }
-        current.append(character)
-      }
-      index = object.index(after: index)
-    }
-    guard !current.isEmpty else { return nil }
-    parts.append(current)
-    return parts.count <= 2 ? parts : nil
   }
 
   /// The columns a table for `target` needs, in the order a suggested `CREATE TABLE` lists them:

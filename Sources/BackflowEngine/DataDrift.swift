@@ -120,8 +120,8 @@ public final class DataDrift {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw PlanError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
-    let sql = ModelSQL(model.relation)
     let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
+    let sql = reader.sql(of: model.relation)
     let columns = try usedColumns(of: sync, model: model, available: try reader.columns(of: sql))
     let mapper = try RecordMapper(sync: sync)
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint

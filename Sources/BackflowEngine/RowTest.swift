@@ -226,12 +226,12 @@ public final class RowTester {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw RowTestError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
-    let sql = ModelSQL(model.relation)
     let key = model.primaryKey.value
     let columns: [String]
     let rows: [ModelRow]
     do {
       let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
+      let sql = reader.sql(of: model.relation)
       columns = try reader.columns(of: sql)
       guard columns.contains(key) else {
         throw RowTestError(

@@ -76,7 +76,7 @@ public final class Planner {
     sampleSize: Int, sink: (any PlannedRowSink)?, warnings: inout [String]
   ) throws -> DataPlan {
     let reader = try reader(for: model)
-    let sql = ModelSQL(model.relation)
+    let sql = reader.sql(of: model.relation)
     let available = try failing(model) { try reader.columns(of: sql) }
     let used = try usedColumns(of: sync, model: model, available: available)
     // Sync logs record the whole model row, and every unchanged row for `sync_snapshot`; the
@@ -105,12 +105,10 @@ public final class Planner {
     if pending == nil, !keyChanged, !logging, let record, let table = state.postgresSnapshotsTable,
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
     {
-      var relation: String?
-      if case let .table(name) = model.relation { relation = name.value }
       let diff = WarehouseRowDiff(
         stream: try failing(model) {
           try diffing.diff(
-            sql, relation: relation, key: key, columns: columns, signature: fingerprint.signature, snapshots: table,
+            sql, relation: sql.table, key: key, columns: columns, signature: fingerprint.signature, snapshots: table,
             syncID: record.id)
         })
       warehouse = diff

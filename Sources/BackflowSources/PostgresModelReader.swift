@@ -26,6 +26,8 @@ public final class PostgresModelReader: ModelReader {
     try describe(model).map(\.name)
   }
 
+  public func quoted(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
+
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let keyText = "(\(PostgresConnection.quoteIdentifier(key)))::text"

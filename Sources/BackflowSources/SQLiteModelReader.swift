@@ -16,6 +16,8 @@ public final class SQLiteModelReader: ModelReader {
     try prepare(model.wrapped(select: "*").sql).columnNames
   }
 
+  public func quoted(_ name: String) -> String { SQLiteDatabase.quoteIdentifier(name) }
+
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // BINARY orders by bytes, as the state store and the merge do, whatever the column's collation.
     let keyText = "CAST(\(SQLiteDatabase.quoteIdentifier(key)) AS TEXT)"

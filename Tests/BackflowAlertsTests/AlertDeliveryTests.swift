@@ -440,10 +440,3 @@ extension String {
   fileprivate var json: JSONValue { .string(self) }
 }
 
-/// Runs blocking work (a child process) on a thread of its own, so that an async test does not
-/// hold one of the few threads every test's tasks share.
-func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-  }
-}

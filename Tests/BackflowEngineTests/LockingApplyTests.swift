@@ -55,12 +55,9 @@ struct LockingApplyTests {
     try scenario.insert([(1, "a@example.com", "A", "pro")])
     _ = try scenario.plan(out: scenario.planFile)
     let lock = try await hold(scenario)
-    let releaser = Task {
-      try await Task.sleep(for: .milliseconds(300))
-      lock.release()
-    }
+    let releaser = ThreadJob(after: .milliseconds(300)) { lock.release() }
     let outcomes = try await engine(scenario, lockTimeout: .seconds(60)).apply(planFile: scenario.planFile)
-    try await releaser.value
+    try await releaser.value()
     #expect(try outcomes.sync().succeeded && outcomes.run().succeeded == OperationCounts(add: 1))
     #expect(try scenario.crmRows("select count(*) from contacts") == [["1"]])
   }
@@ -79,14 +76,13 @@ struct LockingApplyTests {
     let lock = try await hold(scenario)
     let location = try #require(StateLocation(try scenario.loadProject().state.value))
     let directory = scenario.directory
-    let other = Task {
-      try await Task.sleep(for: .milliseconds(300))
+    let other = ThreadJob(after: .milliseconds(300)) {
       // What the other apply does to the sync's state while holding the lock.
       try StateStore.open(location, in: directory, writer: "test").setPending(nil, syncID: id)
       lock.release()
     }
     let outcomes = try await engine(scenario, lockTimeout: .seconds(60)).apply(planFile: scenario.planFile)
-    try await other.value
+    try await other.value()
     #expect(
       try outcomes.sync().error?.hasPrefix(
         "sync users_to_crm has changed in state since the plan was made (another apply ran it while this one waited for its lock)")

@@ -88,13 +88,10 @@ struct LockTests {
     guard backend.available else { return }
     try await withStores(backend) { first, second, _ in
       let lock = try await first.lock(syncNamed: "users_to_crm", syncID: nil, owner: Self.ada)
-      let releaser = Task {
-        try await Task.sleep(for: .milliseconds(300))
-        lock.release()
-      }
+      let releaser = ThreadJob(after: .milliseconds(300)) { lock.release() }
       let waited = try await second.lock(
         syncNamed: "users_to_crm", syncID: nil, owner: Self.bob, timeout: .seconds(60), pollInterval: .milliseconds(50))
-      try await releaser.value
+      try await releaser.value()
       #expect(waited.record.who == "bob@ci" && waited.takenOver == nil)
       #expect(try first.currentLock(syncNamed: "users_to_crm") == waited.record)
       waited.release()

@@ -21,6 +21,8 @@ final class MySQLModelReader: ModelReader {
     try reading { try connection.stream(Self.wrapped(model, select: "*", rest: "\nLIMIT 0")).columns.map(\.name) }
   }
 
+  func quoted(_ name: String) -> String { MySQLConnection.quoteIdentifier(name) }
+
   func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // Byte order of the key's text, as the state store and the merge compare keys.
     let keyText = Self.keyText(key)

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Work on a thread of its own, started at once. Swift's cooperative pool has as many threads as
+/// cores (two here), and a test that blocks one of them (waiting on a lock, a process, a socket)
+/// can starve a `Task` that was to release what another test waits for; a thread is always there.
+public final class ThreadJob: @unchecked Sendable {
+  // @unchecked: `failure` is written once by the job's thread before `group` leaves, and read after.
+  private let group = DispatchGroup()
+  private var failure: (any Error)?
+
+  /// Runs `body` after `delay` on a new thread.
+  public init(after delay: Duration = .zero, _ body: @escaping @Sendable () throws -> Void) {
+    group.enter()
+    Thread.detachNewThread { [self] in
+      let (seconds, attoseconds) = delay.components
+      Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+      do {
+        try body()
+      } catch {
+        failure = error
+      }
+      group.leave()
+    }
+  }
+
+  /// Waits, without holding a thread, until the job has run; rethrows its error.
+  public func value() async throws {
+    await withCheckedContinuation { continuation in
+      group.notify(queue: .global()) { continuation.resume() }
+    }
+    if let failure { throw failure }
+  }
+}
+
+/// Runs blocking work (a child process) on a thread of its own and returns its result, so that an
+/// async test does not hold one of the few threads every test's tasks share.
+public func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+  }
+}
