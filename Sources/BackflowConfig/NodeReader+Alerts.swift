@@ -5,14 +5,8 @@ import Yams
 extension NodeReader {
   /// Reads `notifications:` and `alerts:` of backflow.yaml into `header`.
   func readAlerting(_ fields: Fields, into header: inout ProjectHeader) {
-    if let node = fields["notifications"] {
-      for (name, value) in namedEntries(node, path: "notifications") {
-        header.notificationNames.append(name)
-        if checkName(name, kind: "notification"), let channel = notificationChannel(name, value) {
-          header.notifications.append(channel)
-        }
-      }
-    }
+    header.notifications = declared(
+      fields, "notifications", kind: "notification", names: &header.notificationNames, notificationChannel)
     if let node = fields["alerts"] {
       header.alerts = alertRules(node)
     }

@@ -49,22 +49,8 @@ extension NodeReader {
         header.state = state
       }
     }
-    if let node = fields["sources"] {
-      for (name, value) in namedEntries(node, path: "sources") {
-        header.sourceNames.append(name)
-        if checkName(name, kind: "source"), let source = source(name, value) {
-          header.sources.append(source)
-        }
-      }
-    }
-    if let node = fields["destinations"] {
-      for (name, value) in namedEntries(node, path: "destinations") {
-        header.destinationNames.append(name)
-        if checkName(name, kind: "destination"), let destination = destination(name, value) {
-          header.destinations.append(destination)
-        }
-      }
-    }
+    header.sources = declared(fields, "sources", kind: "source", names: &header.sourceNames, source)
+    header.destinations = declared(fields, "destinations", kind: "destination", names: &header.destinationNames, destination)
     if let node = fields["sync_logs"] {
       header.syncLogs = syncLogs(node)
     }
@@ -73,6 +59,22 @@ extension NodeReader {
     }
     readAlerting(fields, into: &header)
     return header
+  }
+
+  /// The entries of `key`, a mapping of names the user chooses to settings, that `decode` reads;
+  /// every name goes into `names`, including entries too broken to decode, so references to them
+  /// do not cascade into "not declared" errors.
+  func declared<Entry>(
+    _ fields: Fields, _ key: String, kind: String, names: inout [Located<String>],
+    _ decode: (Located<String>, Node) -> Entry?
+  ) -> [Entry] {
+    guard let node = fields[key] else { return [] }
+    var entries: [Entry] = []
+    for (name, value) in namedEntries(node, path: key) {
+      names.append(name)
+      if checkName(name, kind: kind), let entry = decode(name, value) { entries.append(entry) }
+    }
+    return entries
   }
 
   /// Names become file stems, table prefixes and CLI arguments, so they stay plain.
