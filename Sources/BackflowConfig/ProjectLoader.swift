@@ -48,6 +48,9 @@ public struct ProjectLoader: Sendable {
       }
     }
     diagnostics.append(contentsOf: headerReader.diagnostics)
+    let dbt = header.dbt.map {
+      DBTContext($0, directory: directory, displayPrefix: displayPrefix, diagnostics: &diagnostics)
+    }
 
     var models: [Model] = []
     var modelNames: [Located<String>] = []
@@ -56,6 +59,7 @@ public struct ProjectLoader: Sendable {
     let syncFiles = yamlFiles()
     for relativePath in syncFiles {
       let reader = reader(for: relativePath)
+      reader.dbt = dbt
       guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
       let file = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics)
       let root = file.root
@@ -88,6 +92,7 @@ public struct ProjectLoader: Sendable {
       models: models, syncs: syncs)
     project.notifications = header.notifications
     project.alerts = header.alerts
+    project.dbt = header.dbt
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
       modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)

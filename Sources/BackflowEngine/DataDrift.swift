@@ -95,7 +95,7 @@ public final class DataDrift {
         "the config changed where the records are (\(moving.map(\.path).joined(separator: ", "))) since the last "
           + "apply; apply first")
     }
-    guard let model = sync.inlineModel ?? project.models.first(where: { $0.name.value == sync.model.value }) else {
+    guard let model = project.model(of: sync) else {
       return notChecked("model \(sync.model.value) is not declared")
     }
     if let previous = record.primaryKey, previous != model.primaryKey.value {
@@ -120,8 +120,8 @@ public final class DataDrift {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw PlanError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
-    let sql = ModelSQL(model.relation)
     let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
+    let sql = ModelSQL(model.relation, quote: reader.quoteIdentifier)
     let columns = try usedColumns(of: sync, model: model, available: try reader.columns(of: sql))
     let mapper = try RecordMapper(sync: sync)
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint

@@ -130,7 +130,7 @@ public final class RowTester {
         "no sync named \(test.sync) in the project"
           + Suggestion.hint(for: test.sync, in: project.syncs.map(\.name.value)))
     }
-    guard let model = sync.inlineModel ?? project.models.first(where: { $0.name.value == sync.model.value }) else {
+    guard let model = project.model(of: sync) else {
       throw RowTestError("model \(sync.model.value) of sync \(test.sync) is not declared")
     }
     guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
@@ -226,12 +226,12 @@ public final class RowTester {
     guard let source = project.sources.first(where: { $0.name.value == model.source.value }) else {
       throw RowTestError("source \(model.source.value) of model \(model.name.value) is not declared")
     }
-    let sql = ModelSQL(model.relation)
     let key = model.primaryKey.value
     let columns: [String]
     let rows: [ModelRow]
     do {
       let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
+      let sql = ModelSQL(model.relation, quote: reader.quoteIdentifier)
       columns = try reader.columns(of: sql)
       guard columns.contains(key) else {
         throw RowTestError(

@@ -53,11 +53,11 @@ public final class Planner {
     let config = try SyncConfiguration(sync: sync, in: project)
     let applied = try record?.config.map(SyncConfiguration.init(stored:))
     let changes = applied.map { config.changes(since: $0) } ?? []
-    let model = sync.inlineModel ?? project.models.first { $0.name.value == sync.model.value }
+    let model = project.model(of: sync)
     var plan = SyncPlan(
       name: sync.name.value, id: record?.id, serial: record?.serial,
       configAction: applied == nil ? .create : changes.isEmpty ? .none : .update, configChanges: changes,
-      config: config, model: model?.name.value, destination: "\(sync.destination.value)/\(sync.object.value)",
+      config: config, model: model?.name.value, dbt: model?.dbtDescription, destination: "\(sync.destination.value)/\(sync.object.value)",
       enabled: sync.enabled.value, pending: record?.pending, data: nil, warnings: [], failed: false)
     guard sync.enabled.value, let model else { return plan }
     do {
@@ -76,7 +76,7 @@ public final class Planner {
     sampleSize: Int, sink: (any PlannedRowSink)?, warnings: inout [String]
   ) throws -> DataPlan {
     let reader = try reader(for: model)
-    let sql = ModelSQL(model.relation)
+    let sql = ModelSQL(model.relation, quote: reader.quoteIdentifier)
     let available = try failing(model) { try reader.columns(of: sql) }
     let used = try usedColumns(of: sync, model: model, available: available)
     // Sync logs record the whole model row, and every unchanged row for `sync_snapshot`; the
@@ -106,7 +106,11 @@ public final class Planner {
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
     {
       var relation: String?
-      if case let .table(name) = model.relation { relation = name.value }
+      switch model.relation {
+      case let .table(name): relation = name.value
+      case let .dbt(dbt): relation = dbt.quoted(reader.quoteIdentifier)
+      case .query: relation = nil
+      }
       let diff = WarehouseRowDiff(
         stream: try failing(model) {
           try diffing.diff(
@@ -315,6 +319,8 @@ public final class Planner {
     switch model.relation {
     case let .query(sql): try failing(at: sql.location, "model \(model.name.value)", query: sql.value, body)
     case let .table(name): try failing(at: name.location, "model \(model.name.value)", body)
+    case let .dbt(relation):
+      try failing(at: relation.model.location, "model \(model.name.value) (dbt:\(relation.model.value) → \(relation.name))", body)
     }
   }
 }

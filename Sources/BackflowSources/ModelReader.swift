@@ -11,16 +11,20 @@ public protocol ModelReader: AnyObject {
   /// `limit` of them, with the values of `columns`. One row by its key, for `backflow test`.
   func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
     -> [ModelRow]
+  /// `name` as an identifier of this source's dialect: how a dbt model's relation is named.
+  func quoteIdentifier(_ name: String) -> String
 }
 
 /// The SQL of a model, ready to be wrapped as a subquery.
 public struct ModelSQL: Sendable, Equatable {
   public var text: String
 
-  public init(_ relation: Model.Relation) {
+  /// - Parameter quote: the source's identifier quoting (`ModelReader.quoteIdentifier`), for a dbt relation.
+  public init(_ relation: Model.Relation, quote: (String) -> String) {
     switch relation {
     case let .query(sql): text = Self.trimmed(sql.value)
     case let .table(name): text = "SELECT * FROM \(name.value)"
+    case let .dbt(relation): text = "SELECT * FROM \(relation.quoted(quote))"
     }
   }
 

@@ -2,6 +2,8 @@ import BackflowPostgres
 
 /// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT.
 public final class PostgresModelReader: ModelReader {
+  public func quoteIdentifier(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
+
   let connection: PostgresConnection
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]

@@ -2,6 +2,8 @@ import BackflowSQLite
 
 /// Models on SQLite: a stepped statement, read-only.
 public final class SQLiteModelReader: ModelReader {
+  public func quoteIdentifier(_ name: String) -> String { SQLiteDatabase.quoteIdentifier(name) }
+
   private let database: SQLiteDatabase
 
   public init(path: String) throws {

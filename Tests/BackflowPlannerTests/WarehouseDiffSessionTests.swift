@@ -15,7 +15,7 @@ struct WarehouseDiffSessionTests {
   let model = ModelSQL(
     .query(Located(
       "select k, 10 / divisor as ratio, current_setting('jit') as jit from items",
-      at: SourceLocation(file: "test", line: 1, column: 1))))
+      at: SourceLocation(file: "test", line: 1, column: 1))), quote: PostgresConnection.quoteIdentifier)
 
   /// A database with 50 items and a stale snapshot of keys 40…60, and a reader of it whose session
   /// starts with JIT on, so the diff's `jit = off` shows in a model's rows.

@@ -6,6 +6,8 @@ import BackflowSources
 /// so a model that tries to write fails with the server's error 1792 and writes nothing; rows
 /// stream from the server one at a time.
 final class MySQLModelReader: ModelReader {
+  func quoteIdentifier(_ name: String) -> String { MySQLConnection.quoteIdentifier(name) }
+
   private let connection: MySQLConnection
 
   init(settings: MySQLSettings) throws {
