@@ -35,14 +35,14 @@ public struct DBTRelation: Sendable, Equatable, Encodable {
     "\(quote(schema)).\(quote(alias))"
   }
 
+  /// What applied config records: the dbt model's name and its relation, so a new schema or alias
+  /// is a config change.
   public func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    try container.encode(model, forKey: .dbt)
-    try container.encode(name, forKey: .relation)
+    try Recorded(dbt: model, relation: name).encode(to: encoder)
   }
 
-  private enum Key: String, CodingKey {
-    case dbt
-    case relation
+  private struct Recorded: Encodable {
+    var dbt: Located<String>
+    var relation: String
   }
 }

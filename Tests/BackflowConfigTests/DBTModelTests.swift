@@ -161,6 +161,14 @@ struct DBTModelTests {
     ])
   }
 
+  @Test func theManifestIsAFileTheDaemonWatches() {
+    withTemporaryDirectory { directory in
+      ProjectFixture.write(["backflow.yaml": Self.project], into: directory)
+      let files = ProjectLoader(directory: directory, displayPath: ".", environment: [:]).projectFiles()
+      #expect(files == ["backflow.yaml", "syncs/models/users.yaml", "analytics/target/manifest.json"])
+    }
+  }
+
   @Test func dbtNeedsTheDBTBlockAndExcludesQueryAndTable() {
     let withoutBlock = withTemporaryDirectory { directory in
       ProjectFixture.write(["syncs/models/users.yaml": "dbt: users\n"], into: directory)
