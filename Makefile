@@ -9,6 +9,8 @@ RELEASE_BUILD ?= .build-release
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/BackflowCommands/Backflow.swift)
 ARCH := $(shell uname -m)
 ARCHIVE := dist/backflow-$(VERSION)-linux-$(ARCH).tar.gz
+# The commit a release is built from, "-dirty" when Sources/ or Package.swift differ from it.
+RELEASE_COMMIT := $(shell git rev-parse HEAD)$(shell git diff --quiet HEAD -- Sources Package.swift || echo -dirty)
 
 .PHONY: deps build demo test bench bench-large bench-web release clean
 
@@ -35,8 +37,7 @@ test: deps
 # Not part of `make test`: a release build takes many minutes on two cores (docs/development.md).
 release: deps
 	mkdir -p $(RELEASE_BUILD)/generated dist
-	printf '#define BACKFLOW_BUILD_COMMIT "%s%s"\n' "$$(git rev-parse HEAD)" \
-	  "$$(git diff --quiet HEAD -- Sources Package.swift || echo -dirty)" > $(RELEASE_BUILD)/generated/backflow_build.h.new
+	printf '#define BACKFLOW_BUILD_COMMIT "%s"\n' "$(RELEASE_COMMIT)" > $(RELEASE_BUILD)/generated/backflow_build.h.new
 	cmp -s $(RELEASE_BUILD)/generated/backflow_build.h.new $(RELEASE_BUILD)/generated/backflow_build.h \
 	  || mv $(RELEASE_BUILD)/generated/backflow_build.h.new $(RELEASE_BUILD)/generated/backflow_build.h
 	rm -f $(RELEASE_BUILD)/generated/backflow_build.h.new
@@ -47,7 +48,7 @@ release: deps
 	strip $(RELEASE_BUILD)/pack/backflow-$(VERSION)/backflow
 	tar -C $(RELEASE_BUILD)/pack -czf $(ARCHIVE) backflow-$(VERSION)
 	cd dist && sha256sum $(notdir $(ARCHIVE)) > $(notdir $(ARCHIVE)).sha256
-	scripts/check-release.sh $(ARCHIVE)
+	scripts/check-release.sh $(ARCHIVE) $(RELEASE_COMMIT)
 
 # `backflow plan` on PostgreSQL models of 100k and 1M rows (BENCH_SIZES="..." for others): wall time
 # and peak RSS next to a psql COPY floor, as a table and in bench/results.json. See bench/README.md.

@@ -5,7 +5,9 @@
 # temporary copy of the demo project.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-archive=${1:?usage: check-release.sh dist/backflow-VERSION-linux-ARCH.tar.gz}
+archive=${1:?usage: check-release.sh dist/backflow-VERSION-linux-ARCH.tar.gz [COMMIT]}
+# The commit the binary must name: the one make release built from, else HEAD.
+expected=${2:-$(git -C "$root" rev-parse HEAD)}
 archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")
 
 fail() { echo "check-release: $*" >&2; exit 1; }
@@ -30,14 +32,15 @@ unexpected=$(echo "$libraries" | awk '$3 ~ /^\// && $3 !~ /^\/(usr\/)?lib(64)?\/
 
 commit=$(env -i "$binary" version --format json)
 echo "$commit"
-expected=$(git -C "$root" rev-parse HEAD)
-echo "$commit" | grep -q "\"commit\": \"$expected" || fail "backflow version does not name commit $expected"
+echo "$commit" | grep -q "\"commit\": \"$expected\"" || fail "backflow version does not name commit $expected"
 
-# The demo project, copied, from an empty environment: no PATH, HOME or Swift anywhere.
+# The demo project, copied (its warehouse and CRM made as `make demo` makes them), from an empty
+# environment: no PATH, HOME or Swift anywhere.
 project="$work/demo-project"
 mkdir -p "$project/demo"
 cp -r "$root/backflow.yaml" "$root/syncs" "$project/"
 sqlite3 "$project/demo/warehouse.db" < "$root/demo/seed.sql"
+sqlite3 "$project/demo/crm.db" < "$root/demo/crm.sql"
 cd "$work"
 env -i "$binary" validate --project "$project"
 env -i "$binary" plan --project "$project" > "$work/plan.txt" || fail "plan failed: $(cat "$work/plan.txt")"
