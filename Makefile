@@ -4,8 +4,15 @@ BACKFLOW := .build/debug/backflow
 # make bench builds release in its own scratch directory: SwiftPM locks one while it builds, so a
 # benchmark build never waits for (or blocks) a debug build or test run in .build.
 BENCH_BUILD ?= .build-bench
+# make release builds in its own scratch directory too, with the Swift runtime linked in.
+RELEASE_BUILD ?= .build-release
+VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/BackflowCommands/Backflow.swift)
+ARCH := $(shell uname -m)
+ARCHIVE := dist/backflow-$(VERSION)-linux-$(ARCH).tar.gz
+# The commit a release is built from, "-dirty" when Sources/ or Package.swift differ from it.
+RELEASE_COMMIT := $(shell git rev-parse HEAD)$(shell git diff --quiet HEAD -- Sources Package.swift || echo -dirty)
 
-.PHONY: deps build demo test bench bench-large bench-web clean
+.PHONY: deps build demo test bench bench-large bench-web release clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,6 +30,26 @@ test: deps
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh scripts/with-mariadb.sh $(SWIFT) test --skip-build
 
+# A binary that runs where Swift is not installed: the Swift runtime and Foundation linked in
+# (--static-swift-stdlib), the commit baked in (backflow_build.h, read by Sources/CBackflowBuild),
+# packed as dist/backflow-VERSION-linux-ARCH.tar.gz with its .sha256, then checked by
+# scripts/check-release.sh (ldd, and validate/plan/apply on the demo from an empty environment).
+# Not part of `make test`: a release build takes many minutes on two cores (docs/development.md).
+release: deps
+	mkdir -p $(RELEASE_BUILD)/generated dist
+	printf '#define BACKFLOW_BUILD_COMMIT "%s"\n' "$(RELEASE_COMMIT)" > $(RELEASE_BUILD)/generated/backflow_build.h.new
+	cmp -s $(RELEASE_BUILD)/generated/backflow_build.h.new $(RELEASE_BUILD)/generated/backflow_build.h \
+	  || mv $(RELEASE_BUILD)/generated/backflow_build.h.new $(RELEASE_BUILD)/generated/backflow_build.h
+	rm -f $(RELEASE_BUILD)/generated/backflow_build.h.new
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(RELEASE_BUILD) --product backflow \
+	  -Xcc -I$(CURDIR)/$(RELEASE_BUILD)/generated
+	rm -rf $(RELEASE_BUILD)/pack && mkdir -p $(RELEASE_BUILD)/pack/backflow-$(VERSION)
+	cp $(RELEASE_BUILD)/release/backflow README.md $(RELEASE_BUILD)/pack/backflow-$(VERSION)/
+	strip $(RELEASE_BUILD)/pack/backflow-$(VERSION)/backflow
+	tar -C $(RELEASE_BUILD)/pack -czf $(ARCHIVE) backflow-$(VERSION)
+	cd dist && sha256sum $(notdir $(ARCHIVE)) > $(notdir $(ARCHIVE)).sha256
+	scripts/check-release.sh $(ARCHIVE) $(RELEASE_COMMIT)
+
 # `backflow plan` on PostgreSQL models of 100k and 1M rows (BENCH_SIZES="..." for others): wall time
 # and peak RSS next to a psql COPY floor, as a table and in bench/results.json. See bench/README.md.
 bench: deps
@@ -39,4 +66,4 @@ bench-web: deps
 	BACKFLOW=$(BENCH_BUILD)/release/backflow bench/web.sh
 
 clean:
-	rm -rf .build $(BENCH_BUILD) .backflow demo/*.db out
+	rm -rf .build $(BENCH_BUILD) $(RELEASE_BUILD) dist .backflow demo/*.db out

@@ -31,6 +31,8 @@ let package = Package(
     .systemLibrary(
       name: "CMariaDB", pkgConfig: "libmariadb",
       providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]),
+    // The commit a release binary was built from (`make release` supplies it; see build.c).
+    .target(name: "CBackflowBuild"),
 
     // config → planner → engine → connectors (sources, destinations) → state.
     .target(
@@ -97,6 +99,7 @@ let package = Package(
         "BackflowState",
         "BackflowWeb",
         "BackflowAlerts",
+        "CBackflowBuild",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Schemas is a link to the top-level schemas/, so the files exist once.

@@ -58,5 +58,5 @@ if ! python_ok; then
   fi
 fi
 
-# prometheus-client, in .venv-test (gitignored), never in the system's python.
+# prometheus-client, dbt-core and dbt-postgres, in .venv-test (gitignored), never in the system's python.
 "$(dirname "$0")/test-venv.sh" >/dev/null

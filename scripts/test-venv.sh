@@ -2,6 +2,10 @@
 # Creates .venv-test (gitignored) at the repository root with what tests run in Python, only when
 # it is missing or incomplete, and prints the path of its python. Never touches the system's python.
 # Used by scripts/install-deps.sh and, when the environment is missing, by the tests themselves.
+#   prometheus-client  parses /metrics (WebServer tests)
+#   dbt-core, dbt-postgres  run a real `dbt build` for the dbt model tests (docs/dbt.md). dbt-core is
+#     pinned below 1.12: the 1.12 parser package downloads a wheel from outside the package
+#     registry at install time.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,9 +16,16 @@ python="$venv/bin/python"
 exec 9>"$root/.venv-test.lock"
 flock 9
 
-if ! "$python" -c 'import prometheus_client' >/dev/null 2>&1; then
-  echo "test-venv: creating $venv with prometheus-client" >&2
+if [ ! -x "$python" ]; then
+  echo "test-venv: creating $venv" >&2
   python3 -m venv "$venv"
+fi
+if ! "$python" -c 'import prometheus_client' >/dev/null 2>&1; then
+  echo "test-venv: installing prometheus-client" >&2
   "$python" -m pip install --quiet --disable-pip-version-check prometheus-client >&2
+fi
+if ! "$venv/bin/dbt" --version 2>/dev/null | grep -q postgres; then
+  echo "test-venv: installing dbt-core<1.12 and dbt-postgres" >&2
+  "$python" -m pip install --quiet --disable-pip-version-check 'dbt-core<1.12' dbt-postgres >&2
 fi
 echo "$python"

@@ -8,7 +8,7 @@ public struct Backflow: AsyncParsableCommand {
     version: BackflowVersion.current,
     subcommands: [
       Validate.self, Plan.self, Apply.self, Runs.self, Errors.self, Resync.self, ResetCDC.self, TestRow.self, Init.self,
-      ScheduleCommand.self, DaemonCommand.self, Unlock.self, Drift.self, Serve.self, Alerts.self, Notify.self,
+      ScheduleCommand.self, DaemonCommand.self, Unlock.self, Drift.self, Serve.self, Alerts.self, Notify.self, Version.self,
     ])
 
   public init() {}

@@ -93,6 +93,7 @@ struct PlanRenderer {
     if let model = sync.model, let destination = sync.destination {
       lines.append(terminal.paint("    model \(model) → \(destination)", .dim))
     }
+    if let dbt = sync.dbt { lines.append(terminal.paint("    \(dbt)", .dim)) }
     if let pending = sync.pending {
       lines.append(
         "    " + terminal.paint("pending:", .yellow) + " \(pending.action.noun), \(pending.attribution) "

@@ -69,11 +69,21 @@ public struct ProjectScaffold: Sendable {
     #   - { when: volume_drop, threshold: 50%, runs: 5, notify: [oncall] } # rows queried vs the last 5 runs
     #   - { when: slow, threshold: 10m, notify: [oncall] }                # run duration
 
+    # dbt models (docs/dbt.md): a model file may say `dbt: customers` instead of query or table, and
+    # read the relation dbt built for it, named by the dbt project's target/manifest.json.
+    # dbt:
+    #   project: ../analytics          # the dbt project's directory (holds dbt_project.yml)
+    #   manifest: target/manifest.json # default; relative to project
+    #   source: warehouse              # the source where dbt builds its relations
+    # In CI, build one dbt model and send what changed in it:
+    #   dbt build --select customers && backflow apply --select dbt:customers --auto-approve
+
     """
 
   static let modelFile = """
     # yaml-language-server: $schema=../../schemas/model.schema.json
-    # A model is a query (or a table) whose rows syncs keep destinations in step with.
+    # A model is a query (or a table, or a dbt model: `dbt: customers`) whose rows syncs keep
+    # destinations in step with.
     source: warehouse
     primary_key: customer_id       # one row per key; CDC compares rows by it
     query: |

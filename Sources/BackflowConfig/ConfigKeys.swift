@@ -5,15 +5,17 @@
 /// checks that `schemas/*.schema.json` describe exactly the same keys, so the two cannot drift.
 public enum ConfigKeys {
   /// `backflow.yaml`
-  public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories", "notifications", "alerts"]
+  public static let project = ["version", "state", "sources", "destinations", "sync_logs", "error_categories", "notifications", "alerts", "dbt"]
   /// An entry under `notifications:`
   public static let notification = ["type", "webhook", "url", "secret", "smtp", "from", "to"]
   /// An item of `alerts:`, in backflow.yaml or a sync
   public static let alert = ["when", "threshold", "runs", "notify", "recovery"]
   /// `sync_logs:`
   public static let syncLogs = ["source", "schema"]
+  /// `dbt:`
+  public static let dbt = ["project", "manifest", "source"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping
-  public static let model = ["source", "primary_key", "query", "table"]
+  public static let model = ["source", "primary_key", "query", "table", "dbt"]
   /// A sync file under `syncs/`
   public static let sync = [
     "name", "model", "destination", "type", "object", "mode", "match", "mappings", "batch",

@@ -3,12 +3,15 @@ public struct Model: Sendable, Encodable {
   public enum Relation: Sendable, Encodable {
     case query(Located<String>)
     case table(Located<String>)
+    /// The relation dbt built for a model (`dbt: NAME`), read from its manifest.
+    case dbt(DBTRelation)
 
     public func encode(to encoder: any Encoder) throws {
       var container = encoder.container(keyedBy: Key.self)
       switch self {
       case let .query(sql): try container.encode(sql, forKey: .query)
       case let .table(name): try container.encode(name, forKey: .table)
+      case let .dbt(relation): try relation.encode(to: encoder)
       }
     }
 
@@ -23,4 +26,18 @@ public struct Model: Sendable, Encodable {
   public var source: Located<String>
   public var primaryKey: Located<String>
   public var relation: Relation
+}
+
+extension Model {
+  /// The dbt model it reads, if any: `dbt:customers → analytics.customers`, as `plan` shows it.
+  public var dbtDescription: String? {
+    guard case let .dbt(relation) = relation else { return nil }
+    return "dbt:\(relation.model.value) → \(relation.name)"
+  }
+
+  /// The dbt model it reads, if any.
+  public var dbtModel: String? {
+    guard case let .dbt(relation) = relation else { return nil }
+    return relation.model.value
+  }
 }

@@ -8,6 +8,7 @@ struct ProjectHeader {
   var sources: [Source] = []
   var destinations: [Destination] = []
   var syncLogs: SyncLogs?
+  var dbt: DBTSettings?
   var errorCategories: [ErrorCategory] = []
   /// Every declared name, including entries too broken to decode, so references to them do not
   /// cascade into "not declared" errors.
@@ -53,6 +54,9 @@ extension NodeReader {
     header.destinations = declared(fields, "destinations", kind: "destination", names: &header.destinationNames, destination)
     if let node = fields["sync_logs"] {
       header.syncLogs = syncLogs(node)
+    }
+    if let node = fields["dbt"] {
+      header.dbt = dbtSettings(node)
     }
     if let node = fields["error_categories"] {
       header.errorCategories = errorCategories(node)

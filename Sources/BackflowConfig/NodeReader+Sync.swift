@@ -5,18 +5,38 @@ extension NodeReader {
   /// A model from `syncs/models/NAME.yaml`, or inline under a sync's `model:` (then `path` is "model").
   func model(_ node: Node?, name: Located<String>, path: String) -> Model? {
     guard let node, !isNull(node) else {
-      error("the model file is empty; it needs source, primary_key and query or table", at: fileStart)
+      error("the model file is empty; it needs source, primary_key and query or table, or dbt", at: fileStart)
       return nil
     }
-    guard let fields = fields(node, path: path, subject: path.isEmpty ? "model" : path, allowed: ConfigKeys.model, required: ["source", "primary_key"])
+    // A dbt model's source and primary key come from backflow.yaml's dbt: and the manifest.
+    let isDBT = node.mapping?["dbt"] != nil
+    guard
+      let fields = fields(
+        node, path: path, subject: path.isEmpty ? "model" : path, allowed: ConfigKeys.model,
+        required: isDBT ? [] : ["source", "primary_key"])
     else { return nil }
     let source = fields["source"].flatMap { nonEmptyString($0, path: fields.path("source"), fromEnvironment: false) }
     let primaryKey = fields["primary_key"].flatMap { nonEmptyString($0, path: fields.path("primary_key")) }
+    let subject = path.isEmpty ? "a model" : path
+    let given = ["query", "table", "dbt"].filter(fields.has)
+    guard given.count == 1 else {
+      if given.isEmpty {
+        error("\(subject) needs query (SQL), table (a table name) or dbt (a dbt model's name)", at: fields.location)
+      } else {
+        error("\(subject) has both \(given[0]) and \(given[1]); keep one", at: fields.keyLocation(given[1]) ?? fields.location)
+      }
+      return nil
+    }
+    if let node = fields["dbt"] {
+      guard fields["source"] == nil || source != nil, fields["primary_key"] == nil || primaryKey != nil,
+        let dbt = dbtModel(node, fields: fields, source: source, primaryKey: primaryKey)
+      else { return nil }
+      return Model(name: name, source: dbt.source, primaryKey: dbt.primaryKey, relation: dbt.relation)
+    }
     var relation: Model.Relation?
-    switch (fields["query"], fields["table"]) {
-    case let (query?, nil):
+    if let query = fields["query"] {
       relation = nonEmptyString(query, path: fields.path("query")).map(Model.Relation.query)
-    case let (nil, table?):
+    } else if let table = fields["table"] {
       relation = nonEmptyString(table, path: fields.path("table")).flatMap { name in
         guard TableName.parts(name.value) != nil else {
           invalid(
@@ -26,10 +46,6 @@ extension NodeReader {
         }
         return .table(name)
       }
-    case (_?, _?):
-      error("\(path.isEmpty ? "a model" : path) has both query and table; keep one", at: fields.keyLocation("table") ?? fields.location)
-    case (nil, nil):
-      error("\(path.isEmpty ? "a model" : path) needs either query (SQL) or table (a table name)", at: fields.location)
     }
     guard let source, let primaryKey, let relation else { return nil }
     return Model(name: name, source: source, primaryKey: primaryKey, relation: relation)

@@ -8,6 +8,8 @@ final class NodeReader {
   /// The kinds of sources and destinations, each decoding its own keys.
   let drivers: DriverCatalog
   private(set) var diagnostics = Diagnostics()
+  /// backflow.yaml's `dbt:` and its manifest, for model files that say `dbt: NAME`.
+  var dbt: DBTContext?
 
   init(file: String, environment: [String: String], drivers: DriverCatalog) {
     self.file = file

@@ -20,8 +20,15 @@ public struct Project: Sendable, Encodable {
   /// The alerts every sync has unless it says otherwise (`alerts:`).
   public var alerts: [AlertRule] = []
   public var syncs: [Sync]
+  /// The dbt project whose models `dbt: NAME` model files read (`dbt:`).
+  public var dbt: DBTSettings?
 
   public func sync(named name: String) -> Sync? { syncs.first { $0.name.value == name } }
+
+  /// The sync's model: its inline one, or the shared one it names.
+  public func model(of sync: Sync) -> Model? {
+    sync.inlineModel ?? models.first { $0.name.value == sync.model.value }
+  }
 }
 
 /// Where syncs send rows.

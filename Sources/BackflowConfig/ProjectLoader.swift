@@ -48,6 +48,9 @@ public struct ProjectLoader: Sendable {
       }
     }
     diagnostics.append(contentsOf: headerReader.diagnostics)
+    let dbt = header.dbt.map {
+      DBTContext($0, directory: directory, displayPrefix: displayPrefix, diagnostics: &diagnostics)
+    }
 
     var models: [Model] = []
     var modelNames: [Located<String>] = []
@@ -56,6 +59,7 @@ public struct ProjectLoader: Sendable {
     let syncFiles = yamlFiles()
     for relativePath in syncFiles {
       let reader = reader(for: relativePath)
+      reader.dbt = dbt
       guard let text = read(relativePath, &diagnostics, missing: "cannot read file") else { continue }
       let file = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics)
       let root = file.root
@@ -88,6 +92,7 @@ public struct ProjectLoader: Sendable {
       models: models, syncs: syncs)
     project.notifications = header.notifications
     project.alerts = header.alerts
+    project.dbt = header.dbt
     var validator = ProjectValidator(
       project: project, sourceNames: header.sourceNames, destinationNames: header.destinationNames,
       modelNames: modelNames, syncs: references, checksConnections: headerIsReadable)
@@ -116,13 +121,24 @@ public struct ProjectLoader: Sendable {
     return text
   }
 
-  /// Every `.yaml` and `.yml` file under `syncs/`, sorted, relative to the project directory.
   /// Every file `load()` reads, relative to the project directory (`backflow.yaml` first, even when
   /// it is missing): what `backflow daemon` watches for changes.
+  /// The dbt manifest that backflow.yaml names is one of them, so a new `dbt build` reloads too.
   public func projectFiles() -> [String] {
-    [Self.projectFile] + yamlFiles()
+    [Self.projectFile] + yamlFiles() + (dbtManifest().map { [$0] } ?? [])
   }
 
+  /// The manifest backflow.yaml's `dbt:` names, relative to the project directory.
+  private func dbtManifest() -> String? {
+    var diagnostics = Diagnostics()
+    let reader = reader(for: Self.projectFile)
+    guard let text = read(Self.projectFile, &diagnostics, missing: "") else { return nil }
+    let file = YAMLFile(text: text, displayPath: reader.file, diagnostics: &diagnostics)
+    guard !file.isMalformed, let dbt = reader.projectHeader(file.root).dbt else { return nil }
+    return (dbt.project.value as NSString).appendingPathComponent(dbt.manifest.value)
+  }
+
+  /// Every `.yaml` and `.yml` file under `syncs/`, sorted, relative to the project directory.
   private func yamlFiles() -> [String] {
     let root = directory.appendingPathComponent(Self.syncsDirectory)
     guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])

@@ -42,14 +42,18 @@ struct ProjectValidator {
           diagnostics.error("sync_logs.source \(source.name.value) is a \(source.type.value) source: \(refusal)", at: logs.source.location)
         }
       }
-      for model in project.models { reference(model.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
+      if let dbt = project.dbt {
+        reference(dbt.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome)
+      }
+      // A dbt model's default source is dbt.source, reported once above.
+      for model in project.models where model.source != project.dbt?.source { reference(model.source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome) }
     }
     for sync in syncs {
       if checksConnections {
         if let destination = sync.destination {
           reference(destination, among: destinationNames, kind: "destination", declaredIn: Self.destinationsHome)
         }
-        if let source = sync.inlineModelSource {
+        if let source = sync.inlineModelSource, source != project.dbt?.source {
           reference(source, among: sourceNames, kind: "source", declaredIn: Self.sourcesHome)
         }
       }

@@ -95,7 +95,7 @@ public final class DataDrift {
         "the config changed where the records are (\(moving.map(\.path).joined(separator: ", "))) since the last "
           + "apply; apply first")
     }
-    guard let model = sync.inlineModel ?? project.models.first(where: { $0.name.value == sync.model.value }) else {
+    guard let model = project.model(of: sync) else {
       return notChecked("model \(sync.model.value) is not declared")
     }
     if let previous = record.primaryKey, previous != model.primaryKey.value {

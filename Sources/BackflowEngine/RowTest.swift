@@ -130,7 +130,7 @@ public final class RowTester {
         "no sync named \(test.sync) in the project"
           + Suggestion.hint(for: test.sync, in: project.syncs.map(\.name.value)))
     }
-    guard let model = sync.inlineModel ?? project.models.first(where: { $0.name.value == sync.model.value }) else {
+    guard let model = project.model(of: sync) else {
       throw RowTestError("model \(sync.model.value) of sync \(test.sync) is not declared")
     }
     guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {

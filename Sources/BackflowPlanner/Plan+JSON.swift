@@ -51,6 +51,7 @@ extension SyncPlan {
           })
       ),
       ("model", model.map(JSONValue.string) ?? .null),
+      ("dbt", dbt.map(JSONValue.string) ?? .null),
       ("destination", destination.map(JSONValue.string) ?? .null),
       ("pending", pending.map { .string($0.action.rawValue) } ?? .null),
       ("requested_by", pending.map { .string($0.requestedBy) } ?? .null),

@@ -44,6 +44,8 @@ public struct SyncPlan: Sendable {
   /// The config apply will record; `nil` for a retired sync.
   public var config: SyncConfiguration?
   public var model: String?
+  /// `dbt:customers → analytics.customers` for a model that reads a dbt model's relation.
+  public var dbt: String?
   public var destination: String?
   public var enabled: Bool
   /// A resync or reset-CDC request that this plan acts on.

@@ -53,11 +53,11 @@ public final class Planner {
     let config = try SyncConfiguration(sync: sync, in: project)
     let applied = try record?.config.map(SyncConfiguration.init(stored:))
     let changes = applied.map { config.changes(since: $0) } ?? []
-    let model = sync.inlineModel ?? project.models.first { $0.name.value == sync.model.value }
+    let model = project.model(of: sync)
     var plan = SyncPlan(
       name: sync.name.value, id: record?.id, serial: record?.serial,
       configAction: applied == nil ? .create : changes.isEmpty ? .none : .update, configChanges: changes,
-      config: config, model: model?.name.value, destination: "\(sync.destination.value)/\(sync.object.value)",
+      config: config, model: model?.name.value, dbt: model?.dbtDescription, destination: "\(sync.destination.value)/\(sync.object.value)",
       enabled: sync.enabled.value, pending: record?.pending, data: nil, warnings: [], failed: false)
     guard sync.enabled.value, let model else { return plan }
     do {
@@ -313,6 +313,8 @@ public final class Planner {
     switch model.relation {
     case let .query(sql): try failing(at: sql.location, "model \(model.name.value)", query: sql.value, body)
     case let .table(name): try failing(at: name.location, "model \(model.name.value)", body)
+    case let .dbt(relation):
+      try failing(at: relation.model.location, "model \(model.name.value) (dbt:\(relation.model.value) → \(relation.name))", body)
     }
   }
 }

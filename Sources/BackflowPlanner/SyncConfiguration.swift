@@ -11,7 +11,7 @@ public struct SyncConfiguration: Sendable, Equatable {
   }
 
   public init(sync: Sync, in project: Project) throws {
-    let model = sync.inlineModel ?? project.models.first { $0.name.value == sync.model.value }
+    let model = project.model(of: sync)
     let canonical = Canonical(
       name: sync.name, model: model, source: model.flatMap { model in
         project.sources.first { $0.name.value == model.source.value }

@@ -5,6 +5,8 @@ import BackflowPostgres
 /// query writes (through a function, say) fails with the server's error and writes nothing: a
 /// plan never changes anything.
 public final class PostgresModelReader: ModelReader {
+  public func quoteIdentifier(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
+
   let connection: PostgresConnection
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]
@@ -26,7 +28,6 @@ public final class PostgresModelReader: ModelReader {
     try describe(model).map(\.name)
   }
 
-  public func quoted(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
 
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })

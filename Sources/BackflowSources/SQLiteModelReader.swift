@@ -2,6 +2,8 @@ import BackflowSQLite
 
 /// Models on SQLite: a stepped statement, read-only.
 public final class SQLiteModelReader: ModelReader {
+  public func quoteIdentifier(_ name: String) -> String { SQLiteDatabase.quoteIdentifier(name) }
+
   private let database: SQLiteDatabase
 
   public init(path: String) throws {
@@ -16,7 +18,6 @@ public final class SQLiteModelReader: ModelReader {
     try prepare(model.wrapped(select: "*").sql).columnNames
   }
 
-  public func quoted(_ name: String) -> String { SQLiteDatabase.quoteIdentifier(name) }
 
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // BINARY orders by bytes, as the state store and the merge do, whatever the column's collation.

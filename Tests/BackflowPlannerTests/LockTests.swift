@@ -93,7 +93,9 @@ struct LockTests {
         syncNamed: "users_to_crm", syncID: nil, owner: Self.bob, timeout: .seconds(60), pollInterval: .milliseconds(50))
       try await releaser.value()
       #expect(waited.record.who == "bob@ci" && waited.takenOver == nil)
-      #expect(try first.currentLock(syncNamed: "users_to_crm") == waited.record)
+      // The same lock: its heartbeat may have moved on since it was taken, on a busy machine.
+      let current = try first.currentLock(syncNamed: "users_to_crm")
+      #expect(current?.id == waited.record.id && current?.since == waited.record.since)
       waited.release()
     }
   }

@@ -6,6 +6,8 @@ import BackflowSources
 /// so a model that tries to write fails with the server's error 1792 and writes nothing; rows
 /// stream from the server one at a time.
 final class MySQLModelReader: ModelReader {
+  func quoteIdentifier(_ name: String) -> String { MySQLConnection.quoteIdentifier(name) }
+
   private let connection: MySQLConnection
 
   init(settings: MySQLSettings) throws {
@@ -21,7 +23,6 @@ final class MySQLModelReader: ModelReader {
     try reading { try connection.stream(Self.wrapped(model, select: "*", rest: "\nLIMIT 0")).columns.map(\.name) }
   }
 
-  func quoted(_ name: String) -> String { MySQLConnection.quoteIdentifier(name) }
 
   func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     // Byte order of the key's text, as the state store and the merge compare keys.
