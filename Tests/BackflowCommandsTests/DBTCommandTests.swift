@@ -119,7 +119,8 @@ struct DBTCommandTests {
     scenario.write(Self.backflowFiles(state: postgres.url))
     try scenario.crm("create table pro_contacts (email text primary key, first_name text)")
     let analytics = scenario.directory.appendingPathComponent("analytics")
-    let dbt = try Self.dbtExecutable()
+    // dbt and pip take seconds: on threads of their own, not the few every test's tasks share.
+    let dbt = try await onThreadOfItsOwn { try Self.dbtExecutable() }
     func backflow(_ arguments: [String]) throws -> BackflowProcess.Output {
       try BackflowProcess.run(arguments, in: scenario.directory, environment: scenario.environment)
     }
@@ -131,7 +132,7 @@ struct DBTCommandTests {
       "backflow.yaml:8:3: error: the dbt manifest analytics/target/manifest.json does not exist; run `dbt build` "
         + "(or `dbt parse`) in analytics first, which writes it"), "\(unbuilt.stdout)")
 
-    try Self.dbt(["build"], in: analytics, dbt: dbt)
+    try await onThreadOfItsOwn { try Self.dbt(["build"], in: analytics, dbt: dbt) }
     let valid = try backflow(["validate"])
     #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
     let plan = try backflow(["plan"])
@@ -164,7 +165,7 @@ struct DBTCommandTests {
     #expect(stale.stderr.contains(
       "the dbt manifest analytics/target/manifest.json is stale: analytics/models/customers.sql changed after it was "
         + "written; run `dbt build` (or `dbt parse`) in analytics again"), "\(stale.stderr)")
-    try Self.dbt(["build", "--select", "customers"], in: analytics, dbt: dbt)
+    try await onThreadOfItsOwn { try Self.dbt(["build", "--select", "customers"], in: analytics, dbt: dbt) }
     let changed = try backflow(["plan", "--select", "dbt:customers", "--detailed-exitcode"])
     #expect(changed.status == 2, "\(changed.stdout)\(changed.stderr)")
     #expect(changed.stdout.contains("0 to add, 3 to change, 0 to remove"), "\(changed.stdout)")
