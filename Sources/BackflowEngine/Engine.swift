@@ -335,18 +335,30 @@ extension Engine {
           run: run, syncName: sync.name.value, primaryKey: configuration.primaryKey ?? "",
           destination: "\(sync.destination.value)/\(sync.object.value)", modelName: model),
         changelog: try spool.entries(),
-        unchanged: {
-          try unchanged.next().map { row in
-            let key: String? = if case let .string(text)? = row["key"] { text } else { nil }
-            return SyncLogEntry(
-              opType: .unchanged, rowID: key, status: .succeeded, fields: (row["fields"] ?? .object([])).rendered(compact: true))
-          }
-        })
+        unchanged: Self.unchangedEntries(unchanged))
       return nil
     } catch let error as SyncLogError {
       return error.message
     } catch {
       return "could not write the sync logs to source \(logs.source.value): \(SyncRun.message(of: error))"
+    }
+  }
+
+  /// The `sync_snapshot` entries of the rows a run does not send: unchanged ones, and those a CDC
+  /// reset recorded.
+  private static func unchangedEntries(_ rows: PlanFileRows) -> () throws -> SyncLogEntry? {
+    var fields = PlanFileFields(columns: [])
+    return {
+      while let row = try rows.next() {
+        switch row {
+        case let .unchanged(planned), let .record(planned):
+          if rows.columns != fields.columns { fields = PlanFileFields(columns: rows.columns) }
+          return SyncLogEntry(
+            opType: .unchanged, rowID: planned.key, status: .succeeded, fields: fields.json(planned.values))
+        case .add, .change, .remove, .reject: continue
+        }
+      }
+      return nil
     }
   }
 
