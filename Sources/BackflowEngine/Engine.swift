@@ -23,6 +23,11 @@ public final class Engine {
   public private(set) var heldLocks: [String: SyncLock] = [:]
   /// Notification channels that failed in this command, shared with other engines of the same one.
   public var unreachableChannels = UnreachableChannels()
+  /// Opens each run's destination connector in place of the connector registry: the seam that
+  /// lets tests drive the batch loop with `MemoryDestination`, without I/O to a destination.
+  public var openConnector: ((DestinationTarget) throws -> any DestinationConnector)?
+  /// The clock `batch.rate` is kept by.
+  public var clock: any PacingClock = SystemPacingClock()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -250,7 +255,9 @@ public final class Engine {
       concurrency: sync.batch.concurrency.value)
     let spool: ChangelogSpool? = if case let .spool(spool) = changelog { spool } else { nil }
     do {
-      let connector = try ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
+      let connector =
+        try openConnector?(target)
+        ?? ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
       let syncRun: SyncRun
       do {
         if data.pending == .resyncClear {
@@ -268,7 +275,7 @@ public final class Engine {
         }
         syncRun = try SyncRun(
           sync: sync, run: run, planFile: planFile, sweep: data.sweep, connector: connector, state: state,
-          changelog: spool, cancellation: cancellation, progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          changelog: spool, cancellation: cancellation, clock: clock, progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()

@@ -74,7 +74,8 @@ final class SyncRun {
 
   init(
     sync: Sync, run: RunRecord, planFile: URL, sweep: Bool, connector: any DestinationConnector, state: StateStore,
-    changelog: ChangelogSpool?, cancellation: Cancellation, progress: @escaping (RunRecord) -> Void
+    changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
+    progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
     self.changelog = changelog
@@ -87,12 +88,11 @@ final class SyncRun {
     writer = SnapshotWriter(state: state, syncID: run.syncID, runID: run.id)
     self.cancellation = cancellation
     self.progress = progress
-    let clock = ContinuousClock.now
-    bucket = sync.batch.rate.map { TokenBucket(rate: $0.value.perSecond, now: Self.seconds(since: clock)) }
-    epoch = clock
+    self.clock = clock
+    bucket = sync.batch.rate.map { TokenBucket(rate: $0.value.perSecond, now: clock.now()) }
   }
 
-  private let epoch: ContinuousClock.Instant
+  private let clock: any PacingClock
 
   /// Sends every planned row and records the outcome; never throws: a sync-level failure is the
   /// run's `error`.
@@ -188,8 +188,8 @@ final class SyncRun {
 
   /// Waits for the rate limit and numbers the batch.
   private func pace(_ batch: Batch) async -> DestinationBatch {
-    if let wait = bucket?.take(now: Self.seconds(since: epoch)), wait > 0 {
-      try? await Task.sleep(for: .seconds(wait))
+    if let wait = bucket?.take(now: clock.now()), wait > 0 {
+      await clock.sleep(seconds: wait)
     }
     batchNumber += 1
     return DestinationBatch(number: batchNumber, operation: batch.operation, records: batch.records)
@@ -420,11 +420,6 @@ final class SyncRun {
       notes.append("\(plural(skipped.remove, "removed row")) left in the destination (on_delete: nothing)")
     }
     if let sweptRecords { notes.append("mirror sweep deleted \(plural(sweptRecords, "record")) absent from the model") }
-  }
-
-  private static func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
   }
 
   static func message(of error: any Error) -> String {
