@@ -229,6 +229,8 @@ public final class PlanFileRows {
   /// them; learnt from the first row that has fields, and the same array after it, so comparing
   /// it with a copy is one pointer comparison.
   public private(set) var columns: [String] = []
+  /// The columns' keys as the writer wrote them, for `PlanFileScanner`.
+  private var columnKeys = PlanFileFields(columns: [])
 
   /// `operations` are `op` values (`add`, `change`, `remove`, `record`, `reject`, `unchanged`); all
   /// when empty.
@@ -242,7 +244,7 @@ public final class PlanFileRows {
   }
 
   private enum Line {
-    case row(JSONValue)
+    case row(PlannedRow)
     case skipped
     case otherSync
   }
@@ -250,7 +252,7 @@ public final class PlanFileRows {
   public func next() throws -> PlannedRow? {
     while let line = try lines.nextLine({ try classify($0) }) {
       switch line {
-      case let .row(value): return try decode(value)
+      case let .row(row): return row
       case .skipped: continue
       case .otherSync: if started { return nil }  // a sync's rows are contiguous
       }
@@ -265,7 +267,11 @@ public final class PlanFileRows {
       let rest = UnsafeBufferPointer(rebasing: line[prefix.count...])
       guard operations.contains(where: { rest.starts(with: $0) }) else { return .skipped }
     }
-    return .row(try JSONValue.parse(utf8: line))
+    // The common rows are read from their bytes; the rest, and the first row with fields (which
+    // gives the columns), as JSON.
+    var scanner = PlanFileScanner(line, from: prefix.count)
+    if let row = scanner.row(fields: columnKeys) { return .row(row) }
+    return .row(try decode(JSONValue.parse(utf8: line)))
   }
 
   /// The typed row of one line, parsed as `JSONValue` (whose parser is the fast one).
@@ -293,11 +299,8 @@ public final class PlanFileRows {
       }
     }
     let row = FingerprintedRow(key: key, fingerprint: fingerprint, values: values)
+    if let planned = PlannedRow(operation: operation, row) { return planned }
     switch operation {
-    case "add": return .add(row)
-    case "change": return .change(row)
-    case "record": return .record(row)
-    case "unchanged": return .unchanged(row)
     case "reject": return .reject(row, reason ?? .duplicateKey)
     case "remove":
       guard let key else { throw damaged("a remove row without a key") }
@@ -310,7 +313,10 @@ public final class PlanFileRows {
   /// A row's `fields` in `columns` order.
   private func values(of fields: JSONValue) throws -> [FieldValue] {
     guard case let .object(members) = fields else { throw damaged("a row whose fields are not an object") }
-    if columns.isEmpty { columns = members.map(\.0) }
+    if columns.isEmpty {
+      columns = members.map(\.0)
+      columnKeys = PlanFileFields(columns: columns)
+    }
     // Every row of a sync names the same columns in the same order; a shorter row (the writer
     // stops at the fewer of columns and values) is the leading ones.
     guard members.count <= columns.count, zip(members, columns).allSatisfy({ $0.0 == $1 }) else {

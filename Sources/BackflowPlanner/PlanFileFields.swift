@@ -6,8 +6,8 @@ import BackflowSources
 public struct PlanFileFields: Sendable {
   /// The model columns, in the order a row's values follow.
   public let columns: [String]
-  /// Each column's `"NAME":`, rendered once.
-  private let keys: [[UInt8]]
+  /// Each column's `"NAME":`, rendered once; `PlanFileScanner` reads them back.
+  let keys: [[UInt8]]
 
   public init(columns: [String]) {
     self.columns = columns

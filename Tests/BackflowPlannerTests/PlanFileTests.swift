@@ -105,6 +105,53 @@ struct PlanFileTests {
     }
   }
 
+  /// The common rows are read from their bytes, not as JSON: every line of them is read by the
+  /// scanner, to the same row JSON gives.
+  @Test(arguments: [
+    [FieldValue.string(odd), .string(""), .string("\\"), .string("\u{00}\u{1F}")],
+    [.integer(Int64.min), .integer(Int64.max), .integer(0), .number("-0.5e-3")],
+    [.number("1.50"), .number("12345678901234567890"), .bool(true), .bool(false)],
+    [.null, .json(#"{"a":"}]\"","b":[1,{"c":null}]}"#), .json("[]"), .json(#"["{",{"[":"\\"}]"#)],
+  ])
+  func theCommonRowsAreScannedToTheRowsJSONGives(values: [FieldValue]) throws {
+    try withTemporaryDirectory { directory in
+      let url = directory.appendingPathComponent("p.plan")
+      let writer = try PlanFileWriter(url: url)
+      let columns = ["a", "b\"é", "a_column_name_longer_than_fifteen_bytes", "d"]
+      try writer.begin(sync: "s", columns: columns)
+      let row = FingerprintedRow(key: Self.odd, fingerprint: "f\t", values: values)
+      for planned: PlannedRow in [.add(row), .change(row), .record(row), .unchanged(row)] { try writer.write(planned) }
+      try writer.finish(
+        Plan(commit: nil, stateLineage: nil, syncs: [], diagnostics: Diagnostics()), backflowVersion: "test")
+      let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst()
+      let prefix = #"{"sync":"s","op":"#.utf8.count
+      for line in lines {
+        var bytes = Array(line.utf8)
+        let scanned = bytes.withUnsafeMutableBufferPointer { buffer in
+          var scanner = PlanFileScanner(UnsafeBufferPointer(buffer), from: prefix)
+          return scanner.row(fields: PlanFileFields(columns: columns))
+        }
+        let parsed = try JSONValue.parse(String(line))
+        let fields: [FieldValue] =
+          if case let .object(members)? = parsed["fields"] { members.map { FieldValue(json: $0.1) } } else { [] }
+        let key: String = if case let .string(text)? = parsed["key"] { text } else { "?" }
+        let fingerprint: String = if case let .string(text)? = parsed["fingerprint"] { text } else { "" }
+        let typed = FingerprintedRow(key: key, fingerprint: fingerprint, values: fields)
+        let expected: PlannedRow? =
+          switch parsed["op"] {
+          case .string("add")?: .add(typed)
+          case .string("change")?: .change(typed)
+          case .string("record")?: .record(typed)
+          case .string("unchanged")?: .unchanged(typed)
+          default: nil
+          }
+        #expect(scanned != nil)
+        #expect(scanned == expected)
+      }
+      #expect(lines.count == 4)
+    }
+  }
+
   @Test(arguments: [
     (#"{"sync":"s","op":"upsert","key":"1","fingerprint":"f","fields":{}}"#, "a row of unknown operation \"upsert\""),
     (#"{"sync":"s","op":"reject","key":"1","reason":"odd","fields":{}}"#, "a reject row with an unknown reason"),
