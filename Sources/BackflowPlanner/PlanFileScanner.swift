@@ -72,7 +72,9 @@ struct PlanFileScanner {
   }
 
   private func number(from start: Int, whole: Bool) -> FieldValue? {
-    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    let digits = UnsafeBufferPointer(rebasing: bytes[start..<position])
+    if whole, let integer = JSONValue.integer(utf8: digits) { return .integer(Int64(integer)) }
+    let text = String(decoding: digits, as: UTF8.self)
     guard !text.isEmpty, Double(text) != nil else { return nil }
     if whole, let integer = Int64(text) { return .integer(integer) }
     return .number(text)
