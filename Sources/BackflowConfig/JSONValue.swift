@@ -248,28 +248,11 @@ private struct JSONParser {
       }
     }
     let digits = UnsafeBufferPointer(rebasing: bytes[start..<position])
-    if whole, let integer = Self.integer(digits) { return .int(integer) }
+    if whole, let integer = JSONValue.integer(utf8: digits) { return .int(integer) }
     let text = String(decoding: digits, as: UTF8.self)
     guard !text.isEmpty, Double(text) != nil else { throw failure("expected a value") }
     if whole, let integer = Int(text) { return .int(integer) }
     return .number(text)
-  }
-
-  /// `-?[0-9]+` that fits `Int`, read without making a string: what `Int(text)` accepts of JSON's
-  /// whole numbers (it also takes leading zeros, which `Double` does too).
-  private static func integer(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
-    guard !digits.isEmpty, digits.count <= 18 else { return nil }
-    let negative = digits[0] == UInt8(ascii: "-")
-    var index = negative ? 1 : 0
-    guard index < digits.count else { return nil }
-    var value = 0
-    while index < digits.count {
-      let digit = digits[index] &- UInt8(ascii: "0")
-      guard digit < 10 else { return nil }
-      value = value * 10 + Int(digit)
-      index += 1
-    }
-    return negative ? -value : value
   }
 
   private mutating func string() throws -> String {
@@ -328,5 +311,24 @@ private struct JSONParser {
     else { throw failure("bad \\u escape") }
     position += 4
     return value
+  }
+}
+
+extension JSONValue {
+  /// `-?[0-9]+` that fits `Int`, read without making a string: what `Int(text)` accepts of JSON's
+  /// whole numbers (it also takes leading zeros, which `Double` does too).
+  public static func integer(utf8 digits: UnsafeBufferPointer<UInt8>) -> Int? {
+    guard !digits.isEmpty, digits.count <= 18 else { return nil }
+    let negative = digits[0] == UInt8(ascii: "-")
+    var index = negative ? 1 : 0
+    guard index < digits.count else { return nil }
+    var value = 0
+    while index < digits.count {
+      let digit = digits[index] &- UInt8(ascii: "0")
+      guard digit < 10 else { return nil }
+      value = value * 10 + Int(digit)
+      index += 1
+    }
+    return negative ? -value : value
   }
 }

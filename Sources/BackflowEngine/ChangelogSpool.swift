@@ -29,35 +29,45 @@ final class ChangelogSpool {
     try? FileManager.default.removeItem(at: url)
   }
 
-  /// Records what became of a planned row of the plan file; rows that are not operations
-  /// (`record`, `unchanged`) are not part of a changelog.
-  func append(planned row: JSONValue, _ status: SyncLogEntry.Status, reason: String? = nil) {
+  /// Records what became of a planned row of the plan file, whose values follow `columns`; rows
+  /// that are not operations (`record`, `unchanged`) are not part of a changelog.
+  func append(planned row: PlannedRow, columns: [String], _ status: SyncLogEntry.Status, reason: String? = nil) {
     let opType: SyncLogEntry.OpType
-    let fields: JSONValue
-    switch row["op"] {
-    case .string("add")?, .string("reject")?: (opType, fields) = (.added, row["fields"] ?? .object([]))
-    case .string("change")?: (opType, fields) = (.changed, row["fields"] ?? .object([]))
-    case .string("remove")?:
-      // The model row is gone; what the snapshot kept of it is its key and match value.
-      opType = .removed
-      fields = .object([(primaryKey, row["key"] ?? .null)] + (matchColumn.map { [($0, row["match"] ?? .null)] } ?? []))
-    default: return
+    let key: String?
+    switch row {
+    case let .add(planned), let .reject(planned, _): (opType, key) = (.added, planned.key)
+    case let .change(planned): (opType, key) = (.changed, planned.key)
+    case let .remove(entry): (opType, key) = (.removed, entry.key)
+    case .record, .unchanged: return
     }
-    let key: JSONValue = if case .string? = row["key"] { row["key"] ?? .null } else { .null }
     // One line per entry: op, status, key and reason as JSON, then the fields' JSON. JSON escapes
     // tabs and newlines inside strings, so tabs split the line unambiguously.
-    let line = [
-      opType.rawValue, status.rawValue, key.rendered(compact: true),
-      (reason.map(JSONValue.string) ?? .null).rendered(compact: true), fields.rendered(compact: true),
-    ].joined(separator: "\t")
-    buffer.append(contentsOf: line.utf8)
+    buffer.append(contentsOf: "\(opType.rawValue)\t\(status.rawValue)\t".utf8)
+    buffer.append(contentsOf: (key.map(JSONValue.quoted) ?? "null").utf8)
+    buffer.append(0x09)
+    buffer.append(contentsOf: (reason.map(JSONValue.quoted) ?? "null").utf8)
+    buffer.append(0x09)
+    switch row {
+    case let .add(planned), let .change(planned), let .reject(planned, _):
+      if columns != fields.columns { fields = PlanFileFields(columns: columns) }
+      fields.append(planned.values, to: &buffer)
+    case let .remove(entry):
+      // The model row is gone; what the snapshot kept of it is its key and match value.
+      buffer.append(contentsOf: "{\(JSONValue.quoted(primaryKey)):\(JSONValue.quoted(entry.key))".utf8)
+      if let matchColumn { buffer.append(contentsOf: ",\(JSONValue.quoted(matchColumn)):\(entry.matchValue ?? "null")".utf8) }
+      buffer.append(UInt8(ascii: "}"))
+    case .record, .unchanged: break
+    }
     buffer.append(0x0A)
     if buffer.count >= 1 << 20 { flush() }
   }
 
+  /// The encoder of the columns rows came with last.
+  private var fields = PlanFileFields(columns: [])
+
   /// Records every row `rows` has left as aborted: planned, never attempted.
   func appendAborted(_ rows: PlanFileRows) throws {
-    while let row = try rows.next() { append(planned: row, .aborted) }
+    while let row = try rows.next() { append(planned: row, columns: rows.columns, .aborted) }
   }
 
   /// Records every planned row of a sync as aborted: for a run that never started.

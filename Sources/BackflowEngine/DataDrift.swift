@@ -123,7 +123,8 @@ public final class DataDrift {
     let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
     let sql = reader.sql(of: model.relation)
     let columns = try usedColumns(of: sync, model: model, available: try reader.columns(of: sql))
-    let mapper = try RecordMapper(sync: sync)
+    var mapper = try RecordMapper(sync: sync)
+    mapper.bind(columns)
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint
     let target = DestinationTarget(
       syncName: sync.name.value, syncID: record.id, runID: 0, type: sync.type.value, mode: sync.mode.value,
@@ -183,7 +184,8 @@ public final class DataDrift {
       case let .unchanged(row):
         let values = Self.object(columns: columns, values: row.values)
         do {
-          batch.append((row.key ?? "", try mapper.record(key: row.key ?? "", values: values)))
+          // The values as apply reads them back from a plan file.
+          batch.append((row.key ?? "", try mapper.record(key: row.key ?? "", values: Self.planned(values))))
         } catch {
           // A template that cannot render this row failed it at apply; it is not drift.
           data.pending += 1
@@ -242,6 +244,11 @@ public final class DataDrift {
   private static func object(columns: [String], values: [FieldValue]) -> JSONValue {
     let object = JSONValue.object(Array(zip(columns, values.map(\.json))))
     return (try? JSONValue.parse(object.rendered(compact: true))) ?? object
+  }
+
+  /// The values of an object from `object(columns:values:)`, in its columns' order.
+  private static func planned(_ object: JSONValue) -> [FieldValue] {
+    if case let .object(members) = object { members.map { FieldValue(json: $0.1) } } else { [] }
   }
 
   private static func matchValue(_ row: JSONValue, column: String) -> JSONValue {

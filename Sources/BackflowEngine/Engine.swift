@@ -23,6 +23,11 @@ public final class Engine {
   public private(set) var heldLocks: [String: SyncLock] = [:]
   /// Notification channels that failed in this command, shared with other engines of the same one.
   public var unreachableChannels = UnreachableChannels()
+  /// Opens each run's destination connector in place of the connector registry: the seam that
+  /// lets tests drive the batch loop with `MemoryDestination`, without I/O to a destination.
+  public var openConnector: ((DestinationTarget) throws -> any DestinationConnector)?
+  /// The clock `batch.rate` is kept by.
+  public var clock: any PacingClock = SystemPacingClock()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -250,7 +255,9 @@ public final class Engine {
       concurrency: sync.batch.concurrency.value)
     let spool: ChangelogSpool? = if case let .spool(spool) = changelog { spool } else { nil }
     do {
-      let connector = try ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
+      let connector =
+        try openConnector?(target)
+        ?? ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
       let syncRun: SyncRun
       do {
         if data.pending == .resyncClear {
@@ -268,7 +275,7 @@ public final class Engine {
         }
         syncRun = try SyncRun(
           sync: sync, run: run, planFile: planFile, sweep: data.sweep, connector: connector, state: state,
-          changelog: spool, cancellation: cancellation, progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          changelog: spool, cancellation: cancellation, clock: clock, progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()
@@ -335,18 +342,30 @@ extension Engine {
           run: run, syncName: sync.name.value, primaryKey: configuration.primaryKey ?? "",
           destination: "\(sync.destination.value)/\(sync.object.value)", modelName: model),
         changelog: try spool.entries(),
-        unchanged: {
-          try unchanged.next().map { row in
-            let key: String? = if case let .string(text)? = row["key"] { text } else { nil }
-            return SyncLogEntry(
-              opType: .unchanged, rowID: key, status: .succeeded, fields: (row["fields"] ?? .object([])).rendered(compact: true))
-          }
-        })
+        unchanged: Self.unchangedEntries(unchanged))
       return nil
     } catch let error as SyncLogError {
       return error.message
     } catch {
       return "could not write the sync logs to source \(logs.source.value): \(FailureKind.message(of: error))"
+    }
+  }
+
+  /// The `sync_snapshot` entries of the rows a run does not send: unchanged ones, and those a CDC
+  /// reset recorded.
+  private static func unchangedEntries(_ rows: PlanFileRows) -> () throws -> SyncLogEntry? {
+    var fields = PlanFileFields(columns: [])
+    return {
+      while let row = try rows.next() {
+        switch row {
+        case let .unchanged(planned), let .record(planned):
+          if rows.columns != fields.columns { fields = PlanFileFields(columns: rows.columns) }
+          return SyncLogEntry(
+            opType: .unchanged, rowID: planned.key, status: .succeeded, fields: fields.json(planned.values))
+        case .add, .change, .remove, .reject: continue
+        }
+      }
+      return nil
     }
   }
 

@@ -155,17 +155,20 @@ public final class RowTester {
       batchNumber: Int(Date().timeIntervalSince1970 * 1_000_000), sync: sync, destinationConfig: destination)
     guard let operation else { return prepared }
 
-    let mapper = try RecordMapper(sync: sync)
+    var mapper = try RecordMapper(sync: sync)
+    let members: [(String, JSONValue)] = if case let .object(members) = row { members } else { [] }
+    mapper.bind(members.map(\.0))
+    let modelValues = members.map { FieldValue(json: $0.1) }
     let key = text(of: row[model.primaryKey.value] ?? .null) ?? test.key
     if planned == .remove {
       // As apply removes: by the match value the snapshot recorded, here the row's own.
-      let match = mapper.matchValue(of: row).flatMap { try? JSONValue.parse($0) }
+      let match = mapper.matchValue(of: modelValues).flatMap { try? JSONValue.parse($0) }
       let recordKey = match.flatMap { $0 == .null ? nil : $0 } ?? .string(key)
       let values: [JSONValue] = operation == .clearFields ? mapper.fields.map { _ in .null } : []
       prepared.record = DestinationRecord(key: recordKey, values: values)
     } else {
       do {
-        prepared.record = try mapper.record(key: key, values: row)
+        prepared.record = try mapper.record(key: key, values: modelValues)
       } catch {
         throw RowTestError("the row cannot be mapped: \(FailureKind.message(of: error))")
       }

@@ -15,7 +15,7 @@ final class SyncRun {
     var fingerprint: String
     var matchValue: String?
     /// The plan file's row, kept only when the run writes a changelog.
-    var row: JSONValue?
+    var row: PlannedRow?
   }
 
   enum PlannedOperation: String, Sendable {
@@ -38,7 +38,7 @@ final class SyncRun {
 
   private let sync: Sync
   private let planFile: URL
-  private let mapper: RecordMapper
+  private var mapper: RecordMapper
   private let connector: any DestinationConnector
   private let state: StateStore
   /// Records the snapshot's advance one batch behind sending.
@@ -52,7 +52,7 @@ final class SyncRun {
   private var passRows: PlanFileRows?
   private var passesDone = 0
   /// Rows a destination that writes at the end accepted: succeeded only once it has written.
-  private var provisional: [JSONValue] = []
+  private var provisional: [PlannedRow] = []
 
   private(set) var run: RunRecord
   /// Facts the user should read in the summary.
@@ -74,7 +74,8 @@ final class SyncRun {
 
   init(
     sync: Sync, run: RunRecord, planFile: URL, sweep: Bool, connector: any DestinationConnector, state: StateStore,
-    changelog: ChangelogSpool?, cancellation: Cancellation, progress: @escaping (RunRecord) -> Void
+    changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
+    progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
     self.changelog = changelog
@@ -87,12 +88,11 @@ final class SyncRun {
     writer = SnapshotWriter(state: state, syncID: run.syncID, runID: run.id)
     self.cancellation = cancellation
     self.progress = progress
-    let clock = ContinuousClock.now
-    bucket = sync.batch.rate.map { TokenBucket(rate: $0.value.perSecond, now: Self.seconds(since: clock)) }
-    epoch = clock
+    self.clock = clock
+    bucket = sync.batch.rate.map { TokenBucket(rate: $0.value.perSecond, now: clock.now()) }
   }
 
-  private let epoch: ContinuousClock.Instant
+  private let clock: any PacingClock
 
   /// Sends every planned row and records the outcome; never throws: a sync-level failure is the
   /// run's `error`.
@@ -176,6 +176,7 @@ final class SyncRun {
   /// nothing left to send or the run is stopping.
   private func nextBatch(from rows: PlanFileRows) throws -> Batch? {
     while stopReason == nil, !cancellation.isRequested, let row = try rows.next() {
+      mapper.bind(rows.columns)
       if let batch = try take(row) { return batch }
     }
     guard stopReason == nil, !cancellation.isRequested else { return nil }
@@ -187,8 +188,8 @@ final class SyncRun {
 
   /// Waits for the rate limit and numbers the batch.
   private func pace(_ batch: Batch) async -> DestinationBatch {
-    if let wait = bucket?.take(now: Self.seconds(since: epoch)), wait > 0 {
-      try? await Task.sleep(for: .seconds(wait))
+    if let wait = bucket?.take(now: clock.now()), wait > 0 {
+      await clock.sleep(seconds: wait)
     }
     batchNumber += 1
     return DestinationBatch(number: batchNumber, operation: batch.operation, records: batch.records)
@@ -205,43 +206,43 @@ final class SyncRun {
   }
 
   /// Files one planned row; returns a batch when one is full.
-  private func take(_ row: JSONValue) throws -> Batch? {
-    guard case let .string(op)? = row["op"] else { return nil }
-    let key: String? = if case let .string(text)? = row["key"] { text } else { nil }
-    let fingerprint: String = if case let .string(text)? = row["fingerprint"] { text } else { "" }
-    switch op {
-    case "reject":
-      let reason = row["reason"] == .string(RejectReason.nullKey.rawValue) ? "primary key is NULL" : "duplicate primary key"
+  private func take(_ row: PlannedRow) throws -> Batch? {
+    let changelogRow = changelog == nil ? nil : row
+    switch row {
+    case let .reject(planned, reason):
+      let reason = reason == .nullKey ? "primary key is NULL" : "duplicate primary key"
       run.failed.add += 1
-      failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: key, reason: reason))
-      changelog?.append(planned: row, .failed, reason: reason)
+      failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: planned.key, reason: reason))
+      changelog?.append(planned: row, columns: mapper.columns, .failed, reason: reason)
       unsent += 1
       return nil
-    case "record":
-      newEntries.append(SnapshotEntry(key: key ?? "", fingerprint: fingerprint, matchValue: mapper.matchValue(of: row["fields"] ?? .null)))
+    case let .record(planned):
+      newEntries.append(
+        SnapshotEntry(key: planned.key ?? "", fingerprint: planned.fingerprint, matchValue: mapper.matchValue(of: planned.values)))
       try flushStateIfLarge()
       return nil
-    case "remove":
-      let ref = PlannedRef(
-        operation: .remove, key: key, fingerprint: fingerprint, matchValue: nil, row: changelog == nil ? nil : row)
+    case .unchanged:
+      return nil
+    case let .remove(entry):
+      let ref = PlannedRef(operation: .remove, key: entry.key, fingerprint: entry.fingerprint, matchValue: nil, row: changelogRow)
       guard let operation = sync.destinationOperation(for: .remove) else { return skip(ref) }
+      let match = entry.matchValue.flatMap { try? JSONValue.parse($0) }
       let record = DestinationRecord(
-        key: row["match"].flatMap { $0 == .null ? nil : $0 } ?? .string(key ?? ""),
+        key: match.flatMap { $0 == .null ? nil : $0 } ?? .string(entry.key),
         values: operation == .clearFields ? mapper.fields.map { _ in .null } : [])
       return add(record, ref, to: operation)
-    default:
-      let operation: PlannedOperation = op == "add" ? .add : .change
-      let values = row["fields"] ?? .object([])
+    case let .add(planned), let .change(planned):
+      let operation: PlannedOperation = if case .add = row { .add } else { .change }
       let ref = PlannedRef(
-        operation: operation, key: key, fingerprint: fingerprint, matchValue: mapper.matchValue(of: values),
-        row: changelog == nil ? nil : row)
+        operation: operation, key: planned.key, fingerprint: planned.fingerprint,
+        matchValue: mapper.matchValue(of: planned.values), row: changelogRow)
       guard let destinationOperation = sync.destinationOperation(for: operation) else { return skip(ref) }
       do {
-        return add(try mapper.record(key: key ?? "", values: values), ref, to: destinationOperation)
+        return add(try mapper.record(key: planned.key ?? "", values: planned.values), ref, to: destinationOperation)
       } catch {
         // A template that cannot render this row fails the row, not the run.
         run.failed[operation] += 1
-        failures.append(FailedRow(operation: operation.rawValue, key: key, reason: FailureKind.message(of: error)))
+        failures.append(FailedRow(operation: operation.rawValue, key: planned.key, reason: FailureKind.message(of: error)))
         log(ref, .failed, reason: FailureKind.message(of: error))
         unsent += 1
         return nil
@@ -328,7 +329,7 @@ final class SyncRun {
     if status == .succeeded, connector.writesAtFinish {
       provisional.append(row)
     } else {
-      changelog.append(planned: row, status, reason: reason)
+      changelog.append(planned: row, columns: mapper.columns, status, reason: reason)
     }
   }
 
@@ -396,7 +397,8 @@ final class SyncRun {
     }
     for row in provisional {
       // A destination that writes at the end holds nothing when finishing failed.
-      changelog?.append(planned: row, failedAtFinish == nil ? .succeeded : .failed, reason: failedAtFinish)
+      changelog?.append(
+        planned: row, columns: mapper.columns, failedAtFinish == nil ? .succeeded : .failed, reason: failedAtFinish)
     }
     if stopReason != nil || cancellation.isRequested {
       do {
@@ -418,11 +420,6 @@ final class SyncRun {
       notes.append("\(plural(skipped.remove, "removed row")) left in the destination (on_delete: nothing)")
     }
     if let sweptRecords { notes.append("mirror sweep deleted \(plural(sweptRecords, "record")) absent from the model") }
-  }
-
-  private static func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
   }
 }
 

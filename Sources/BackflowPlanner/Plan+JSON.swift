@@ -99,4 +99,17 @@ extension FieldValue {
     case let .json(text): (try? JSONValue.parse(text)) ?? .string(text)
     }
   }
+
+  /// The value `json` gave, read back from a plan file: objects and arrays become `.json` text.
+  public init(json: JSONValue) {
+    switch json {
+    case .null: self = .null
+    case let .bool(flag): self = .bool(flag)
+    case let .int(number): self = .integer(Int64(number))
+    case let .double(number): self = .number(JSONValue.double(number).rendered(compact: true))
+    case let .number(text): self = .number(text)
+    case let .string(text): self = .string(text)
+    case .array, .object: self = .json(json.rendered(compact: true))
+    }
+  }
 }

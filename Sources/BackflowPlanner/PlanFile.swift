@@ -1,4 +1,6 @@
 import BackflowConfig
+import BackflowSources
+import BackflowState
 import Foundation
 
 /// Writes a plan file (`plan --out`): one JSON header line, then one JSON line per planned row.
@@ -31,12 +33,12 @@ public final class PlanFileWriter: PlannedRowSink {
     self.sync = sync
     self.columns = columns
     syncPrefix = Array(("{\"sync\":" + JSONValue.quoted(sync) + ",\"op\":").utf8)
-    columnKeys = columns.map { Array((JSONValue.quoted($0) + ":").utf8) }
+    fieldsEncoder = PlanFileFields(columns: columns)
   }
 
-  /// `{"sync":NAME,"op":`, and each column's `"NAME":`, rendered once per sync.
+  /// `{"sync":NAME,"op":`, rendered once per sync, and the sync's `fields` objects.
   private var syncPrefix: [UInt8] = []
-  private var columnKeys: [[UInt8]] = []
+  private var fieldsEncoder = PlanFileFields(columns: [])
 
   public func write(_ row: PlannedRow) throws {
     switch row {
@@ -50,14 +52,14 @@ public final class PlanFileWriter: PlannedRowSink {
       buffer.append(contentsOf: #","fingerprint":"#.utf8)
       Self.appendQuoted(planned.fingerprint, to: &buffer)
       buffer.append(contentsOf: #","fields":"#.utf8)
-      appendFields(planned)
+      fieldsEncoder.append(planned.values, to: &buffer)
       buffer.append(UInt8(ascii: "}"))
     case let .unchanged(planned):
       buffer.append(contentsOf: syncPrefix)
       buffer.append(contentsOf: #""unchanged","key":"#.utf8)
       Self.appendQuoted(planned.key ?? "", to: &buffer)
       buffer.append(contentsOf: #","fields":"#.utf8)
-      appendFields(planned)
+      fieldsEncoder.append(planned.values, to: &buffer)
       buffer.append(UInt8(ascii: "}"))
     case let .remove(entry):
       let members: [(String, JSONValue)] = [
@@ -79,25 +81,6 @@ public final class PlanFileWriter: PlannedRowSink {
 
   private func fields(_ row: FingerprintedRow) -> JSONValue {
     .object(zip(columns, row.values.map(\.json)).map { ($0, $1) })
-  }
-
-  /// The row's values as a compact JSON object, as `fields(_:)` renders.
-  private func appendFields(_ row: FingerprintedRow) {
-    buffer.append(UInt8(ascii: "{"))
-    for index in 0..<min(columnKeys.count, row.values.count) {
-      let value = row.values[index]
-      if index > 0 { buffer.append(UInt8(ascii: ",")) }
-      buffer.append(contentsOf: columnKeys[index])
-      switch value {
-      case .null: buffer.append(contentsOf: "null".utf8)
-      case let .bool(flag): buffer.append(contentsOf: (flag ? "true" : "false").utf8)
-      case let .integer(number): buffer.append(contentsOf: String(number).utf8)
-      case let .number(text): buffer.append(contentsOf: text.utf8)
-      case let .string(text): Self.appendQuoted(text, to: &buffer)
-      case .json: buffer.append(contentsOf: value.json.rendered(compact: true).utf8)
-      }
-    }
-    buffer.append(UInt8(ascii: "}"))
   }
 
   /// `JSONValue.quoted`, byte by byte: every character it escapes is ASCII.
@@ -159,24 +142,17 @@ public final class PlanFileWriter: PlannedRowSink {
   }
 }
 
-/// Reads a plan file: its header, then its rows one line at a time.
-public final class PlanFileReader {
+/// Reads a plan file's header; `PlanFileRows` reads its rows.
+public struct PlanFileReader {
   public let header: JSONValue
-  private let lines: LineReader
 
   public init(url: URL) throws {
-    lines = try LineReader(url: url)
-    guard let first = try lines.next(), let header = try? JSONValue.parse(first),
+    guard let first = try LineReader(url: url).next(), let header = try? JSONValue.parse(first),
       header["format_version"] == .int(Plan.formatVersion)
     else {
       throw PlanError("\(url.path) is not a Backflow plan file of format version \(Plan.formatVersion)")
     }
     self.header = header
-  }
-
-  /// The next planned row, as written.
-  public func next() throws -> JSONValue? {
-    try lines.next().map(JSONValue.parse)
   }
 }
 
@@ -238,17 +214,28 @@ public final class LineReader {
   }
 }
 
-/// One sync's rows of a plan file, optionally only some operations, read without parsing the
-/// lines it skips.
+/// One sync's rows of a plan file, optionally only some operations, decoded into the
+/// `PlannedRow`s `PlanFileWriter` wrote, without parsing the lines it skips.
+///
+/// What the file does not hold reads back empty: the fingerprint of `reject` and `unchanged` rows
+/// (apply does not use it) and the key of an `unchanged` row with a NULL key (written as "").
 public final class PlanFileRows {
   private let lines: LineReader
+  private let url: URL
   private let prefix: [UInt8]
   private let operations: [[UInt8]]
   private var started = false
+  /// The model columns the rows' values follow, in order, as `PlanFileWriter.begin` was given
+  /// them; learnt from the first row that has fields, and the same array after it, so comparing
+  /// it with a copy is one pointer comparison.
+  public private(set) var columns: [String] = []
+  /// The columns' keys as the writer wrote them, for `PlanFileScanner`.
+  private var columnKeys = PlanFileFields(columns: [])
 
   /// `operations` are `op` values (`add`, `change`, `remove`, `record`, `reject`, `unchanged`); all
   /// when empty.
   public init(url: URL, sync: String, operations: [String] = []) throws {
+    self.url = url
     lines = try LineReader(url: url)
     _ = try lines.next()  // the header
     // PlanFileWriter writes `sync` then `op` first, compact.
@@ -257,15 +244,15 @@ public final class PlanFileRows {
   }
 
   private enum Line {
-    case row(JSONValue)
+    case row(PlannedRow)
     case skipped
     case otherSync
   }
 
-  public func next() throws -> JSONValue? {
+  public func next() throws -> PlannedRow? {
     while let line = try lines.nextLine({ try classify($0) }) {
       switch line {
-      case let .row(value): return value
+      case let .row(row): return row
       case .skipped: continue
       case .otherSync: if started { return nil }  // a sync's rows are contiguous
       }
@@ -280,6 +267,65 @@ public final class PlanFileRows {
       let rest = UnsafeBufferPointer(rebasing: line[prefix.count...])
       guard operations.contains(where: { rest.starts(with: $0) }) else { return .skipped }
     }
-    return .row(try JSONValue.parse(utf8: line))
+    // The common rows are read from their bytes; the rest, and the first row with fields (which
+    // gives the columns), as JSON.
+    var scanner = PlanFileScanner(line, from: prefix.count)
+    if let row = scanner.row(fields: columnKeys) { return .row(row) }
+    return .row(try decode(JSONValue.parse(utf8: line)))
+  }
+
+  /// The typed row of one line, parsed as `JSONValue` (whose parser is the fast one).
+  private func decode(_ line: JSONValue) throws -> PlannedRow {
+    guard case let .object(members) = line, members.count >= 3, case let .string(operation) = members[1].1 else {
+      throw damaged("a row without an operation")
+    }
+    var key: String?
+    var fingerprint = ""
+    var values: [FieldValue] = []
+    var match: JSONValue = .null
+    var reason: RejectReason?
+    // The members the writer puts after `sync` and `op`, in its order; looked up by name so a
+    // member's absence is not misread.
+    for (name, value) in members.dropFirst(2) {
+      switch name {
+      case "key": if case let .string(text) = value { key = text }
+      case "fingerprint": if case let .string(text) = value { fingerprint = text }
+      case "fields": values = try self.values(of: value)
+      case "match": match = value
+      case "reason":
+        if case let .string(text) = value { reason = RejectReason(rawValue: text) }
+        if reason == nil { throw damaged("a reject row with an unknown reason") }
+      default: break
+      }
+    }
+    let row = FingerprintedRow(key: key, fingerprint: fingerprint, values: values)
+    if let planned = PlannedRow(operation: operation, row) { return planned }
+    switch operation {
+    case "reject": return .reject(row, reason ?? .duplicateKey)
+    case "remove":
+      guard let key else { throw damaged("a remove row without a key") }
+      return .remove(
+        SnapshotEntry(key: key, fingerprint: fingerprint, matchValue: match == .null ? nil : match.rendered(compact: true)))
+    default: throw damaged("a row of unknown operation \(JSONValue.quoted(operation))")
+    }
+  }
+
+  /// A row's `fields` in `columns` order.
+  private func values(of fields: JSONValue) throws -> [FieldValue] {
+    guard case let .object(members) = fields else { throw damaged("a row whose fields are not an object") }
+    if columns.isEmpty {
+      columns = members.map(\.0)
+      columnKeys = PlanFileFields(columns: columns)
+    }
+    // Every row of a sync names the same columns in the same order; a shorter row (the writer
+    // stops at the fewer of columns and values) is the leading ones.
+    guard members.count <= columns.count, zip(members, columns).allSatisfy({ $0.0 == $1 }) else {
+      throw damaged("rows of one sync with different fields")
+    }
+    return members.map { FieldValue(json: $0.1) }
+  }
+
+  private func damaged(_ what: String) -> PlanError {
+    PlanError("the plan file \(url.path) is damaged: it holds \(what)")
   }
 }

@@ -15,6 +15,20 @@ public enum PlannedRow: Sendable, Equatable {
   case unchanged(FingerprintedRow)
 }
 
+extension PlannedRow {
+  /// The row of a plan file's operation (`op`) that carries only a model row: `add`, `change`,
+  /// `record` or `unchanged`; `nil` for the others.
+  init?(operation: String, _ row: FingerprintedRow) {
+    switch operation {
+    case "add": self = .add(row)
+    case "change": self = .change(row)
+    case "record": self = .record(row)
+    case "unchanged": self = .unchanged(row)
+    default: return nil
+    }
+  }
+}
+
 /// Receives a plan's rows as they are planned, so none has to be held in memory.
 public protocol PlannedRowSink: AnyObject {
   /// Called before a sync's rows, with the model columns its rows' values are for.

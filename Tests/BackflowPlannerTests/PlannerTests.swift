@@ -117,12 +117,12 @@ struct PlannerTests {
     #expect((data.rowsQueried, data.add, data.duplicateKeys, data.nullKeys) == (6, 4, 1, 1))
     #expect(sync.warnings.contains { $0.hasPrefix("duplicate primary keys (user_id): 1 row repeat") })
     #expect(sync.warnings.contains { $0.hasPrefix("NULL primary keys (user_id) in 1 row") })
-    let reader = try PlanFileReader(url: file)
-    var rejected: [JSONValue] = []
-    while let row = try reader.next() {
-      if row["op"] == .string("reject") { rejected.append(row) }
+    let rows = try PlanFileRows(url: file, sync: "users_to_crm", operations: ["reject"])
+    var reasons: [RejectReason] = []
+    while let row = try rows.next() {
+      if case let .reject(_, reason) = row { reasons.append(reason) }
     }
-    #expect(rejected.map { $0["reason"] } == [.string("null_key"), .string("duplicate_key")])
+    #expect(reasons == [.nullKey, .duplicateKey])
     // Two plans choose the same row for the duplicated key.
     #expect(try scenario.plan().sync().data?.sampleKeys == data.sampleKeys)
   }
