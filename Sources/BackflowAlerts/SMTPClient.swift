@@ -155,6 +155,7 @@ private struct SMTPSession {
     return try await expect(code, after: shownAs ?? String(line.prefix { $0 != " " && $0 != ":" }))
   }
 
+  @discardableResult
   mutating func expect(_ code: Int, after step: String) async throws -> [String] {
     let (received, lines) = try await reply()
     guard received == code else {

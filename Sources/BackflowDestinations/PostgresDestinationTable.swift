@@ -76,12 +76,8 @@ public struct PostgresDestinationTable: TableDestinationTable {
     let match = matchField.map(PostgresConnection.quoteIdentifier) ?? ""
     switch operation {
     case .upsert, .add:
-      let action =
-        settable.isEmpty
-        ? "DO NOTHING"
-        : "DO UPDATE SET " + settable.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
       return "INSERT INTO \(name) AS t (\(written)) SELECT \(written) FROM \(batch) "
-        + "ORDER BY \(Self.ordinal) ON CONFLICT (\(match)) \(action)"
+        + "ORDER BY \(Self.ordinal) " + columns.onConflict(quote: PostgresConnection.quoteIdentifier)
     case .update:
       guard !settable.isEmpty else {
         return "SELECT b.\(Self.ordinal) FROM \(batch) AS b "

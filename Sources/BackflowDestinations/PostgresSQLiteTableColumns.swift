@@ -27,6 +27,15 @@ public struct TableColumns: Sendable, Equatable {
     return fields.filter { seen.insert($0).inserted }
   }
 
+  /// `ON CONFLICT (match) DO UPDATE SET field = excluded.field, …` (or `DO NOTHING` when only the
+  /// match column is written): how PostgreSQL and SQLite upsert, names quoted by `quote`.
+  public func onConflict(quote: (String) -> String) -> String {
+    let settable = settable.map(quote)
+    let action =
+      settable.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + settable.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+    return "ON CONFLICT (\(matchField.map(quote) ?? "")) \(action)"
+  }
+
   /// The columns `operation` fills from each record: `written`, or only the match column for
   /// operations that carry no values.
   public func columns(for operation: DestinationOperation) -> [String] {

@@ -23,12 +23,8 @@ public struct SQLiteDestinationTable: TableDestinationTable {
     let placeholders = written.indices.map { "?\($0 + 1)" }
     switch operation {
     case .upsert, .add:
-      let action =
-        settable.isEmpty
-        ? "DO NOTHING"
-        : "DO UPDATE SET " + settable.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
       return "INSERT INTO \(name) (\(written.joined(separator: ", "))) VALUES ("
-        + placeholders.joined(separator: ", ") + ") ON CONFLICT (\(match)) \(action)"
+        + placeholders.joined(separator: ", ") + ") " + columns.onConflict(quote: SQLiteDatabase.quoteIdentifier)
     case .update:
       // The match column is ?1 and the settable fields follow it, as `written` lists them.
       guard !settable.isEmpty else { return "SELECT 1 FROM \(name) WHERE \(match) = ?1 LIMIT 1" }

@@ -3,7 +3,7 @@ import BackflowConfig
 /// One connection of a table destination (PostgreSQL, SQLite, MySQL): what differs between the
 /// databases, behind the one connector they share (`TableDestination`). Used on one thread at a
 /// time; every error it throws is a `DestinationError` that says what to fix.
-public protocol TableSession: AnyObject {
+public protocol TableSession: AnyObject, SendableMetatype {
   associatedtype Table: TableDestinationTable
 
   /// Finds the target's table and checks that it can take the sync (see docs/destinations.md).

@@ -23,7 +23,6 @@ struct MySQLDestinationTable: TableDestinationTable {
   /// The statement `operation` runs for one record whose literals are `values`, in
   /// `columns.columns(for:)` order (the match column first).
   func sql(_ operation: DestinationOperation, _ values: [String]) -> String {
-    let written = quoted(columns.written)
     let settable = quoted(columns.settable)
     let match = matchField.map(MySQLConnection.quoteIdentifier) ?? ""
     let key = values.first ?? "NULL"
