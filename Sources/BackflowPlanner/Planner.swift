@@ -103,13 +103,14 @@ public final class Planner {
     // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
     // or records every row, and sync logs list every row.
     if pending == nil, !keyChanged, !logging, let record, let table = state.postgresSnapshotsTable,
+      let snapshot = state.warehouseSnapshot(syncID: record.id),
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
     {
       let diff = WarehouseRowDiff(
         stream: try failing(model) {
           try diffing.diff(
-            sql, relation: sql.table, key: key, columns: columns, signature: fingerprint.signature, snapshots: table,
-            syncID: record.id)
+            sql, relation: sql.table, key: key, columns: columns, signature: fingerprint.signature,
+            snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count))
         })
       warehouse = diff
       next = diff.next

@@ -13,8 +13,7 @@ extension PostgresModelReader: WarehouseDiffing {
   }
 
   public func diff(
-    _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshots table: String,
-    syncID: Int
+    _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshot: WarehouseSnapshot
   ) throws -> any WarehouseDiffStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let unique = try relation.map { try keyIsUnique(in: $0, key: key) } ?? false
@@ -49,8 +48,7 @@ extension PostgresModelReader: WarehouseDiffing {
     }
     let (sql, modelOffset) = Self.diffStatement(
       model, keyText: keyText, keys: keys.sql, repeats: repeats, columns: columns, signature: signature,
-      snapshot: "SELECT row_key, fingerprint, match_value FROM \(table) WHERE sync_id = \(syncID)",
-      count: "SELECT count(*) FROM \(table) WHERE sync_id = \(syncID)")
+      snapshot: snapshot.entries, count: snapshot.count)
     let diff: PostgresDiffStream
     do {
       diff = PostgresDiffStream(

@@ -7,17 +7,30 @@ public protocol WarehouseDiffing: ModelReader {
   /// read `table` there.
   func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool
 
-  /// Diffs the model against the snapshot rows of `syncID` in `table`, fingerprinting `columns`
-  /// with `signature` as `Fingerprint` does.
+  /// Diffs the model against a sync's snapshot, fingerprinting `columns` with `signature` as
+  /// `Fingerprint` does. The state store says how to read the snapshot (`WarehouseSnapshot`), so
+  /// its tables and columns are named in one place.
   ///
   /// The stream holds every model row whose key is NULL, repeated, absent from the snapshot or
   /// whose fingerprint differs from its entry's, and every entry whose key left the model: not
   /// the rows whose fingerprint matches, which only `snapshotRows` counts. `relation` is the
   /// model's table when it is one: a unique index on the key spares the search for repeats.
   func diff(
-    _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshots table: String,
-    syncID: Int
+    _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshot: WarehouseSnapshot
   ) throws -> any WarehouseDiffStream
+}
+
+/// How a source reads one sync's snapshot from the state store's tables in its database.
+public struct WarehouseSnapshot: Sendable {
+  /// A query of the sync's entries with the columns `row_key`, `fingerprint` and `match_value`.
+  public var entries: String
+  /// A query of one row and column: how many entries the sync has.
+  public var count: String
+
+  public init(entries: String, count: String) {
+    self.entries = entries
+    self.count = count
+  }
 }
 
 /// The rows of a warehouse diff, sorted by their key's bytes (NULL keys first), then fingerprint.

@@ -38,7 +38,10 @@ struct WarehouseDiffSessionTests {
 
   func diff(_ reader: any WarehouseDiffing) throws -> any WarehouseDiffStream {
     try reader.diff(
-      model, relation: nil, key: "k", columns: ["jit", "ratio"], signature: "s", snapshots: "snaps", syncID: 1)
+      model, relation: nil, key: "k", columns: ["jit", "ratio"], signature: "s",
+      snapshot: WarehouseSnapshot(
+        entries: "SELECT row_key, fingerprint, match_value FROM snaps WHERE sync_id = 1",
+        count: "SELECT count(*) FROM snaps WHERE sync_id = 1"))
   }
 
   /// The reader's session as the server sees it, and the `jit` setting a model then reads.
