@@ -1,11 +1,11 @@
 import BackflowPostgres
 
 /// The sync log tables in a schema of a PostgreSQL source, written with COPY.
-public final class PostgresSyncLogStore: SyncLogStore {
+public final class PostgresSyncLogStore: SyncLogDatabase {
   private let connection: PostgresConnection
   private let schema: String
-  /// Set once the tables are known to exist with the right columns, so later runs skip the check.
-  private var isReady = false
+  var isReady = false
+  let begin = "BEGIN"
 
   public init(conninfo: String, schema: String) throws {
     connection = try step("could not connect") { try PostgresConnection(conninfo: conninfo) }
@@ -13,46 +13,24 @@ public final class PostgresSyncLogStore: SyncLogStore {
   }
 
   /// The table as statements name it, schema-qualified.
-  private func name(_ table: SyncLogTable) -> String { "\(PostgresConnection.quoteIdentifier(schema)).\(table.rawValue)" }
+  func name(_ table: SyncLogTable) -> String { "\(PostgresConnection.quoteIdentifier(schema)).\(table.rawValue)" }
 
   /// The table as messages name it.
-  private func shown(_ table: SyncLogTable) -> String { "\(schema).\(table.rawValue)" }
+  func shown(_ table: SyncLogTable) -> String { "\(schema).\(table.rawValue)" }
 
   public func write(
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {
-    try step("could not start a transaction") { try connection.execute("BEGIN") }
-    do {
-      if !isReady { try prepare() }
-      let runs = SyncLogTable.runs
-      let placeholders = (1...runs.columns.count).map { "$\($0)" }.joined(separator: ", ")
-      try step("could not insert the run into \(shown(runs))") {
-        try connection.execute("INSERT INTO \(name(runs)) (\(runs.columnList)) VALUES (\(placeholders))", run)
-      }
-      try copy(into: .changelog, changelog)
-      let snapshot = SyncLogTable.snapshot
-      try step("could not replace the sync's rows in \(shown(snapshot))") {
-        try connection.execute("DELETE FROM \(name(snapshot)) WHERE sync_id = $1", [syncID])
-        try connection.execute(
-          """
-          INSERT INTO \(name(snapshot)) (\(snapshot.columnList))
-          SELECT \(snapshot.columnList) FROM \(name(.changelog))
-          WHERE sync_run_id = $2 AND sync_id = $1 AND op_type <> 'removed'
-          """, [syncID, runID])
-      }
-      try copy(into: .snapshot, unchanged)
-      try step("could not commit") { try connection.execute("COMMIT") }
-      isReady = true
-    } catch {
-      // A lost connection has no transaction left to roll back; the error says why already.
-      try? connection.execute("ROLLBACK")
-      throw error
-    }
+    try writeRun(run, syncID: syncID, runID: runID, changelog: changelog, unchanged: unchanged)
+  }
+
+  func execute(_ sql: String, _ parameters: [String?]) throws {
+    try connection.execute(sql, parameters)
   }
 
   /// Streams rows into `table` with COPY; a row the server refuses fails the whole COPY.
-  private func copy(into table: SyncLogTable, _ next: () throws -> [String?]?) throws {
+  func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws {
     let what = "could not write rows into \(shown(table))"
     let copy = try step(what) { try connection.copyIn("COPY \(name(table)) (\(table.columnList)) FROM STDIN") }
     while let row = try next() {
@@ -66,7 +44,7 @@ public final class PostgresSyncLogStore: SyncLogStore {
   ///
   /// Nothing is created when everything exists, so a role that may only write rows (no CREATE
   /// on the database or schema) can keep logs in tables an administrator made.
-  private func prepare() throws {
+  func prepare() throws {
     var existing = try step("could not read the tables in schema \(schema)") { try columns() }
     guard existing.count < SyncLogTable.allCases.count else { return try check(existing) }
     try step("could not create the sync log tables in schema \(schema)") {

@@ -2,11 +2,13 @@ import BackflowSQLite
 
 /// The sync log tables in a SQLite source's own file, named `{schema}_sync_runs` and so on, since
 /// SQLite has no schemas: a model query on that file can JOIN them without ATTACH.
-public final class SQLiteSyncLogStore: SyncLogStore {
+public final class SQLiteSyncLogStore: SyncLogDatabase {
   private let database: SQLiteDatabase
   private let prefix: String
-  /// Set once the tables are known to exist with the right columns, so later runs skip the check.
-  private var isReady = false
+  var isReady = false
+  /// IMMEDIATE takes the write lock now, so a concurrent writer waits (busy timeout) here
+  /// instead of failing midway when a read lock cannot be upgraded.
+  let begin = "BEGIN IMMEDIATE"
 
   /// Rows per INSERT: the driver compiles each statement afresh, so many rows share one
   /// compilation; 250 × 7 parameters stays far below SQLite's limit of 32,766.
@@ -17,46 +19,26 @@ public final class SQLiteSyncLogStore: SyncLogStore {
     self.prefix = prefix
   }
 
+  /// The table's name in the file, quoted.
+  func name(_ table: SyncLogTable) -> String { SQLiteDatabase.quoteIdentifier(shown(table)) }
+
   /// The table's name in the file.
-  private func name(_ table: SyncLogTable) -> String { "\(prefix)_\(table.rawValue)" }
+  func shown(_ table: SyncLogTable) -> String { "\(prefix)_\(table.rawValue)" }
 
   public func write(
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {
-    // IMMEDIATE takes the write lock now, so a concurrent writer waits (busy timeout) here
-    // instead of failing midway when a read lock cannot be upgraded.
-    try step("could not start a transaction") { try database.execute("BEGIN IMMEDIATE") }
-    do {
-      if !isReady { try prepare() }
-      let runs = SyncLogTable.runs
-      try step("could not insert the run into \(name(runs))") {
-        _ = try database.query(insertSQL(runs, rows: 1), run)
-      }
-      try insert(into: .changelog, changelog)
-      let snapshot = SyncLogTable.snapshot
-      try step("could not replace the sync's rows in \(name(snapshot))") {
-        _ = try database.query("DELETE FROM \(SQLiteDatabase.quoteIdentifier(name(snapshot))) WHERE sync_id = $1", [syncID])
-        _ = try database.query(
-          """
-          INSERT INTO \(SQLiteDatabase.quoteIdentifier(name(snapshot))) (\(snapshot.columnList))
-          SELECT \(snapshot.columnList) FROM \(SQLiteDatabase.quoteIdentifier(name(.changelog)))
-          WHERE sync_run_id = $2 AND sync_id = $1 AND op_type <> 'removed'
-          """, [syncID, runID])
-      }
-      try insert(into: .snapshot, unchanged)
-      try step("could not commit") { try database.execute("COMMIT") }
-      isReady = true
-    } catch {
-      // SQLite may have rolled back already (a full disk does); then there is nothing to undo.
-      try? database.execute("ROLLBACK")
-      throw error
-    }
+    try writeRun(run, syncID: syncID, runID: runID, changelog: changelog, unchanged: unchanged)
+  }
+
+  func execute(_ sql: String, _ parameters: [String?]) throws {
+    _ = try database.query(sql, parameters)
   }
 
   /// Inserts rows in statements of `rowsPerStatement` rows, holding no more than that in memory.
-  private func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws {
-    let what = "could not write rows into \(name(table))"
+  func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws {
+    let what = "could not write rows into \(shown(table))"
     let fullSQL = insertSQL(table, rows: Self.rowsPerStatement)
     var pending: [String?] = []
     var count = 0
@@ -79,27 +61,27 @@ public final class SQLiteSyncLogStore: SyncLogStore {
   private func insertSQL(_ table: SyncLogTable, rows: Int) -> String {
     let row = "(" + Array(repeating: "?", count: table.columns.count).joined(separator: ", ") + ")"
     let values = Array(repeating: row, count: rows).joined(separator: ", ")
-    return "INSERT INTO \(SQLiteDatabase.quoteIdentifier(name(table))) (\(table.columnList)) VALUES \(values)"
+    return "INSERT INTO \(name(table)) (\(table.columnList)) VALUES \(values)"
   }
 
   /// Creates whichever tables are missing and checks the columns of those that exist.
   ///
   /// SQLite types are affinities, so only column names are checked.
-  private func prepare() throws {
+  func prepare() throws {
     for table in SyncLogTable.allCases {
-      let columns = try step("could not read the columns of \(name(table))") {
-        try database.query("SELECT name FROM pragma_table_info($1)", [name(table)])
+      let columns = try step("could not read the columns of \(shown(table))") {
+        try database.query("SELECT name FROM pragma_table_info($1)", [shown(table)])
       }
       if columns.isEmpty {
-        try step("could not create the table \(name(table))") {
+        try step("could not create the table \(shown(table))") {
           try database.execute(
-            table.createSQL(name: SQLiteDatabase.quoteIdentifier(name(table)), typeOf: \.sqliteType) { SQLiteDatabase.quoteIdentifier("\(prefix)_\($0)") })
+            table.createSQL(name: name(table), typeOf: \.sqliteType) { SQLiteDatabase.quoteIdentifier("\(prefix)_\($0)") })
         }
       } else if let mismatch = table.mismatch(
         existing: columns.map { ($0[0] ?? "", nil) }, expectedType: { _ in nil })
       {
         throw SyncLogError(
-          "the existing table \(name(table)) \(mismatch); drop or rename it so Backflow can create it, "
+          "the existing table \(shown(table)) \(mismatch); drop or rename it so Backflow can create it, "
             + "or set sync_logs.schema to another prefix")
       }
     }

@@ -1,3 +1,5 @@
+import BackflowConfig
+
 /// The sync log tables in one database: a PostgreSQL schema or a SQLite file.
 public protocol SyncLogStore: AnyObject {
   /// Writes one run in one transaction, creating the tables first if they are missing: the
@@ -8,6 +10,62 @@ public protocol SyncLogStore: AnyObject {
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws
+}
+
+/// What differs between the databases sync logs are written to; the write itself
+/// (`SyncLogStore.write`) is the same for every one.
+protocol SyncLogDatabase: SyncLogStore {
+  /// Set once the tables are known to exist with the right columns, so later runs skip the check.
+  var isReady: Bool { get set }
+  /// The statement that opens the write's transaction.
+  var begin: String { get }
+  /// The table as statements name it, quoted.
+  func name(_ table: SyncLogTable) -> String
+  /// The table as messages name it.
+  func shown(_ table: SyncLogTable) -> String
+  /// Runs one statement with text parameters `$1`, `$2`…
+  func execute(_ sql: String, _ parameters: [String?]) throws
+  /// Adds every row `next` gives to `table`, holding few of them at a time.
+  func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws
+  /// Creates whichever tables are missing and checks the columns of those that exist.
+  func prepare() throws
+}
+
+extension SyncLogDatabase {
+  /// `SyncLogStore.write`, the same for every database.
+  func writeRun(
+    _ run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
+    unchanged: () throws -> [String?]?
+  ) throws {
+    try step("could not start a transaction") { try execute(begin, []) }
+    do {
+      if !isReady { try prepare() }
+      let runs = SyncLogTable.runs
+      let placeholders = (1...runs.columns.count).map { "$\($0)" }.joined(separator: ", ")
+      try step("could not insert the run into \(shown(runs))") {
+        try execute("INSERT INTO \(name(runs)) (\(runs.columnList)) VALUES (\(placeholders))", run)
+      }
+      try insert(into: .changelog, changelog)
+      let snapshot = SyncLogTable.snapshot
+      try step("could not replace the sync's rows in \(shown(snapshot))") {
+        try execute("DELETE FROM \(name(snapshot)) WHERE sync_id = $1", [syncID])
+        try execute(
+          """
+          INSERT INTO \(name(snapshot)) (\(snapshot.columnList))
+          SELECT \(snapshot.columnList) FROM \(name(.changelog))
+          WHERE sync_run_id = $2 AND sync_id = $1 AND op_type <> 'removed'
+          """, [syncID, runID])
+      }
+      try insert(into: .snapshot, unchanged)
+      try step("could not commit") { try execute("COMMIT", []) }
+      isReady = true
+    } catch {
+      // The database may have rolled back already (a lost connection, a full disk); then there
+      // is nothing to undo and the error says why.
+      try? execute("ROLLBACK", [])
+      throw error
+    }
+  }
 }
 
 /// Runs one step of a write, turning a database's error into one that says which step failed;
