@@ -2,7 +2,7 @@ import BackflowConfig
 import BackflowSQLite
 import Foundation
 
-/// What the PostgreSQL and SQLite destinations report to a trace alike.
+/// What the table destinations report to a trace alike.
 extension DestinationTrace {
   /// Reports the records a batch's screening refused before any SQL (`TableColumns.screen`).
   public func refusals(_ outcomes: [RecordOutcome?]) {

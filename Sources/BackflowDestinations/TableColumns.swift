@@ -1,7 +1,7 @@
 import BackflowConfig
 
 /// The columns a table destination writes, named as the table spells them, and how a record's
-/// values line up with them; shared by PostgreSQL and SQLite.
+/// values line up with them; shared by every table destination.
 public struct TableColumns: Sendable, Equatable {
   /// The match column; `nil` for syncs that only insert.
   public let matchField: String?
