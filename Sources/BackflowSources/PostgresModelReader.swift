@@ -84,7 +84,7 @@ public final class PostgresModelReader: ModelReader {
   /// read_only_sql_transaction).
   static func reason(_ error: any Error) -> String {
     guard (error as? PostgresError)?.sqlState == "25006" else { return "\(error)" }
-    return "the model tried to write, and models only read (the session is read-only): \(error)"
+    return SourceError.modelTriedToWrite("\(error)")
   }
 
   /// How a column's text becomes a typed value.

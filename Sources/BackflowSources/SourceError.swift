@@ -14,3 +14,11 @@ public struct SourceError: Failure {
     self.position = position
   }
 }
+
+extension SourceError {
+  /// The message for a model whose query tried to write in its read-only session, with the
+  /// server's own words: one wording for every source.
+  public static func modelTriedToWrite(_ serverMessage: String) -> String {
+    "the model tried to write, and models only read (the session is read-only): \(serverMessage)"
+  }
+}

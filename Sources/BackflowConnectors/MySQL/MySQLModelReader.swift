@@ -69,7 +69,7 @@ final class MySQLModelReader: ModelReader {
   /// The server's message, saying plainly when the model tried to write.
   static func reason(_ error: MySQLError) -> String {
     guard error.code == 1792 else { return "\(error)" }
-    return "the model tried to write, and models only read (the session is read-only): \(error)"
+    return SourceError.modelTriedToWrite("\(error)")
   }
 }
 
