@@ -146,8 +146,8 @@ let package = Package(
     .testTarget(
       name: "BackflowEngineTests",
       dependencies: [
-        "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres", "BackflowState",
-        "BackflowTestSupport",
+        "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres", "BackflowSources",
+        "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowSyncLogsTests",

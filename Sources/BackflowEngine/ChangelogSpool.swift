@@ -66,7 +66,7 @@ final class ChangelogSpool {
   private var fields = PlanFileFields(columns: [])
 
   /// Records every row `rows` has left as aborted: planned, never attempted.
-  func appendAborted(_ rows: PlanFileRows) throws {
+  func appendAborted(_ rows: any PlannedRowReader) throws {
     while let row = try rows.next() { append(planned: row, columns: rows.columns, .aborted) }
   }
 

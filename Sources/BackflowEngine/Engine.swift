@@ -26,8 +26,6 @@ public final class Engine {
   /// Opens each run's destination connector in place of the connector registry: the seam that
   /// lets tests drive the batch loop with `MemoryDestination`, without I/O to a destination.
   public var openConnector: ((DestinationTarget) throws -> any DestinationConnector)?
-  /// The clock `batch.rate` is kept by.
-  public var clock: any PacingClock = SystemPacingClock()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -274,8 +272,9 @@ public final class Engine {
           }
         }
         syncRun = try SyncRun(
-          sync: sync, run: run, planFile: planFile, sweep: data.sweep, connector: connector, state: state,
-          changelog: spool, cancellation: cancellation, clock: clock, progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          sync: sync, run: run, rows: PlanFileSource(url: planFile, sync: sync.name.value), sweep: data.sweep,
+          connector: connector, ledger: state, changelog: spool, cancellation: cancellation, clock: SystemPacingClock(),
+          progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()

@@ -1,6 +1,43 @@
 import BackflowState
 import Dispatch
 
+/// What a run has delivered since it last wrote: the snapshot's advance and the rows that failed.
+public struct SnapshotAdvance: Sendable, Equatable {
+  /// Changed rows that arrived: keys the snapshot holds.
+  public var entries: [SnapshotEntry] = []
+  /// Added rows that arrived and rows a CDC reset records: keys the snapshot does not hold.
+  public var newEntries: [SnapshotEntry] = []
+  /// Removed rows that the destination let go of.
+  public var removedKeys: [String] = []
+  public var failures: [FailedRow] = []
+
+  public init() {}
+
+  public var isEmpty: Bool { entries.isEmpty && newEntries.isEmpty && removedKeys.isEmpty && failures.isEmpty }
+  var size: Int { entries.count + newEntries.count + removedKeys.count }
+}
+
+/// Where a run records what arrived. The state store in production; memory in the batch loop's
+/// tests, which then need no file or server.
+public protocol RunLedger: AnyObject {
+  /// Records `advance` in one transaction.
+  func record(_ advance: SnapshotAdvance, syncID: Int, runID: Int) throws
+  /// Mirror's first full sweep is done.
+  func markSwept(syncID: Int) throws
+}
+
+extension StateStore: RunLedger {
+  public func record(_ advance: SnapshotAdvance, syncID: Int, runID: Int) throws {
+    try transaction {
+      if advance.size > 0 {
+        try updateSnapshot(
+          syncID: syncID, entries: advance.entries, removedKeys: advance.removedKeys, newEntries: advance.newEntries)
+      }
+      try recordFailures(advance.failures, runID: runID, syncID: syncID)
+    }
+  }
+}
+
 /// Writes a run's state changes (the snapshot's advance and the failed rows) on a thread of its
 /// own, one batch behind sending, so the next batch is read and sent while the state store
 /// records the last one.
@@ -9,28 +46,25 @@ import Dispatch
 /// write is still one transaction after the destination committed its batch, so the snapshot only
 /// ever holds rows that arrived. A failed write is thrown by the next `write` or `drain`.
 final class SnapshotWriter: @unchecked Sendable {
-  private let state: StateStore
+  private let ledger: any RunLedger
   private let syncID: Int
   private let runID: Int
   private let queue = DispatchQueue(label: "backflow.snapshot-writer")
   /// Set on `queue`, read after waiting for it.
   private var failure: (any Error)?
 
-  init(state: StateStore, syncID: Int, runID: Int) {
-    self.state = state
+  init(ledger: any RunLedger, syncID: Int, runID: Int) {
+    self.ledger = ledger
     self.syncID = syncID
     self.runID = runID
   }
 
   /// Waits for the write in flight, throws its error if it failed, then starts this one.
-  /// `newEntries` are rows the snapshot does not hold yet (`StateStore.updateSnapshot`).
-  func write(entries: [SnapshotEntry], newEntries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow]) throws {
+  func write(_ advance: SnapshotAdvance) throws {
     try drain()
     queue.async { [self] in
       do {
-        try Self.write(
-          entries: entries, newEntries: newEntries, removedKeys: removedKeys, failures: failures, to: state,
-          syncID: syncID, runID: runID)
+        try ledger.record(advance, syncID: syncID, runID: runID)
       } catch {
         failure = error
       }
@@ -43,19 +77,6 @@ final class SnapshotWriter: @unchecked Sendable {
     if let failure {
       self.failure = nil
       throw failure
-    }
-  }
-
-  /// One write, in one transaction.
-  static func write(
-    entries: [SnapshotEntry], newEntries: [SnapshotEntry], removedKeys: [String], failures: [FailedRow],
-    to state: StateStore, syncID: Int, runID: Int
-  ) throws {
-    try state.transaction {
-      if !entries.isEmpty || !newEntries.isEmpty || !removedKeys.isEmpty {
-        try state.updateSnapshot(syncID: syncID, entries: entries, removedKeys: removedKeys, newEntries: newEntries)
-      }
-      try state.recordFailures(failures, runID: runID, syncID: syncID)
     }
   }
 }

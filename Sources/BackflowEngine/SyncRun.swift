@@ -5,9 +5,12 @@ import BackflowState
 import BackflowSyncLogs
 import Foundation
 
-/// One run of one sync: the planned rows of a plan file sent to the destination in batches, each
-/// outcome recorded, and the snapshot advanced for the rows that succeeded, and only those.
-final class SyncRun {
+/// One run of one sync: its planned rows sent to the destination in batches, each outcome
+/// recorded, and the snapshot advanced for the rows that succeeded, and only those.
+///
+/// The engine gives it a plan file and the state store; the batch loop's tests give it rows, a
+/// ledger and a destination in memory.
+public final class SyncRun {
   /// A planned row in flight: what the snapshot records if it succeeds.
   struct PlannedRef: Sendable {
     var operation: PlannedOperation
@@ -37,10 +40,10 @@ final class SyncRun {
   }
 
   private let sync: Sync
-  private let planFile: URL
+  private let rows: any PlannedRowSource
   private var mapper: RecordMapper
   private let connector: any DestinationConnector
-  private let state: StateStore
+  private let ledger: any RunLedger
   /// Records the snapshot's advance one batch behind sending.
   private let writer: SnapshotWriter
   private let cancellation: Cancellation
@@ -49,14 +52,14 @@ final class SyncRun {
   private let changelog: ChangelogSpool?
   private static let passes = [["remove"], ["add", "change", "record", "reject"]]
   /// The pass being read, and how many passes are done: where a stopped run's unsent rows are.
-  private var passRows: PlanFileRows?
+  private var passRows: (any PlannedRowReader)?
   private var passesDone = 0
   /// Rows a destination that writes at the end accepted: succeeded only once it has written.
   private var provisional: [PlannedRow] = []
 
-  private(set) var run: RunRecord
+  public private(set) var run: RunRecord
   /// Facts the user should read in the summary.
-  private(set) var notes: [String] = []
+  public private(set) var notes: [String] = []
   private var pending: [DestinationOperation: Pending] = [:]
   private var batchNumber = 0
   private var bucket: TokenBucket?
@@ -64,28 +67,40 @@ final class SyncRun {
   private var skipped = OperationCounts()
   /// Rows failed before reaching the destination: rejected keys, templates that did not render.
   private var unsent = 0
-  // State changes not yet written: per batch, or at the end for destinations that write at finish.
-  private var entries: [SnapshotEntry] = []
-  /// Entries for keys the snapshot does not hold: added rows (the plan found them absent, and a
-  /// run's keys are unique) and recorded ones (a CDC reset clears the snapshot first).
-  private var newEntries: [SnapshotEntry] = []
-  private var removedKeys: [String] = []
-  private var failures: [FailedRow] = []
+  /// State changes not yet written: per batch, or at the end for destinations that write at finish.
+  /// Added rows are new entries (the plan found them absent, and a run's keys are unique), and so
+  /// are recorded ones (a CDC reset clears the snapshot first).
+  private var advance = SnapshotAdvance()
 
+  /// - Parameters:
+  ///   - run: the run as the state store started it, with its planned counts.
+  ///   - sweep: whether this is mirror's full run that deletes what the model does not hold.
+  ///   - progress: called after each batch's outcome is recorded.
+  public convenience init(
+    sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
+    ledger: any RunLedger, cancellation: Cancellation, clock: any PacingClock,
+    progress: @escaping (RunRecord) -> Void = { _ in }
+  ) throws {
+    try self.init(
+      sync: sync, run: run, rows: rows, sweep: sweep, connector: connector, ledger: ledger, changelog: nil,
+      cancellation: cancellation, clock: clock, progress: progress)
+  }
+
+  /// With `changelog`, every row's outcome is also written for the sync logs.
   init(
-    sync: Sync, run: RunRecord, planFile: URL, sweep: Bool, connector: any DestinationConnector, state: StateStore,
-    changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
+    sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
+    ledger: any RunLedger, changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
     progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
     self.changelog = changelog
     self.run = run
-    self.planFile = planFile
+    self.rows = rows
     self.sweep = sweep
     mapper = try RecordMapper(sync: sync)
     self.connector = connector
-    self.state = state
-    writer = SnapshotWriter(state: state, syncID: run.syncID, runID: run.id)
+    self.ledger = ledger
+    writer = SnapshotWriter(ledger: ledger, syncID: run.syncID, runID: run.id)
     self.cancellation = cancellation
     self.progress = progress
     self.clock = clock
@@ -96,7 +111,7 @@ final class SyncRun {
 
   /// Sends every planned row and records the outcome; never throws: a sync-level failure is the
   /// run's `error`.
-  func execute() async -> RunRecord {
+  public func execute() async -> RunRecord {
     do {
       try await connector.prepare()
       if sweep { try await sendWithSweep() } else { try await sendAll(sweeping: nil) }
@@ -125,7 +140,7 @@ final class SyncRun {
     let deleted = try await sweeper.finish()
     if !connector.writesAtFinish {
       try writeState(waiting: true)
-      try state.markSwept(syncID: run.syncID)
+      try ledger.markSwept(syncID: run.syncID)
     }
     sweptRecords = deleted
   }
@@ -133,7 +148,7 @@ final class SyncRun {
   private var sweptRecords: Int?
   private var failedAtFinish: String?
   /// Why the changelog is incomplete, when it is; the run itself is unaffected.
-  private(set) var changelogError: String?
+  public private(set) var changelogError: String?
 
   // Removals go first, so a match value that moved from a removed row to an added one ends up
   // on the added row's record.
@@ -141,7 +156,7 @@ final class SyncRun {
     let connector = connector
     let limit = max(1, sync.batch.concurrency.value)
     for operations in Self.passes {
-      let rows = try PlanFileRows(url: planFile, sync: sync.name.value, operations: operations)
+      let rows = try rows.rows(operations)
       passRows = rows
       await withTaskGroup(of: BatchResult.self) { group in
         var inFlight = 0
@@ -174,7 +189,7 @@ final class SyncRun {
 
   /// The next full batch, then the partial ones once the rows run out; `nil` when there is
   /// nothing left to send or the run is stopping.
-  private func nextBatch(from rows: PlanFileRows) throws -> Batch? {
+  private func nextBatch(from rows: any PlannedRowReader) throws -> Batch? {
     while stopReason == nil, !cancellation.isRequested, let row = try rows.next() {
       mapper.bind(rows.columns)
       if let batch = try take(row) { return batch }
@@ -212,12 +227,12 @@ final class SyncRun {
     case let .reject(planned, reason):
       let reason = reason == .nullKey ? "primary key is NULL" : "duplicate primary key"
       run.failed.add += 1
-      failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: planned.key, reason: reason))
+      advance.failures.append(FailedRow(operation: PlannedOperation.add.rawValue, key: planned.key, reason: reason))
       changelog?.append(planned: row, columns: mapper.columns, .failed, reason: reason)
       unsent += 1
       return nil
     case let .record(planned):
-      newEntries.append(
+      advance.newEntries.append(
         SnapshotEntry(key: planned.key ?? "", fingerprint: planned.fingerprint, matchValue: mapper.matchValue(of: planned.values)))
       try flushStateIfLarge()
       return nil
@@ -242,7 +257,8 @@ final class SyncRun {
       } catch {
         // A template that cannot render this row fails the row, not the run.
         run.failed[operation] += 1
-        failures.append(FailedRow(operation: operation.rawValue, key: planned.key, reason: FailureKind.message(of: error)))
+        advance.failures.append(
+          FailedRow(operation: operation.rawValue, key: planned.key, reason: FailureKind.message(of: error)))
         log(ref, .failed, reason: FailureKind.message(of: error))
         unsent += 1
         return nil
@@ -303,7 +319,7 @@ final class SyncRun {
         log(ref, .succeeded)
       case let .failed(reason):
         run.failed[ref.operation] += 1
-        failures.append(FailedRow(operation: ref.operation.rawValue, key: ref.key, reason: reason))
+        advance.failures.append(FailedRow(operation: ref.operation.rawValue, key: ref.key, reason: reason))
         log(ref, .failed, reason: reason)
       }
     }
@@ -317,10 +333,10 @@ final class SyncRun {
 
   private func record(success ref: PlannedRef) {
     if ref.operation == .remove {
-      if let key = ref.key { removedKeys.append(key) }
+      if let key = ref.key { advance.removedKeys.append(key) }
     } else if let key = ref.key {
       let entry = SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue)
-      if ref.operation == .add { newEntries.append(entry) } else { entries.append(entry) }
+      if ref.operation == .add { advance.newEntries.append(entry) } else { advance.entries.append(entry) }
     }
   }
 
@@ -343,23 +359,20 @@ final class SyncRun {
     pending.removeAll()
     if let passRows { try changelog.appendAborted(passRows) }
     for operations in Self.passes.dropFirst(passesDone + (passRows == nil ? 0 : 1)) {
-      try changelog.appendAborted(PlanFileRows(url: planFile, sync: sync.name.value, operations: operations))
+      try changelog.appendAborted(rows.rows(operations))
     }
   }
 
   private func flushStateIfLarge() throws {
-    if !connector.writesAtFinish, entries.count + newEntries.count + removedKeys.count >= 5_000 { try writeState() }
+    if !connector.writesAtFinish, advance.size >= 5_000 { try writeState() }
   }
 
   /// Hands the snapshot's advance and the failures gathered so far to the writer, which records
   /// them in one transaction while the run goes on; with `waiting`, records them before returning.
   private func writeState(waiting: Bool = false) throws {
-    if !entries.isEmpty || !newEntries.isEmpty || !removedKeys.isEmpty || !failures.isEmpty {
-      try writer.write(entries: entries, newEntries: newEntries, removedKeys: removedKeys, failures: failures)
-      entries = []
-      newEntries = []
-      removedKeys = []
-      failures = []
+    if !advance.isEmpty {
+      try writer.write(advance)
+      advance = SnapshotAdvance()
     }
     if waiting { try writer.drain() }
   }
@@ -373,7 +386,7 @@ final class SyncRun {
       try await connector.finish()
       if connector.writesAtFinish, sweptRecords != nil {
         try writer.drain()
-        try state.markSwept(syncID: run.syncID)
+        try ledger.markSwept(syncID: run.syncID)
       }
     } catch {
       // Nothing a destination that writes at the end was given holds: none of it is recorded.
@@ -384,9 +397,9 @@ final class SyncRun {
         run.failed.change += run.succeeded.change
         run.failed.remove += run.succeeded.remove
         run.succeeded = OperationCounts()
-        entries.removeAll()
-        newEntries.removeAll()
-        removedKeys.removeAll()
+        advance.entries.removeAll()
+        advance.newEntries.removeAll()
+        advance.removedKeys.removeAll()
         sweptRecords = nil
       }
     }

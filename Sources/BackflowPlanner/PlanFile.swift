@@ -214,12 +214,27 @@ public final class LineReader {
   }
 }
 
+/// One sync's rows in a plan file.
+public struct PlanFileSource: PlannedRowSource {
+  public var url: URL
+  public var sync: String
+
+  public init(url: URL, sync: String) {
+    self.url = url
+    self.sync = sync
+  }
+
+  public func rows(_ operations: [String]) throws -> any PlannedRowReader {
+    try PlanFileRows(url: url, sync: sync, operations: operations)
+  }
+}
+
 /// One sync's rows of a plan file, optionally only some operations, decoded into the
 /// `PlannedRow`s `PlanFileWriter` wrote, without parsing the lines it skips.
 ///
 /// What the file does not hold reads back empty: the fingerprint of `reject` and `unchanged` rows
 /// (apply does not use it) and the key of an `unchanged` row with a NULL key (written as "").
-public final class PlanFileRows {
+public final class PlanFileRows: PlannedRowReader {
   private let lines: LineReader
   private let url: URL
   private let prefix: [UInt8]

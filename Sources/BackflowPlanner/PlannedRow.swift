@@ -27,6 +27,32 @@ extension PlannedRow {
     default: return nil
     }
   }
+
+  /// The plan file's `op` of this row.
+  public var operation: String {
+    switch self {
+    case .add: "add"
+    case .change: "change"
+    case .remove: "remove"
+    case .record: "record"
+    case .reject: "reject"
+    case .unchanged: "unchanged"
+    }
+  }
+}
+
+/// One sync's planned rows, read back in the order they were planned.
+public protocol PlannedRowReader: AnyObject {
+  /// The model columns the rows' values follow, in order.
+  var columns: [String] { get }
+  func next() throws -> PlannedRow?
+}
+
+/// One sync's planned rows, read as often as apply needs them: one pass per group of operations.
+/// A plan file in production (`PlanFileSource`); rows in memory in the batch loop's tests.
+public protocol PlannedRowSource: Sendable {
+  /// The rows whose `operation` is one of `operations`; every row when empty.
+  func rows(_ operations: [String]) throws -> any PlannedRowReader
 }
 
 /// Receives a plan's rows as they are planned, so none has to be held in memory.

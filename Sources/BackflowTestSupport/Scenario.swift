@@ -27,8 +27,6 @@ public final class Scenario {
   public var environment: [String: String] = [:]
   /// When set, apply sends to it instead of the project's destination.
   public var memory: MemoryDestination?
-  /// When set, apply keeps `batch.rate` by it.
-  public var clock: (any PacingClock)?
 
   public static let sync = """
     model: users
@@ -157,7 +155,6 @@ public final class Scenario {
   ) async throws -> [SyncOutcome] {
     let engine = Engine(project: try loadProject(), directory: directory, state: try openState(writing: true))
     if let memory { engine.openConnector = { memory.connector(for: $0) } }
-    if let clock { engine.clock = clock }
     return try await engine.apply(
       planFile: planFile, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
   }
