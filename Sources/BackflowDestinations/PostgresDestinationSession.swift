@@ -10,9 +10,11 @@ public final class PostgresDestinationSession: TableSession {
   private var hasBatchTable = false
   /// Whether batches are still first copied straight into the target (`copyDirectly`).
   private var copiesDirectly = true
+  /// Reading back: each column's type as SQL spells it, and whether the type has its own `=`.
+  var columnTypes: [String: (name: String, equality: Bool)]?
 
   /// Connects; the error never holds the connection string, which may carry a password.
-  init(conninfo: String) throws {
+  public init(conninfo: String) throws {
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch let error as PostgresError {

@@ -9,9 +9,11 @@ public final class SQLiteDestinationSession: TableSession {
   let database: SQLiteDatabase
   /// One compiled statement per operation, reused by every record and batch.
   private var statements: [DestinationOperation: SQLiteStatement] = [:]
+  /// Reading back: the lookup of one record by its match value, compiled on first use.
+  var readBackStatement: SQLiteStatement?
 
   /// Opens an existing database; Backflow does not create databases or tables.
-  init(path: String, target: DestinationTarget) throws {
+  public init(path: String, target: DestinationTarget) throws {
     self.path = path
     guard FileManager.default.fileExists(atPath: path) else {
       throw DestinationError(
@@ -115,14 +117,14 @@ public final class SQLiteDestinationSession: TableSession {
     }
   }
 
-  /// The temporary table of mirror's first run, holding the match values to keep.
+  /// The temporary table of mirror's first run (and drift's), holding the match values to keep.
   static let keepTable = "temp.backflow_keep"
 
   /// Creates the table of kept match values, with the match column's affinity so values
   /// compare as they do in the table.
   public func startSweep(_ table: SQLiteDestinationTable, matchField: String) throws {
     let match = SQLiteDatabase.quoteIdentifier(matchField)
-    try sweeping(table) {
+    try sweeping(table, "note the match values of \(table.object) to keep") {
       try database.execute(
         """
         DROP TABLE IF EXISTS \(Self.keepTable);
@@ -134,7 +136,7 @@ public final class SQLiteDestinationSession: TableSession {
 
   /// Adds match values to keep, in one transaction.
   public func keep(_ keys: [JSONValue], table: SQLiteDestinationTable, matchField: String) throws {
-    try sweeping(table) {
+    try sweeping(table, "note the match values of \(table.object) to keep") {
       let insert = try database.compile(
         "INSERT INTO \(Self.keepTable) (\(SQLiteDatabase.quoteIdentifier(matchField))) VALUES (?1)")
       try database.execute("BEGIN")
@@ -154,7 +156,7 @@ public final class SQLiteDestinationSession: TableSession {
   /// value is NULL stay, since no model row can name them.
   public func finishSweep(_ table: SQLiteDestinationTable, matchField: String) throws -> Int {
     let match = SQLiteDatabase.quoteIdentifier(matchField)
-    return try sweeping(table) {
+    return try sweeping(table, "delete the records of \(table.object) absent from the model") {
       try database.execute(
         "DELETE FROM \(table.name) WHERE \(match) IS NOT NULL "
           + "AND \(match) NOT IN (SELECT \(match) FROM \(Self.keepTable))")
@@ -164,13 +166,26 @@ public final class SQLiteDestinationSession: TableSession {
     }
   }
 
-  /// Runs a step of the sweep, in words the user can act on when it fails.
-  private func sweeping<T>(_ table: SQLiteDestinationTable, _ body: () throws -> T) throws -> T {
+  public func unkept(_ table: SQLiteDestinationTable, matchField: String, sample: Int) throws
+    -> (count: Int, sample: [String?])
+  {
+    let match = SQLiteDatabase.quoteIdentifier(matchField)
+    let absent =
+      "FROM \(table.name) AS t WHERE t.\(match) IS NOT NULL AND t.\(match) NOT IN (SELECT \(match) FROM \(Self.keepTable))"
+    return try sweeping(table, "read the records of \(table.object) in \(path)") {
+      let count = try database.query("SELECT count(*) \(absent)", values: []).first?.first
+      let values = try database.query("SELECT t.\(match) \(absent) ORDER BY t.\(match) LIMIT \(sample)", values: [])
+      let total: Int = if case let .integer(number)? = count { Int(number) } else { 0 }
+      return (total, values.map { Self.text($0.first ?? .null) })
+    }
+  }
+
+  /// Runs a step of the sweep or of reading back, in words the user can act on when it fails.
+  func sweeping<T>(_ table: SQLiteDestinationTable, _ step: String, _ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as SQLiteError {
-      throw DestinationError(
-        "cannot delete the records of \(table.object) absent from the model: \(error.message)")
+      throw DestinationError("cannot \(step): \(error.message)")
     }
   }
 

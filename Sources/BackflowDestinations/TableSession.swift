@@ -17,11 +17,18 @@ public protocol TableSession: AnyObject, SendableMetatype {
   func describe(_ batch: DestinationBatch, pending: [Int], to table: Table, trace: DestinationTrace) throws
   /// Empties the table.
   func clear(_ table: Table) throws
-  /// Mirror's first run: creates the temporary table of match values to keep on this connection.
+  /// Creates the temporary table of match values to keep on this connection: for mirror's first
+  /// run, and for drift's count of records that should not be there.
   func startSweep(_ table: Table, matchField: String) throws
   func keep(_ keys: [JSONValue], table: Table, matchField: String) throws
   /// Deletes the records whose match value was not kept (NULL ones stay) and returns how many.
   func finishSweep(_ table: Table, matchField: String) throws -> Int
+  /// Drift: how many records have a match value that was not kept (NULL ones are not counted),
+  /// and the first `sample` of those values in the table's order, as the database prints them.
+  func unkept(_ table: Table, matchField: String, sample: Int) throws -> (count: Int, sample: [String?])
+  /// Drift: the stored record each of `records` matches by its match value, `nil` where none does;
+  /// one per record, in order. The database compares the fields as it compares what it stores.
+  func readBack(_ records: [DestinationRecord], from table: Table, matchField: String) throws -> [StoredRecord?]
   /// Whether the connection is gone, so the next batch connects again.
   var isLost: Bool { get }
 }
@@ -32,4 +39,18 @@ public protocol TableDestinationTable: Sendable {
   var object: String { get }
   /// The columns written, named as the table spells them.
   var columns: TableColumns { get }
+}
+
+/// A stored record next to what Backflow wrote, per settable field (`TableColumns.settable`):
+/// whether the database holds the same value, and both as it prints them (`nil` for NULL).
+public struct StoredRecord: Sendable, Equatable {
+  public var same: [Bool]
+  public var stored: [String?]
+  public var written: [String?]
+
+  public init(same: [Bool], stored: [String?], written: [String?]) {
+    self.same = same
+    self.stored = stored
+    self.written = written
+  }
 }

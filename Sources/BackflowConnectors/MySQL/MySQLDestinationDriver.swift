@@ -23,6 +23,6 @@ struct MySQLDestinationDriver: DestinationConnectorDriver {
   func reader(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationReader
   {
-    try MySQLDestinationReader(settings: destination.settings.typed(), target: target)
+    try TableDestinationReader(session: MySQLDestinationSession(settings: destination.settings.typed()), target: target)
   }
 }

@@ -6,6 +6,8 @@ import Foundation
 /// One connection of a MySQL destination, used on one thread at a time.
 final class MySQLDestinationSession: TableSession {
   let connection: MySQLConnection
+  /// Reading back: whether this connection's temporary table of written records exists yet.
+  var hasWrittenTable = false
 
   /// Connects with strict SQL mode, so a value a column cannot hold fails its record instead of
   /// landing truncated or zeroed with a warning.
@@ -33,15 +35,19 @@ final class MySQLDestinationSession: TableSession {
   }
 
   func startSweep(_ table: MySQLDestinationTable, matchField: String) throws {
-    try sweeping(table) { try keepTable(table, matchField).create() }
+    try sweeping(table, "note the match values of \(table.object) to keep") {
+      try keepTable(table, matchField).create()
+    }
   }
 
   func keep(_ keys: [JSONValue], table: MySQLDestinationTable, matchField: String) throws {
-    try sweeping(table) { try keepTable(table, matchField).keep(keys) }
+    try sweeping(table, "note the match values of \(table.object) to keep") {
+      try keepTable(table, matchField).keep(keys)
+    }
   }
 
   func finishSweep(_ table: MySQLDestinationTable, matchField: String) throws -> Int {
-    try sweeping(table) {
+    try sweeping(table, "delete the records of \(table.object) absent from the model") {
       let keep = keepTable(table, matchField)
       let deleted = try connection.execute("DELETE t FROM \(keep.absent)")
       try keep.drop()
@@ -49,16 +55,27 @@ final class MySQLDestinationSession: TableSession {
     }
   }
 
-  private func keepTable(_ table: MySQLDestinationTable, _ matchField: String) -> MySQLKeepTable {
-    MySQLKeepTable(session: self, table: table, matchField: matchField, name: "backflow_keep")
+  func unkept(_ table: MySQLDestinationTable, matchField: String, sample: Int) throws -> (count: Int, sample: [String?]) {
+    try sweeping(table, "read \(table.object) back") {
+      let absent = keepTable(table, matchField).absent
+      let match = MySQLConnection.quoteIdentifier(matchField)
+      let count = try connection.query("SELECT COUNT(*) FROM \(absent)").first?.first?.flatMap { Int($0) } ?? 0
+      let values = try connection.query(
+        "SELECT CAST(t.\(match) AS CHAR) FROM \(absent) ORDER BY t.\(match) LIMIT \(sample)")
+      return (count, values.map { $0.first ?? nil })
+    }
   }
 
-  /// Runs a step of mirror's sweep, in words the user can act on when it fails.
-  private func sweeping<T>(_ table: MySQLDestinationTable, _ body: () throws -> T) throws -> T {
+  private func keepTable(_ table: MySQLDestinationTable, _ matchField: String) -> MySQLKeepTable {
+    MySQLKeepTable(session: self, table: table, matchField: matchField)
+  }
+
+  /// Runs a step of mirror's sweep or of reading back, in words the user can act on when it fails.
+  func sweeping<T>(_ table: MySQLDestinationTable, _ step: String, _ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as MySQLError {
-      throw DestinationError("cannot delete the records of \(table.object) absent from the model: \(error)")
+      throw DestinationError("cannot \(step): \(error)")
     }
   }
 

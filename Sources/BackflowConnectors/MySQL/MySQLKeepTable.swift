@@ -8,8 +8,8 @@ struct MySQLKeepTable {
   let session: MySQLDestinationSession
   let table: MySQLDestinationTable
   let matchField: String
-  /// `backflow_keep` for the sweep, another name for drift, so both can run on one session.
-  let name: String
+  /// Drift reads back on a session of its own, so the sweep's name serves both.
+  private let name = "backflow_keep"
 
   private var match: String { MySQLConnection.quoteIdentifier(matchField) }
 

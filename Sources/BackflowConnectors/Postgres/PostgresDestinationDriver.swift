@@ -23,6 +23,7 @@ struct PostgresDestinationDriver: DestinationConnectorDriver {
   func reader(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationReader
   {
-    try PostgresDestinationReader(conninfo: destination.settings.typed(PostgresSettings.self).url.value, target: target)
+    let conninfo = try destination.settings.typed(PostgresSettings.self).url.value
+    return try TableDestinationReader(session: PostgresDestinationSession(conninfo: conninfo), target: target)
   }
 }

@@ -23,7 +23,8 @@ struct SQLiteDestinationDriver: DestinationConnectorDriver {
   func reader(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationReader
   {
-    try SQLiteDestinationReader(path: try file(destination, in: directory), target: target)
+    let path = try file(destination, in: directory)
+    return try TableDestinationReader(session: SQLiteDestinationSession(path: path, target: target), target: target)
   }
 
   private func file(_ destination: Destination, in directory: URL) throws -> String {
