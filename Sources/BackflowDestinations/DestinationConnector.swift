@@ -20,11 +20,15 @@ public struct DestinationTarget: Sendable {
   /// Reports each request, statement or line and its result (`backflow test`); `nil` for
   /// apply.
   public var trace: DestinationTrace?
+  /// The request each operation sends (`requests:`), for a rest destination.
+  public var requests: RequestTemplates?
 
   public init(
     syncName: String, syncID: Int, runID: Int, type: Sync.Kind, mode: Sync.Mode, object: String,
-    matchField: String?, fields: [String], concurrency: Int, trace: DestinationTrace? = nil
+    matchField: String?, fields: [String], concurrency: Int, trace: DestinationTrace? = nil,
+    requests: RequestTemplates? = nil
   ) {
+    self.requests = requests
     self.syncName = syncName
     self.syncID = syncID
     self.runID = runID
