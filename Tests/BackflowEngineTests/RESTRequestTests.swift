@@ -1,0 +1,187 @@
+import BackflowConfig
+import BackflowEngine
+import BackflowState
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// What a rest destination puts in its requests (auth, typed bodies, text bodies, cleared
+/// fields) and how it takes answers that are not plain successes, against a real server.
+@Suite("REST requests")
+struct RESTRequestTests {
+  static let secret = "k3y-9f2c-do-not-print"
+
+  /// A project whose model has a number (`score`) and a text column (`tier`), and one sync to
+  /// the rest destination `api` at `server`.
+  func scenario(server: ProtocolServer, destination: String = "", sync: String) throws -> Scenario {
+    let scenario = try Scenario(.sqlite)
+    scenario.environment["API_KEY"] = Self.secret
+    scenario.write([
+      "backflow.yaml": """
+        version: 1
+        sources:
+          warehouse: { type: sqlite, path: warehouse.db }
+        destinations:
+          api:
+            type: rest
+            url: "\(server.url)/v2"
+            retries: 2
+        \(destination)
+        """,
+      "syncs/models/users.yaml":
+        "source: warehouse\nprimary_key: user_id\nquery: select user_id, email, first_name, plan as tier, user_id * 10 as score from users\n",
+      "syncs/users_to_crm.yaml": sync,
+    ])
+    try scenario.insert([(1, "a@example.com", "Ada", "pro"), (2, "b@example.com", "Grace", "7")])
+    return scenario
+  }
+
+  static let ok: @Sendable (ProtocolServer.Request) -> ProtocolServer.Answer = { _ in
+    ProtocolServer.Answer(status: 200, body: #"{"ok":true}"#)
+  }
+
+  @Test func aBodyKeepsTypesMergesObjectsAndAFailingTemplateFailsItsRecordOnly() async throws {
+    try await withAPIServer(Self.ok) { server in
+      let scenario = try scenario(
+        server: server,
+        sync: """
+          model: users
+          destination: api
+          object: users
+          match: { user_id: external_id }
+          mappings:
+            - { from: first_name, to: attributes.first_name }
+            - { from: score, to: attributes.score }
+            - { from: tier, to: tier }
+          requests:
+            upsert:
+              method: POST
+              path: /users/track
+              body:
+                attributes:
+                  $each: records
+                  $item:
+                    $merge:
+                      - { external_id: "{{ record.key | string }}", tier_number: "{{ record.fields.tier | number }}" }
+                      - "{{ record.fields.attributes }}"
+
+          """)
+      let run = try await scenario.apply().run()
+      #expect(run.succeeded == OperationCounts(add: 1) && run.failed == OperationCounts(add: 1))
+      let failures = try scenario.openState().failures(runID: run.id)
+      #expect(failures.map(\.key) == ["1"])
+      #expect(failures.first?.reason.contains("number cannot read \"pro\" as a number") == true, "\(failures)")
+      #expect(server.requests.count == 1)
+      #expect(server.requests.first?.path == "/v2/users/track")
+      #expect(
+        server.requests.first?.text
+          == #"{"attributes":[{"external_id":"2","tier_number":7,"first_name":"Grace","score":20}]}"#)
+    }
+  }
+
+  @Test func queryAuthIsSentButNeverShownEvenWhenTheAPIEchoesIt() async throws {
+    let api: @Sendable (ProtocolServer.Request) -> ProtocolServer.Answer = { request in
+      ProtocolServer.Answer(
+        status: 403, json: .object([("message", .string("key \(request.query) has no access to this list"))]))
+    }
+    try await withAPIServer(api) { server in
+      let scenario = try scenario(
+        server: server, destination: "    auth: { query: { name: api_key, value: \"${API_KEY}\" } }\n",
+        sync: """
+          model: users
+          destination: api
+          object: members
+          match: { email: email }
+          requests:
+            upsert:
+              method: PUT
+              path: /lists/{{ object }}/{{ record.key | url_encode }}
+              query: { skip_merge_validation: "true" }
+              batch: 1
+              body: { email_address: "{{ record.key }}" }
+
+          """)
+      let run = try await scenario.apply().run()
+      #expect(run.failed == OperationCounts(add: 2))
+      #expect(
+        server.requests.map { "\($0.method) \($0.path)?\($0.query)" }.sorted() == [
+          "PUT /v2/lists/members/a@example.com?api_key=\(Self.secret)&skip_merge_validation=true",
+          "PUT /v2/lists/members/b@example.com?api_key=\(Self.secret)&skip_merge_validation=true",
+        ])
+      let reasons = try scenario.openState().failures(runID: run.id).map(\.reason)
+      #expect(reasons.count == 2 && reasons.allSatisfy { $0.hasPrefix("HTTP 403: key api_key=[redacted]&skip") }, "\(reasons)")
+      for file in [".backflow/state.db", "last.plan"] {
+        let bytes = try Data(contentsOf: scenario.directory.appendingPathComponent(file))
+        #expect(bytes.range(of: Data(Self.secret.utf8)) == nil, "\(file) holds the key")
+      }
+    }
+  }
+
+  @Test func basicAuthTextBodiesAndClearedFields() async throws {
+    try await withAPIServer(Self.ok) { server in
+      let scenario = try scenario(
+        server: server, destination: "    auth: { basic: { username: backflow, password: \"${API_KEY}\" } }\n",
+        sync: """
+          model: users
+          destination: api
+          object: contacts
+          match: { email: email }
+          mappings:
+            - { from: first_name, to: properties.firstname }
+          on_delete: clear
+          requests:
+            upsert:
+              method: POST
+              path: /contacts
+              batch: 1
+              body_text: "email={{ record.key | url_encode }}&name={{ record.fields.properties.firstname | url_encode }}"
+              content_type: application/x-www-form-urlencoded
+            clear_fields:
+              method: PATCH
+              path: /contacts/{{ record.key | url_encode }}
+              batch: 1
+              clear_value: ""
+              body: { properties: "{{ record.fields.properties }}" }
+
+          """)
+      try await scenario.apply()
+      let credential = "Basic " + Data("backflow:\(Self.secret)".utf8).base64EncodedString()
+      #expect(server.requests.allSatisfy { $0.header("Authorization") == credential })
+      #expect(server.requests.map(\.text).sorted() == ["email=a%40example.com&name=Ada", "email=b%40example.com&name=Grace"])
+      #expect(server.requests.allSatisfy { $0.header("Content-Type") == "application/x-www-form-urlencoded" })
+
+      try scenario.sql("delete from users where user_id = 2")
+      let run = try await scenario.apply().run()
+      #expect(run.succeeded == OperationCounts(remove: 1))
+      let cleared = try #require(server.requests.last)
+      #expect(cleared.method == "PATCH" && cleared.path == "/v2/contacts/b@example.com")
+      #expect(cleared.text == #"{"properties":{"firstname":""}}"#)
+    }
+  }
+
+  @Test func a429WhoseBodySaysTheQuotaIsGoneIsNotRetriedAndAResetHeaderIsHonoured() async throws {
+    try await withAPIServer(Self.ok) { server in
+      let scenario = try scenario(
+        server: server, destination: "    retry: { reset_header: X-RateLimit-Reset, give_up_when: DAILY }\n",
+        sync: """
+          model: users
+          destination: api
+          object: users
+          match: { email: email }
+          requests:
+            upsert: { method: POST, path: /users, body: { ids: { $each: records, $item: "{{ record.key }}" } } }
+
+          """)
+      // A reset header of 0 seconds: retried at once; then the daily quota: given up.
+      server.inject(.answer(status: 429, headers: [("X-RateLimit-Reset", "0")], body: #"{"message":"SECONDLY limit"}"#))
+      server.inject(.answer(status: 429, headers: [("Retry-After", "0")], body: #"{"message":"DAILY limit reached"}"#))
+      let run = try await scenario.apply().run()
+      #expect(run.failed == OperationCounts(add: 2))
+      #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == Array(repeating: "HTTP 429: DAILY limit reached", count: 2))
+      #expect(server.requests.count == 2)
+      // The next run sends them again.
+      let next = try await scenario.apply().run()
+      #expect(next.succeeded == OperationCounts(add: 2))
+    }
+  }
+}
