@@ -129,9 +129,10 @@ final class HTTPTransport: Sendable {
 
   /// Sends `outgoing` until it is answered with 2xx, fails for good, or the retries run out.
   /// `beforeAttempt` runs before every attempt (a shared rate, a fresh token) and gives headers
-  /// that attempt carries besides the request's.
+  /// that attempt carries besides the request's. An untraced request (a token request, whose
+  /// answer is a credential) is not shown by `backflow test`, nor sent in its dry run.
   func deliver(
-    _ outgoing: Outgoing, requestLine: String, idempotencyKey: String? = nil,
+    _ outgoing: Outgoing, requestLine: String, idempotencyKey: String? = nil, traced: Bool = true,
     beforeAttempt: () async throws -> [(String, String)] = { [] }
   ) async throws -> Delivery {
     _ = try endpoint.get()
@@ -145,12 +146,14 @@ final class HTTPTransport: Sendable {
     } else {
       request.headers.remove(name: "Content-Type")
     }
-    let trace = self.trace
+    let trace = traced ? self.trace : nil
+    // What `beforeAttempt` adds (a fresh token) is secret too, and unknown to `redact`.
+    var attemptSecrets = HTTPRedactor(headerValues: [], url: "")
     func traceRequest(attempt: Int) {
       trace?(
         .request(
           method: outgoing.method.rawValue, url: request.url,
-          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: $0.value) },
+          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: attemptSecrets($0.value)) },
           body: outgoing.body ?? "", attempt: attempt))
     }
     if trace?.dryRun == true {
@@ -161,14 +164,17 @@ final class HTTPTransport: Sendable {
     var attempt = 0
     while true {
       attempt += 1
-      for (name, value) in try await beforeAttempt() { request.headers.replaceOrAdd(name: name, value: value) }
+      let added = try await beforeAttempt()
+      attemptSecrets = HTTPRedactor(headerValues: added.map(\.1), url: "")
+      for (name, value) in added { request.headers.replaceOrAdd(name: name, value: value) }
       if trace != nil { traceRequest(attempt: attempt) }
-      switch try await send(request, requestLine: requestLine) {
+      switch try await send(request, requestLine: requestLine, trace: trace) {
       case let .accepted(answer):
         return .accepted(answer)
       case let .failed(reason, status, body, retryable: false, _):
-        return .failed(reason, status: status, body: body)
-      case let .failed(reason, status, body, retryable: true, retryAfter):
+        return .failed(attemptSecrets(reason), status: status, body: body)
+      case let .failed(unredacted, status, body, retryable: true, retryAfter):
+        let reason = attemptSecrets(unredacted)
         switch policy.decision(afterAttempt: attempt, retryAfter: retryAfter) {
         case let .retry(after: delay):
           trace?(.retrying(after: delay))
@@ -185,7 +191,9 @@ final class HTTPTransport: Sendable {
   }
 
   /// One request and its answer, classified.
-  private func send(_ request: HTTPClientRequest, requestLine: String) async throws -> Attempt {
+  private func send(_ request: HTTPClientRequest, requestLine: String, trace: DestinationTrace?) async throws
+    -> Attempt
+  {
     let status: HTTPResponseStatus
     let retryAfter: Duration?
     let answer: String

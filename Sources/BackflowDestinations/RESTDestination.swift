@@ -20,11 +20,15 @@ public struct RESTConnection: Sendable {
   public var concurrency: Int
   /// Whether requests carry an `Idempotency-Key`.
   public var idempotencyHeader: Bool
+  /// OAuth2 client credentials, when requests carry a token fetched from the API.
+  public var oauth2: OAuth2Token.Settings?
 
   public init(
     name: String, baseURL: String, headers: [(String, String)], query: [(String, String)], secrets: [String],
-    retryPolicy: RetryPolicy, timeout: Duration, rate: Double?, concurrency: Int, idempotencyHeader: Bool
+    retryPolicy: RetryPolicy, timeout: Duration, rate: Double?, concurrency: Int, idempotencyHeader: Bool,
+    oauth2: OAuth2Token.Settings? = nil
   ) {
+    self.oauth2 = oauth2
     self.name = name
     self.baseURL = baseURL
     self.headers = headers
@@ -50,6 +54,7 @@ public final class RESTDestination: DestinationConnector {
   private let target: DestinationTarget
   private let transport: HTTPTransport
   private let limits: RESTLimits
+  private let token: OAuth2Token?
   private let requests: [String: RESTRequest]
   /// The mapped fields as nested paths: `properties.firstname` is `["properties", "firstname"]`.
   private let fieldPaths: [[String]]
@@ -62,6 +67,7 @@ public final class RESTDestination: DestinationConnector {
       timeout: connection.timeout, retryPolicy: connection.retryPolicy, name: connection.name,
       concurrency: max(connection.concurrency, target.concurrency), trace: target.trace)
     limits = RESTLimits.shared(destination: connection.name, rate: connection.rate, concurrency: connection.concurrency)
+    token = connection.oauth2.map(OAuth2Token.init)
     var requests: [String: RESTRequest] = [:]
     for (operation, template) in target.requests?.requests ?? [] {
       requests[operation.value] = try RESTRequest(template)
@@ -196,18 +202,38 @@ public final class RESTDestination: DestinationConnector {
       method: rendered.method, url: url, headers: rendered.headers, body: rendered.body)
     await limits.acquire()
     do {
-      let limits = self.limits
-      let delivery = try await transport.deliver(
-        outgoing, requestLine: requestLine(request), idempotencyKey: connection.idempotencyHeader ? key : nil,
-        beforeAttempt: {
-          try await limits.paced()
-          return []
-        })
+      let delivery = try await deliverWithToken(outgoing, requestLine: requestLine(request), key: key)
       await limits.release()
       return delivery
     } catch {
       await limits.release()
       throw error
+    }
+  }
+
+  /// Sends with the current OAuth2 token, if any; a 401 renews the token and sends once more,
+  /// outside the `retries` count.
+  private func deliverWithToken(_ outgoing: HTTPTransport.Outgoing, requestLine: String, key: String) async throws
+    -> HTTPTransport.Delivery
+  {
+    var renewed = false
+    while true {
+      var used: String?
+      let delivery = try await transport.deliver(
+        outgoing, requestLine: requestLine, idempotencyKey: connection.idempotencyHeader ? key : nil,
+        beforeAttempt: { [limits, token, transport] in
+          try await limits.paced()
+          guard let token else { return [] }
+          let value = try await token.value(through: transport)
+          used = value
+          return [("Authorization", "Bearer \(value)")]
+        })
+      if case .failed(_, 401?, _) = delivery, let token, let used, !renewed {
+        await token.refused(used)
+        renewed = true
+        continue
+      }
+      return delivery
     }
   }
 

@@ -184,4 +184,99 @@ struct RESTRequestTests {
       #expect(next.succeeded == OperationCounts(add: 2))
     }
   }
+
+  /// A token endpoint as RFC 6749 section 4.4 describes it, and an API that takes only the
+  /// token issued last and revokes it after `revokeAfter` requests.
+  final class TokenIssuer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var issued = 0
+    private var served = 0
+    let expiresIn: Int
+    let revokeAfter: Int
+
+    init(expiresIn: Int, revokeAfter: Int) {
+      self.expiresIn = expiresIn
+      self.revokeAfter = revokeAfter
+    }
+
+    var tokensIssued: Int {
+      lock.lock()
+      defer { lock.unlock() }
+      return issued
+    }
+
+    func answer(_ request: ProtocolServer.Request) -> ProtocolServer.Answer {
+      lock.lock()
+      defer { lock.unlock() }
+      if request.path == "/oauth/token" {
+        let client = "Basic " + Data("backflow-client:\(RESTRequestTests.secret)".utf8).base64EncodedString()
+        guard request.header("Authorization") == client, request.text.hasPrefix("grant_type=client_credentials") else {
+          return ProtocolServer.Answer(status: 401, json: .object([("error", .string("invalid_client"))]))
+        }
+        issued += 1
+        served = 0
+        return ProtocolServer.Answer(
+          status: 200,
+          json: .object([
+            ("access_token", .string("tok-\(issued)-secret")), ("token_type", .string("Bearer")),
+            ("expires_in", .int(expiresIn)),
+          ]))
+      }
+      served += 1
+      guard request.header("Authorization") == "Bearer tok-\(issued)-secret", served <= revokeAfter else {
+        return ProtocolServer.Answer(
+          status: 401, json: .object([("message", .string("token \(request.header("Authorization") ?? "") expired"))]))
+      }
+      return ProtocolServer.Answer(status: 200, body: "{}")
+    }
+  }
+
+  static let oauth2 = """
+        auth:
+          oauth2: { token_url: "URL/oauth/token", client_id: backflow-client, client_secret: "${API_KEY}", scope: contacts }
+
+    """
+
+  static let perRecord = """
+    model: users
+    destination: api
+    object: users
+    match: { email: email }
+    requests:
+      upsert: { method: POST, path: /users, batch: 1, body: { email: "{{ record.key }}" } }
+
+    """
+
+  @Test func anOAuth2TokenIsFetchedOnFirstNeedAndRenewedOnceAfterA401() async throws {
+    let issuer = TokenIssuer(expiresIn: 3600, revokeAfter: 1)
+    try await withAPIServer(issuer.answer) { server in
+      let scenario = try scenario(
+        server: server, destination: Self.oauth2.replacingOccurrences(of: "URL", with: server.url), sync: Self.perRecord)
+      #expect(issuer.tokensIssued == 0, "planning fetched a token")
+      let run = try await scenario.apply().run()
+      // The second request meets a revoked token: one renewal, then it goes through.
+      #expect(run.succeeded == OperationCounts(add: 2))
+      #expect(issuer.tokensIssued == 2)
+      #expect(server.requests.map(\.path) == ["/oauth/token", "/v2/users", "/v2/users", "/oauth/token", "/v2/users"])
+      for file in [".backflow/state.db", "last.plan"] {
+        let bytes = try Data(contentsOf: scenario.directory.appendingPathComponent(file))
+        #expect(bytes.range(of: Data("-secret".utf8)) == nil && bytes.range(of: Data(Self.secret.utf8)) == nil, "\(file)")
+      }
+    }
+  }
+
+  @Test func aTokenAboutToExpireIsRenewedBeforeItIsUsedAndARefusedOneFailsOnlyOnceRenewed() async throws {
+    // expires_in 0: already due for renewal, so every request fetches its own token first.
+    let issuer = TokenIssuer(expiresIn: 0, revokeAfter: 0)
+    try await withAPIServer(issuer.answer) { server in
+      let scenario = try scenario(
+        server: server, destination: Self.oauth2.replacingOccurrences(of: "URL", with: server.url), sync: Self.perRecord)
+      let run = try await scenario.apply().run()
+      // revokeAfter 0: the API refuses every token; each request renews once, then fails.
+      #expect(run.failed == OperationCounts(add: 2))
+      #expect(issuer.tokensIssued == 4)
+      let reasons = try scenario.openState().failures(runID: run.id).map(\.reason)
+      #expect(reasons == Array(repeating: "HTTP 401: token [redacted] expired", count: 2), "\(reasons)")
+    }
+  }
 }

@@ -7,7 +7,8 @@ struct RESTSettings: ConnectorSettings {
   static let keys = [
     "url", "headers", "auth", "rate", "concurrency", "retries", "timeout", "retry", "idempotency_header",
   ]
-  static let authKinds = ["bearer", "basic", "header", "query"]
+  static let authKinds = ["bearer", "basic", "header", "query", "oauth2"]
+  static let oauth2Keys = ["token_url", "client_id", "client_secret", "scope", "client_auth", "params"]
   static let defaultConcurrency = 4
 
   /// How requests prove who sends them. Every value is a secret, whether or not it came from
@@ -17,6 +18,7 @@ struct RESTSettings: ConnectorSettings {
     case basic(username: Located<String>, password: Located<String>)
     case header(name: Located<String>, value: Located<String>)
     case query(name: Located<String>, value: Located<String>)
+    case oauth2(OAuth2)
 
     /// The credentials as the applied config stores them: `${NAME}` as written, never a value.
     func encode(to encoder: any Encoder) throws {
@@ -28,11 +30,20 @@ struct RESTSettings: ConnectorSettings {
         try container.encode(["username": username.value, "password": hidden(password)], forKey: .basic)
       case let .header(name, value): try container.encode(["name": name.value, "value": hidden(value)], forKey: .header)
       case let .query(name, value): try container.encode(["name": name.value, "value": hidden(value)], forKey: .query)
+      case let .oauth2(client):
+        var fields = [
+          "token_url": client.tokenURL.isSecret ? hidden(client.tokenURL) : client.tokenURL.value,
+          "client_id": hidden(client.clientID), "client_secret": hidden(client.clientSecret),
+          "client_auth": client.basicClientAuthentication ? "basic" : "body",
+        ]
+        if let scope = client.scope { fields["scope"] = scope.value }
+        for (name, value) in client.parameters { fields["params.\(name.value)"] = hidden(value) }
+        try container.encode(fields, forKey: .oauth2)
       }
     }
 
     private enum AuthKey: String, CodingKey {
-      case bearer, basic, header, query
+      case bearer, basic, header, query, oauth2
     }
 
     /// The header requests carry, if this kind sends one.
@@ -42,7 +53,7 @@ struct RESTSettings: ConnectorSettings {
       case let .basic(username, password):
         ("Authorization", "Basic " + Data("\(username.value):\(password.value)".utf8).base64EncodedString())
       case let .header(name, value): (name.value, value.value)
-      case .query: nil
+      case .query, .oauth2: nil
       }
     }
 
@@ -51,8 +62,22 @@ struct RESTSettings: ConnectorSettings {
       case let .bearer(token): [token.value]
       case let .basic(_, password): [password.value] + (header.map { [$0.1] } ?? [])
       case let .header(_, value), let .query(_, value): [value.value]
+      case let .oauth2(client):
+        [client.clientID.value, client.clientSecret.value] + client.parameters.map(\.value.value)
+          + (client.tokenURL.isSecret ? [client.tokenURL.value] : [])
       }
     }
+  }
+
+  /// `auth: { oauth2: … }`: the client credentials grant.
+  struct OAuth2: Sendable {
+    var tokenURL: Located<String>
+    var clientID: Located<String>
+    var clientSecret: Located<String>
+    var scope: Located<String>?
+    var basicClientAuthentication: Bool
+    /// Extra token parameters (`audience`, `resource`), secrets all the same.
+    var parameters: [(name: Located<String>, value: Located<String>)]
   }
 
   struct Retry: Sendable, Encodable {
@@ -109,11 +134,27 @@ struct RESTSettings: ConnectorSettings {
     guard given.count == 1, let kind = given.first else {
       fields.error(
         given.isEmpty
-          ? "auth needs one of bearer, basic, header or query"
+          ? "auth needs one of bearer, basic, header, query or oauth2"
           : "auth has \(given.joined(separator: " and ")); keep one", at: "auth")
       return nil
     }
     switch kind {
+    case "oauth2":
+      guard
+        let client = auth.nested(
+          "oauth2", allowed: oauth2Keys, required: ["token_url", "client_id", "client_secret"]),
+        let tokenURL = client.string("token_url", startingWith: ["http://", "https://"], "must start with http:// or https://"),
+        let clientID = client.string("client_id"), let clientSecret = client.string("client_secret")
+      else { return nil }
+      let clientAuth = client.string("client_auth")
+      if let clientAuth, !["basic", "body"].contains(clientAuth.value) {
+        client.invalid("client_auth", clientAuth, "must be basic or body")
+        return nil
+      }
+      return .oauth2(
+        OAuth2(
+          tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, scope: client.string("scope"),
+          basicClientAuthentication: clientAuth?.value != "body", parameters: client.namedStrings("params")))
     case "bearer":
       return auth.string("bearer").map(Auth.bearer)
     case "basic":
@@ -147,6 +188,16 @@ struct RESTSettings: ConnectorSettings {
       headers: headers.map { ($0.name.value, $0.value.value) } + (auth?.header.map { [$0] } ?? []), query: query,
       secrets: secrets, retryPolicy: policy,
       timeout: timeout.map { .seconds($0.value.seconds) } ?? HTTPSettings.defaultTimeout, rate: rate?.value.perSecond,
-      concurrency: concurrency?.value ?? Self.defaultConcurrency, idempotencyHeader: idempotencyHeader?.value ?? true)
+      concurrency: concurrency?.value ?? Self.defaultConcurrency, idempotencyHeader: idempotencyHeader?.value ?? true,
+      oauth2: oauth2)
+  }
+
+  /// The token client's settings, for `auth: { oauth2: … }`.
+  private var oauth2: OAuth2Token.Settings? {
+    guard case let .oauth2(client)? = auth else { return nil }
+    return OAuth2Token.Settings(
+      tokenURL: client.tokenURL.value, clientID: client.clientID.value, clientSecret: client.clientSecret.value,
+      scope: client.scope?.value, basicClientAuthentication: client.basicClientAuthentication,
+      parameters: client.parameters.map { ($0.name.value, $0.value.value) })
   }
 }
