@@ -13,6 +13,15 @@ public struct RequestTemplates: Sendable, Encodable {
   /// Where `requests:` is written.
   public var location: SourceLocation
 
+  /// The values read from the environment (a webhook key in a `path`): never shown.
+  public var secrets: [String] {
+    requests.flatMap { _, request -> [Located<String>] in
+      var texts = [request.path] + request.query.map(\.value) + request.headers.map(\.value)
+      if case let .text(text, _)? = request.body { texts.append(text) }
+      return texts
+    }.filter(\.isSecret).map(\.value)
+  }
+
   public func request(for operation: String) -> RequestTemplate? {
     requests.first { $0.operation.value == operation }?.request
   }

@@ -63,7 +63,8 @@ public final class RESTDestination: DestinationConnector {
     self.connection = connection
     self.target = target
     transport = HTTPTransport(
-      baseURL: connection.baseURL, headers: connection.headers, secrets: connection.secrets,
+      baseURL: connection.baseURL, headers: connection.headers,
+      secrets: connection.secrets + (target.requests?.secrets ?? []),
       timeout: connection.timeout, retryPolicy: connection.retryPolicy, name: connection.name,
       concurrency: max(connection.concurrency, target.concurrency), trace: target.trace)
     limits = RESTLimits.shared(destination: connection.name, rate: connection.rate, concurrency: connection.concurrency)
