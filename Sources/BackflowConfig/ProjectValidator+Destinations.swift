@@ -7,6 +7,14 @@ extension ProjectValidator {
       guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else { continue }
       let kind = destination.type.value
       checkRequests(of: sync, on: destination)
+      if !destination.capabilities.nestsFields {
+        for mapping in sync.mappings where mapping.to.value.contains(".") {
+          diagnostics.error(
+            "to \"\(mapping.to.value)\" is dotted, which writes a nested field, but destination "
+              + "\(destination.name.value) is \(kind), whose fields are columns: name a column, or send to a rest or http "
+              + "destination", at: mapping.to.location)
+        }
+      }
       let type = sync.type.value
       let mode = sync.mode.value
       guard let modes = destination.capabilities.modes[type] else {

@@ -42,6 +42,25 @@ public struct DestinationTarget: Sendable {
   }
 }
 
+extension DestinationTarget {
+  /// The mapped fields with `values`, nested by their dotted names: `properties.firstname`
+  /// writes `{"properties": {"firstname": …}}` (http and rest destinations).
+  public func nestedFields(_ values: [JSONValue]) -> JSONValue {
+    var fields: JSONValue = .object([])
+    for (field, value) in zip(self.fields, values) { fields.set(value, at: Self.path(field)) }
+    return fields
+  }
+
+  /// The value of `field` in an object with nested fields, as `nestedFields` wrote it.
+  public static func value(of field: String, in fields: JSONValue) -> JSONValue? {
+    path(field).reduce(Optional(fields)) { found, step in found?[step] }
+  }
+
+  private static func path(_ field: String) -> [String] {
+    field.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+  }
+}
+
 /// What a batch asks the destination to do to each of its records (the HTTP protocol's
 /// `operation`).
 public enum DestinationOperation: String, Sendable, CaseIterable {

@@ -108,9 +108,9 @@ public final class HTTPDestination: DestinationConnector {
       case .delete, .remove, .clear:
         break
       case .clearFields:
-        members.append(("fields", .object(target.fields.map { ($0, .null) })))
+        members.append(("fields", target.nestedFields(Array(repeating: .null, count: target.fields.count))))
       case .upsert, .update, .insert, .add, .track:
-        members.append(("fields", .object(Array(zip(target.fields, record.values)))))
+        members.append(("fields", target.nestedFields(record.values)))
       }
       return .object(members)
     }

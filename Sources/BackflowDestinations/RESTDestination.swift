@@ -56,8 +56,6 @@ public final class RESTDestination: DestinationConnector {
   private let limits: RESTLimits
   private let token: OAuth2Token?
   private let requests: [String: RESTRequest]
-  /// The mapped fields as nested paths: `properties.firstname` is `["properties", "firstname"]`.
-  private let fieldPaths: [[String]]
 
   public init(connection: RESTConnection, target: DestinationTarget) throws {
     self.connection = connection
@@ -74,7 +72,6 @@ public final class RESTDestination: DestinationConnector {
       requests[operation.value] = try RESTRequest(template)
     }
     self.requests = requests
-    fieldPaths = target.fields.map { $0.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
   }
 
   public var writesAtFinish: Bool { false }
@@ -258,15 +255,11 @@ public final class RESTDestination: DestinationConnector {
   private func record(for record: DestinationRecord, operation: DestinationOperation, request: RESTRequest)
     -> JSONValue
   {
-    var fields: JSONValue = .object([])
-    switch operation {
-    case .clearFields:
-      let cleared = request.template.clearValue.map { JSONValue($0.value) } ?? .null
-      for path in fieldPaths { fields.set(cleared, at: path) }
-    default:
-      for (path, value) in zip(fieldPaths, record.values) { fields.set(value, at: path) }
-    }
-    return .object([("key", record.key), ("fields", fields)])
+    let values =
+      operation == .clearFields
+      ? Array(repeating: request.template.clearValue.map { JSONValue($0.value) } ?? .null, count: target.fields.count)
+      : record.values
+    return .object([("key", record.key), ("fields", target.nestedFields(values))])
   }
 
   /// `POST /crm/v3/objects/{{ object }}/batch/upsert`: the template, which holds no secret
@@ -279,25 +272,5 @@ public final class RESTDestination: DestinationConnector {
   /// same for two requests.
   private func idempotencyKey(batch: Int, part: Int) -> String {
     "\(target.syncID)-\(target.runID)-\(batch)-\(part)"
-  }
-}
-
-extension JSONValue {
-  /// Sets the member at `path`, making the objects on the way; a non-object on the way is replaced.
-  mutating func set(_ value: JSONValue, at path: [String]) {
-    guard let first = path.first else {
-      self = value
-      return
-    }
-    var members: [(String, JSONValue)] = []
-    if case let .object(existing) = self { members = existing }
-    if let index = members.firstIndex(where: { $0.0 == first }) {
-      members[index].1.set(value, at: Array(path.dropFirst()))
-    } else {
-      var child: JSONValue = .object([])
-      child.set(value, at: Array(path.dropFirst()))
-      members.append((first, child))
-    }
-    self = .object(members)
   }
 }

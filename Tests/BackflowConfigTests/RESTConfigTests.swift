@@ -111,6 +111,17 @@ struct RESTConfigTests {
       ])
   }
 
+  @Test func aDottedToIsRefusedWhereFieldsAreColumns() {
+    let loaded = ProjectFixture.load([
+      "syncs/s.yaml": "model: users\ndestination: local\nobject: contacts\nmatch: { email: email }\nmappings:\n  - { from: first_name, to: profile.first }\n"
+    ])
+    #expect(
+      loaded.diagnostics.sorted.filter { $0.severity == .error }.map(\.description) == [
+        "syncs/s.yaml:6:29: error: to \"profile.first\" is dotted, which writes a nested field, but destination local is "
+          + "sqlite, whose fields are columns: name a column, or send to a rest or http destination"
+      ])
+  }
+
   @Test func authTakesExactlyOneKindAndRateAWindow() {
     let project = Self.project.replacingOccurrences(
       of: "auth: { bearer: \"${HUBSPOT_TOKEN}\" }\n    rate: 100/10s",

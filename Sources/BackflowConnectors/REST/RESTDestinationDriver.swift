@@ -19,6 +19,7 @@ struct RESTDestinationDriver: DestinationConnectorDriver {
     var capabilities = DestinationCapabilities.everything
     capabilities.modes[.object]?.remove(.mirror)
     capabilities.readsBack = false
+    capabilities.nestsFields = true
     return capabilities
   }
 
