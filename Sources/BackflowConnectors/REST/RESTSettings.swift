@@ -63,7 +63,9 @@ struct RESTSettings: ConnectorSettings {
       case let .basic(_, password): [password.value] + (header.map { [$0.1] } ?? [])
       case let .header(_, value), let .query(_, value): [value.value]
       case let .oauth2(client):
-        [client.clientID.value, client.clientSecret.value] + client.parameters.map(\.value.value)
+        // The client id is no credential unless it came from the environment.
+        [client.clientSecret.value] + [client.clientID].filter(\.isSecret).map(\.value)
+          + client.parameters.map(\.value.value)
           + (client.tokenURL.isSecret ? [client.tokenURL.value] : [])
       }
     }
