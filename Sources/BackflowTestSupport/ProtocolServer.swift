@@ -131,9 +131,11 @@ public final class ProtocolServer: Sendable {
   }
 
   /// A stand-in for a vendor's REST API on 127.0.0.1: `api` answers every request (after any
-  /// injected fault), and every request is kept.
-  public static func start(api: @escaping @Sendable (Request) -> Answer) async throws -> ProtocolServer {
-    let server = try await start()
+  /// injected fault), and every request is kept unless `keepingRequests` is false.
+  public static func start(keepingRequests: Bool = true, api: @escaping @Sendable (Request) -> Answer) async throws
+    -> ProtocolServer
+  {
+    let server = try await start(keepingRequests: keepingRequests)
     server.state.api = api
     return server
   }

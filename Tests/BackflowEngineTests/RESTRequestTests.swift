@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowDestinations
 import BackflowEngine
 import BackflowState
 import BackflowTestSupport
@@ -277,6 +278,24 @@ struct RESTRequestTests {
       #expect(issuer.tokensIssued == 4)
       let reasons = try scenario.openState().failures(runID: run.id).map(\.reason)
       #expect(reasons == Array(repeating: "HTTP 401: token [redacted] expired", count: 2), "\(reasons)")
+    }
+  }
+
+  @Test func backflowTestShowsTheRealRequestAndAnswerWithSecretsMasked() async throws {
+    try await withAPIServer(Self.ok) { server in
+      let scenario = try scenario(
+        server: server, destination: "    auth: { bearer: \"${API_KEY}\" }\n", sync: Self.perRecord)
+      let (_, outcome, events) = try await RowTestTests().run(scenario, RowTest(sync: "users_to_crm", key: "1"))
+      #expect(outcome == .succeeded)
+      #expect(server.requests.count == 1 && server.requests.first?.header("Authorization") == "Bearer \(Self.secret)")
+      let request = events.all.compactMap { event -> (String, String, [DestinationTraceEvent.TraceHeader], String)? in
+        if case let .request(method, url, headers, body, _) = event { (method, url, headers, body) } else { nil }
+      }
+      #expect(request.map(\.0) == ["POST"] && request.map(\.1) == ["\(server.url)/v2/users"])
+      #expect(request.first?.2.contains(DestinationTraceEvent.TraceHeader(name: "Authorization", value: "Bearer [redacted]")) == true)
+      #expect(request.map(\.3) == [#"{"email":"a@example.com"}"#])
+      #expect(events.all.contains(.response(status: 200, reason: "OK", body: #"{"ok":true}"#)))
+      #expect(!"\(events.all)".contains(Self.secret))
     }
   }
 }
