@@ -326,33 +326,36 @@ scenario_apply-sqlite() {
   record apply-sqlite "$model" "$seen"
 }
 
-# The initial full sync into the test suite's HTTP protocol server (Sources/protocol-server runs
-# BackflowTestSupport's ProtocolServer as a process on 127.0.0.1). The server's own work (parsing
-# each request, storing records) is in the wall time; its memory is not in peak RSS, which is
-# backflow's.
-scenario_apply-http() {
-  local rows=$1 url answer model seen
-  coproc SERVER { exec "$protocol_server"; }
+# into_protocol_server NAME ROWS DESTINATION_KEYS REQUESTS [SERVER_ARGS...]: the initial full sync
+# into the test suite's HTTP protocol server (Sources/protocol-server runs BackflowTestSupport's
+# ProtocolServer as a process on 127.0.0.1), then the server's count of what it keeps. The server's
+# own work (parsing each request, storing records) is in the wall time; its memory is not in peak
+# RSS, which is backflow's.
+into_protocol_server() {
+  local name=$1 rows=$2 keys=$3 requests=$4 url answer model seen
+  shift 4
+  coproc SERVER { exec "$protocol_server" "$@"; }
   read -r -t 30 url <&"${SERVER[0]}" || die "the protocol server did not start"
   [[ $url == http://127.0.0.1:* ]] || die "the protocol server printed \"$url\", not its URL"
-  apply_into apply-http "$rows" "{ type: http, url: \"$url\" }"
+  apply_into "$name" "$rows" "{ $keys, url: \"$url\" }" "$requests"
   echo "count bench_target" >&"${SERVER[1]}"
   read -r -t 60 answer <&"${SERVER[0]}" || die "the protocol server did not answer"
   eval "exec ${SERVER[1]}>&-"
   wait "$SERVER_PID" 2>/dev/null || true
-  [[ $answer -eq $model ]] || die "apply-http left $answer records in the protocol server, not $model"
-  record apply-http "$model" "$seen"
+  [[ $answer -eq $model ]] || die "$name left $answer records in the protocol server, not $model"
+  record "$name" "$model" "$seen"
 }
 
-# The initial full sync into a REST API through request templates: the protocol server run as a
-# batch-upsert API (`protocol-server --rest`: POST /v1/{object}/batch/upsert with
-# {"inputs": [{"id", "properties"}]}), 1,000 records per request.
+# Into the HTTP destination's own protocol.
+scenario_apply-http() {
+  into_protocol_server apply-http "$1" "type: http" ""
+}
+
+# Into a REST API through request templates: the protocol server run as a batch-upsert API
+# (`protocol-server --rest`: POST /v1/{object}/batch/upsert with {"inputs": [{"id", "properties"}]}),
+# 1,000 records per request.
 scenario_apply-rest() {
-  local rows=$1 url answer model seen
-  coproc SERVER { exec "$protocol_server" --rest; }
-  read -r -t 30 url <&"${SERVER[0]}" || die "the protocol server did not start"
-  [[ $url == http://127.0.0.1:* ]] || die "the protocol server printed \"$url\", not its URL"
-  apply_into apply-rest "$rows" "{ type: rest, url: \"$url\", concurrency: 2 }" "requests:
+  into_protocol_server apply-rest "$1" "type: rest, concurrency: 2" "requests:
   upsert:
     method: POST
     path: /v1/{{ object }}/batch/upsert
@@ -363,13 +366,7 @@ scenario_apply-rest() {
     method: POST
     path: /v1/{{ object }}/batch/archive
     batch: 1000
-    body: { inputs: { \$each: records, \$item: { id: \"{{ record.key }}\" } } }"
-  echo "count bench_target" >&"${SERVER[1]}"
-  read -r -t 60 answer <&"${SERVER[0]}" || die "the protocol server did not answer"
-  eval "exec ${SERVER[1]}>&-"
-  wait "$SERVER_PID" 2>/dev/null || true
-  [[ $answer -eq $model ]] || die "apply-rest left $answer records in the protocol server, not $model"
-  record apply-rest "$model" "$seen"
+    body: { inputs: { \$each: records, \$item: { id: \"{{ record.key }}\" } } }" --rest
 }
 
 for scenario in $scenarios; do

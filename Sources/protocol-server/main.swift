@@ -27,7 +27,7 @@ final class BatchUpsertAPI: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     for input in inputs {
-      guard case let .string(id)? = input["id"] else { continue }
+      guard let id = input["id"].flatMap(ResultPath.text(of:)) else { continue }
       if steps[3] == "archive" { ids[object]?.remove(id) } else { ids[object, default: []].insert(id) }
     }
     return ProtocolServer.Answer(status: 200, body: #"{"status":"COMPLETE"}"#)
