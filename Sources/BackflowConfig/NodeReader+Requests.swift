@@ -27,13 +27,17 @@ extension NodeReader {
       return nil
     }
     var ok = true
+    // Templates that read `record` where it is bound only for a request of one record.
+    var readingRecord: [(path: String, at: SourceLocation)] = []
     func template(_ key: String, _ node: Node?) -> Located<String>? {
       guard let node else { return nil }
-      guard let text = string(node, path: "\(path).\(key)"), requestTemplateCompiles(text, at: node, path: "\(path).\(key)")
+      guard let text = string(node, path: "\(path).\(key)"),
+        let compiled = compiledRequestTemplate(text, at: node, path: "\(path).\(key)")
       else {
         ok = false
         return nil
       }
+      if compiled.columns.contains("record") { readingRecord.append(("\(path).\(key)", text.location)) }
       return text
     }
     func named(_ key: String) -> [(name: Located<String>, value: Located<String>)] {
@@ -59,7 +63,11 @@ extension NodeReader {
       error("\(path) has both body and body_text; keep one", at: fields.keyLocation("body_text") ?? fields.location)
       ok = false
     case let (tree?, nil):
-      if let parsed = bodyTemplate(tree, path: "\(path).body") { body = .json(parsed) } else { ok = false }
+      if let parsed = bodyTemplate(tree, path: "\(path).body", readingRecord: &readingRecord) {
+        body = .json(parsed)
+      } else {
+        ok = false
+      }
       if fields.has("content_type") {
         warning("\(path).content_type is for body_text; a body is sent as application/json", at: fields.keyLocation("content_type") ?? fields.location)
       }
@@ -75,6 +83,13 @@ extension NodeReader {
     let result = fields["result"].flatMap { resultPaths($0, path: "\(path).result") }
     if fields.has("result"), result == nil { ok = false }
     let clearValue = fields["clear_value"].flatMap { scalarValue($0, path: "\(path).clear_value") }
+    if batch?.value != 1, let first = readingRecord.first {
+      // Unbound, `record` would render as nothing: every request to the same bare path.
+      error(
+        "\(first.path) reads record, which is bound only in a request of one record and inside $each; add "
+          + "batch: 1 to \(path), or read records", at: first.at)
+      ok = false
+    }
     guard ok, let method, let requestPath else { return nil }
     return RequestTemplate(
       method: method.map { $0.uppercased() }, path: requestPath, query: query, headers: headers, batch: batch, body: body,
@@ -82,23 +97,27 @@ extension NodeReader {
   }
 
   /// Compiles `text` as a request template, reporting what is wrong at the tag at fault.
-  private func requestTemplateCompiles(_ text: Located<String>, at node: Node, path: String) -> Bool {
+  private func compiledRequestTemplate(_ text: Located<String>, at node: Node, path: String) -> MappingTemplate? {
     do {
-      _ = try MappingTemplate(text.value, variables: RequestTemplates.variables)
-      return true
+      return try MappingTemplate(text.value, variables: RequestTemplates.variables)
     } catch let problem as MappingTemplateError {
       reportTemplate(problem, in: text, at: node, path: path)
     } catch {
       self.error("\(path): \(error)", at: node)
     }
-    return false
+    return nil
   }
 
   /// `body:`: strings are templates, `$each`/`$item` repeat per record, `$merge` joins objects.
-  private func bodyTemplate(_ node: Node, path: String) -> BodyTemplate? {
+  /// `readingRecord` collects the templates outside `$each` that read `record`.
+  private func bodyTemplate(
+    _ node: Node, path: String, inEach: Bool = false, readingRecord: inout [(path: String, at: SourceLocation)]
+  ) -> BodyTemplate? {
     switch node {
     case let .sequence(items):
-      let parsed = items.enumerated().map { bodyTemplate($1, path: "\(path)[\($0)]") }
+      let parsed = items.enumerated().map {
+        bodyTemplate($1, path: "\(path)[\($0)]", inEach: inEach, readingRecord: &readingRecord)
+      }
       guard parsed.allSatisfy({ $0 != nil }) else { return nil }
       return .array(parsed.compactMap { $0 })
     case let .mapping(mapping):
@@ -112,14 +131,16 @@ extension NodeReader {
           error("\(path).$each must be records, the request's records", at: each)
           return nil
         }
-        return bodyTemplate(item, path: "\(path).$item").map(BodyTemplate.each)
+        return bodyTemplate(item, path: "\(path).$item", inEach: true, readingRecord: &readingRecord).map(BodyTemplate.each)
       }
       if let parts = mapping["$merge"] {
         guard keys.count == 1, let items = parts.sequence, !items.isEmpty else {
           error("\(path): $merge takes a list of objects and stands alone: { $merge: [A, B] }", at: node)
           return nil
         }
-        let parsed = items.enumerated().map { bodyTemplate($1, path: "\(path).$merge[\($0)]") }
+        let parsed = items.enumerated().map {
+          bodyTemplate($1, path: "\(path).$merge[\($0)]", inEach: inEach, readingRecord: &readingRecord)
+        }
         guard parsed.allSatisfy({ $0 != nil }) else { return nil }
         return .merge(parsed.compactMap { $0 })
       }
@@ -131,13 +152,19 @@ extension NodeReader {
           ok = false
           continue
         }
-        if let parsed = bodyTemplate(value, path: "\(path).\(name)") { members.append((name, parsed)) } else { ok = false }
+        if let parsed = bodyTemplate(value, path: "\(path).\(name)", inEach: inEach, readingRecord: &readingRecord) {
+          members.append((name, parsed))
+        } else {
+          ok = false
+        }
       }
       return ok ? .object(members) : nil
     case let .scalar(scalar):
       let isText = !(scalar.style == .plain || scalar.style == .any) || (node.int == nil && node.bool == nil && node.float == nil && !isNull(node))
       guard isText else { return scalarValue(node, path: path).map(BodyTemplate.scalar) }
-      guard let text = string(node, path: path), requestTemplateCompiles(text, at: node, path: path) else { return nil }
+      guard let text = string(node, path: path), let compiled = compiledRequestTemplate(text, at: node, path: path)
+      else { return nil }
+      if !inEach, compiled.columns.contains("record") { readingRecord.append((path, text.location)) }
       return .template(text)
     case .alias:
       error("\(path): aliases are not supported in a body; write the value out", at: node)

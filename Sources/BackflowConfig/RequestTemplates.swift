@@ -17,7 +17,11 @@ public struct RequestTemplates: Sendable, Encodable {
   public var secrets: [String] {
     requests.flatMap { _, request -> [Located<String>] in
       var texts = [request.path] + request.query.map(\.value) + request.headers.map(\.value)
-      if case let .text(text, _)? = request.body { texts.append(text) }
+      switch request.body {
+      case let .text(text, _)?: texts.append(text)
+      case let .json(tree)?: texts += tree.templates
+      case nil: break
+      }
       return texts
     }.filter(\.isSecret).map(\.value)
   }
@@ -98,6 +102,17 @@ public indirect enum BodyTemplate: Sendable, Encodable {
   case each(BodyTemplate)
   /// `{ $merge: [A, B] }`: the members of each object in turn, later ones winning.
   case merge([BodyTemplate])
+
+  /// Every template string of the body.
+  var templates: [Located<String>] {
+    switch self {
+    case let .template(text): [text]
+    case .scalar: []
+    case let .array(items), let .merge(items): items.flatMap(\.templates)
+    case let .object(members): members.flatMap(\.value.templates)
+    case let .each(item): item.templates
+    }
+  }
 
   public func encode(to encoder: any Encoder) throws {
     switch self {

@@ -103,6 +103,22 @@ struct RESTConfigTests {
       ])
   }
 
+  @Test func recordOutsideEachNeedsARequestOfOneRecord() {
+    let requests = """
+        upsert:
+          method: PUT
+          path: /customers/{{ record.key }}
+          body: { email: "{{ record.key }}", all: { $each: records, $item: "{{ record.key }}" } }
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(requests, extra: "")]) == [
+        "syncs/s.yaml:10:11: error: requests.upsert.path reads record, which is bound only in a request of one record "
+          + "and inside $each; add batch: 1 to requests.upsert, or read records"
+      ])
+    #expect(errors(["syncs/s.yaml": Self.sync(requests.replacingOccurrences(of: "method: PUT", with: "method: PUT\n    batch: 1"), extra: "")]) == [])
+  }
+
   @Test func requestsAreOnlyForRestDestinations() {
     #expect(
       errors(["syncs/s.yaml": Self.sync(Self.upsert, destination: "api", extra: "")]) == [
