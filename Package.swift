@@ -122,7 +122,7 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
     // The protocol server as a process, for the benchmark's HTTP scenario (bench/README.md).
-    .executableTarget(name: "protocol-server", dependencies: ["BackflowTestSupport"]),
+    .executableTarget(name: "protocol-server", dependencies: ["BackflowConfig", "BackflowTestSupport"]),
     .testTarget(
       name: "BackflowConfigTests",
       dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowTestSupport"]),

@@ -12,17 +12,17 @@
 #   BACKFLOW         the binary to measure      (default .build-bench/release/backflow)
 #   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
 #   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply noop-plan
-#                    plan-incremental apply-incremental apply-sqlite apply-http"; plan-out is also
+#                    plan-incremental apply-incremental apply-sqlite apply-http apply-rest"; plan-out is also
 #                    there; see the scenario_* functions)
 #   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
-#   PROTOCOL_SERVER  the test suite's HTTP protocol server as a process, for apply-http
+#   PROTOCOL_SERVER  the test suite's HTTP protocol server as a process, for apply-http and apply-rest
 #                    (default: protocol-server next to the backflow binary)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
 sizes=${BENCH_SIZES:-100000 1000000}
-scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http}
+scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http apply-rest}
 results_file=${BENCH_RESULTS:-$root/bench/results.json}
 # GNU time by path: the shell keyword `time` cannot report peak RSS.
 time_bin=/usr/bin/time
@@ -39,7 +39,7 @@ die() {
 [[ -x $backflow ]] || die "no backflow binary at $backflow (build it: swift build -c release --scratch-path .build-bench)"
 backflow=$(cd "$(dirname "$backflow")" && pwd)/$(basename "$backflow")
 protocol_server=${PROTOCOL_SERVER:-$(dirname "$backflow")/protocol-server}
-if [[ " $scenarios " == *" apply-http "* ]]; then
+if [[ " $scenarios " == *" apply-http "* || " $scenarios " == *" apply-rest "* ]]; then
   [[ -x $protocol_server ]] ||
     die "no protocol server at $protocol_server (swift build -c release --scratch-path .build-bench builds it)"
 fi
@@ -99,6 +99,7 @@ SQL
 # state in a database of their own, so their syncs are new and the main project's state is untouched.
 write_project() {
   local rows=$1 dir=$2 state_db=${3:-$PGDATABASE} destination=${4:-"{ type: postgres, url: \"dbname=$PGDATABASE\" }"}
+  local requests=${5:-}
   mkdir -p "$dir/syncs/models"
   cat >"$dir/backflow.yaml" <<YAML
 version: 1
@@ -122,6 +123,7 @@ YAML
     for column in c1 c2 c3 c4 c5 c6 c7; do echo "  - { from: $column, to: $column }"; done
     echo "batch: { size: 5000, concurrency: 2 }"
     echo "on_delete: delete"
+    [[ -z $requests ]] || printf '%s\n' "$requests"
   } >"$dir/syncs/bench.yaml"
   "$backflow" validate --project "$dir" >"$work/validate.out" 2>&1 ||
     { cat "$work/validate.out" >&2; die "the generated project does not validate"; }
@@ -301,9 +303,9 @@ scenario_apply-incremental() {
 # destination, with state in a database of its own (created afresh, dropped afterwards), so the
 # sync is new; checks the summary and sets `model` (the model's row count) and `seen` for record.
 apply_into() {
-  local name=$1 rows=$2 destination=$3 state_db=bench_state_${1//-/_}
+  local name=$1 rows=$2 destination=$3 requests=${4:-} state_db=bench_state_${1//-/_}
   sql -c "drop database if exists $state_db" -c "create database $state_db"
-  write_project "$rows" "$work/project-$name-$rows" "$state_db" "$destination"
+  write_project "$rows" "$work/project-$name-$rows" "$state_db" "$destination" "$requests"
   measure "$name-$rows" "$backflow" apply --project "$work/project-$name-$rows" --auto-approve
   model=$(sql -At -c "select count(*) from bench_rows_$rows")
   seen=$(check_apply "$work/$name-$rows.out" "$model" 0 0)
@@ -324,22 +326,47 @@ scenario_apply-sqlite() {
   record apply-sqlite "$model" "$seen"
 }
 
-# The initial full sync into the test suite's HTTP protocol server (Sources/protocol-server runs
-# BackflowTestSupport's ProtocolServer as a process on 127.0.0.1). The server's own work (parsing
-# each request, storing records) is in the wall time; its memory is not in peak RSS, which is
-# backflow's.
-scenario_apply-http() {
-  local rows=$1 url answer model seen
-  coproc SERVER { exec "$protocol_server"; }
+# into_protocol_server NAME ROWS DESTINATION_KEYS REQUESTS [SERVER_ARGS...]: the initial full sync
+# into the test suite's HTTP protocol server (Sources/protocol-server runs BackflowTestSupport's
+# ProtocolServer as a process on 127.0.0.1), then the server's count of what it keeps. The server's
+# own work (parsing each request, storing records) is in the wall time; its memory is not in peak
+# RSS, which is backflow's.
+into_protocol_server() {
+  local name=$1 rows=$2 keys=$3 requests=$4 url answer model seen
+  shift 4
+  coproc SERVER { exec "$protocol_server" "$@"; }
   read -r -t 30 url <&"${SERVER[0]}" || die "the protocol server did not start"
   [[ $url == http://127.0.0.1:* ]] || die "the protocol server printed \"$url\", not its URL"
-  apply_into apply-http "$rows" "{ type: http, url: \"$url\" }"
+  apply_into "$name" "$rows" "{ $keys, url: \"$url\" }" "$requests"
   echo "count bench_target" >&"${SERVER[1]}"
   read -r -t 60 answer <&"${SERVER[0]}" || die "the protocol server did not answer"
   eval "exec ${SERVER[1]}>&-"
   wait "$SERVER_PID" 2>/dev/null || true
-  [[ $answer -eq $model ]] || die "apply-http left $answer records in the protocol server, not $model"
-  record apply-http "$model" "$seen"
+  [[ $answer -eq $model ]] || die "$name left $answer records in the protocol server, not $model"
+  record "$name" "$model" "$seen"
+}
+
+# Into the HTTP destination's own protocol.
+scenario_apply-http() {
+  into_protocol_server apply-http "$1" "type: http" ""
+}
+
+# Into a REST API through request templates: the protocol server run as a batch-upsert API
+# (`protocol-server --rest`: POST /v1/{object}/batch/upsert with {"inputs": [{"id", "properties"}]}),
+# 1,000 records per request.
+scenario_apply-rest() {
+  into_protocol_server apply-rest "$1" "type: rest, concurrency: 2" "requests:
+  upsert:
+    method: POST
+    path: /v1/{{ object }}/batch/upsert
+    batch: 1000
+    body: { inputs: { \$each: records, \$item: { id: \"{{ record.key }}\", properties: \"{{ record.fields }}\" } } }
+    result: { errors: errors, error_key: id, error_message: message }
+  delete:
+    method: POST
+    path: /v1/{{ object }}/batch/archive
+    batch: 1000
+    body: { inputs: { \$each: records, \$item: { id: \"{{ record.key }}\" } } }" --rest
 }
 
 for scenario in $scenarios; do

@@ -19,8 +19,14 @@ public enum ConfigKeys {
   /// A sync file under `syncs/`
   public static let sync = [
     "name", "model", "destination", "type", "object", "mode", "match", "mappings", "batch",
-    "on_delete", "max_remove", "schedule", "enabled", "alerts",
+    "on_delete", "max_remove", "schedule", "enabled", "alerts", "requests",
   ]
+  /// One operation's request under a sync's `requests:` (rest destinations)
+  public static let request = [
+    "method", "path", "query", "headers", "batch", "body", "body_text", "content_type", "result", "clear_value",
+  ]
+  /// A request's `result:`
+  public static let result = ["errors", "error_key", "error_index", "error_message", "each", "ok", "keys"]
   /// An item of a sync's `mappings:`
   public static let mapping = ["from", "value", "template", "to"]
   /// A sync's `batch:`

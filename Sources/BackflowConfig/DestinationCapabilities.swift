@@ -7,6 +7,9 @@ public struct DestinationCapabilities: Sendable {
   public var clearable: Set<Sync.Kind>
   /// Whether records can be read back (mirror's first run, drift).
   public var readsBack: Bool
+  /// Whether a dotted `to` (`properties.firstname`) writes a nested field; a table's fields are
+  /// columns, so there it is refused.
+  public var nestsFields = false
 
   public init(modes: [Sync.Kind: Set<Sync.Mode>], clearable: Set<Sync.Kind>, readsBack: Bool) {
     self.modes = modes

@@ -43,9 +43,15 @@ public struct Rate: Sendable, Hashable, Encodable, CustomStringConvertible {
     let parts = text.split(separator: "/", omittingEmptySubsequences: false)
     let per: [String: Double] = ["s": 1, "m": 60, "h": 3600]
     guard parts.count == 2, let count = Double(parts[0].trimmingCharacters(in: .whitespaces)),
-      count.isFinite, count > 0, let seconds = per[parts[1].trimmingCharacters(in: .whitespaces)]
+      count.isFinite, count > 0
     else { return nil }
-    perSecond = count / seconds
+    // `100/10s`: a window of several units, as APIs document their limits.
+    let window = parts[1].trimmingCharacters(in: .whitespaces)
+    let digits = window.prefix { $0.isNumber }
+    guard let seconds = per[String(window.dropFirst(digits.count))],
+      let units = digits.isEmpty ? 1 : Double(digits), units > 0
+    else { return nil }
+    perSecond = count / (seconds * units)
     description = text
   }
 

@@ -332,3 +332,24 @@ extension JSONValue {
     return negative ? -value : value
   }
 }
+
+extension JSONValue {
+  /// Sets the member at `path`, making the objects on the way; a non-object on the way is
+  /// replaced.
+  public mutating func set(_ value: JSONValue, at path: [String]) {
+    guard let first = path.first else {
+      self = value
+      return
+    }
+    var members: [(String, JSONValue)] = []
+    if case let .object(existing) = self { members = existing }
+    if let index = members.firstIndex(where: { $0.0 == first }) {
+      members[index].1.set(value, at: Array(path.dropFirst()))
+    } else {
+      var child: JSONValue = .object([])
+      child.set(value, at: Array(path.dropFirst()))
+      members.append((first, child))
+    }
+    self = .object(members)
+  }
+}

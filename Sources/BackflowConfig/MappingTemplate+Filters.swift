@@ -5,8 +5,8 @@ extension MappingTemplate {
   /// Every filter a template may use. Liquid's names (`downcase`, `strip`) and the shorter ones
   /// people type first (`lower`, `trim`) mean the same.
   public static let filterNames = [
-    "append", "capitalize", "date", "default", "downcase", "lower", "lstrip", "prepend", "replace",
-    "rstrip", "strip", "trim", "truncate", "upcase", "upper",
+    "append", "base64", "boolean", "capitalize", "date", "default", "downcase", "json", "lower", "lstrip", "number",
+    "prepend", "replace", "rstrip", "string", "strip", "trim", "truncate", "upcase", "upper", "url_encode",
   ]
 
   /// Stencil with Backflow's filters only: Stencil's own tags and filters (`include`, `filter`,
@@ -28,6 +28,40 @@ extension MappingTemplate {
     text("strip") { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     text("lstrip") { String($0.drop { $0.isWhitespace }) }
     text("rstrip") { String($0.reversed().drop { $0.isWhitespace }.reversed()) }
+
+    text("url_encode") { $0.addingPercentEncoding(withAllowedCharacters: unreservedURLCharacters) ?? $0 }
+    text("base64") { Data($0.utf8).base64EncodedString() }
+    // The typed filters matter where a value keeps its JSON type (a request body's single
+    // `{{ … }}`): Braze wants a string external_id even for a numeric key.
+    filters.registerFilter("string") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("string", arguments, count: 0...0, usage: "string")
+      return value.map(templateText)
+    }
+    filters.registerFilter("number") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("number", arguments, count: 0...0, usage: "number")
+      guard let value else { return nil }
+      if value is Int { return value }
+      let text = templateText(value).trimmingCharacters(in: .whitespaces)
+      if let integer = Int(text) { return integer }
+      guard let number = Double(text), number.isFinite else {
+        throw MappingTemplateError("number cannot read \(JSONValue.quoted(text)) as a number")
+      }
+      return number
+    }
+    filters.registerFilter("boolean") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("boolean", arguments, count: 0...0, usage: "boolean")
+      guard let value else { return nil }
+      if let flag = value as? Bool { return flag }
+      switch templateText(value).trimmingCharacters(in: .whitespaces).lowercased() {
+      case "true", "t", "yes", "y", "1": return true
+      case "false", "f", "no", "n", "0", "": return false
+      case let text: throw MappingTemplateError("boolean cannot read \(JSONValue.quoted(text)) as true or false")
+      }
+    }
+    filters.registerFilter("json") { (value: Any?, arguments: [Any?]) throws -> Any? in
+      try expect("json", arguments, count: 0...0, usage: "json")
+      return JSONValue(templateValue: value).rendered(compact: true)
+    }
 
     filters.registerFilter("default") { (value: Any?, arguments: [Any?]) throws -> Any? in
       try expect("default", arguments, count: 1...1, usage: "default: other_column or default: \"text\"")
@@ -98,6 +132,10 @@ extension MappingTemplate {
     throw MappingTemplateError("\(name) \(wanted) (\(usage)), got \(arguments.count)")
   }
 }
+
+/// RFC 3986's unreserved characters: everything else is percent-encoded by `url_encode`.
+private let unreservedURLCharacters = CharacterSet(
+  charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 /// A template value as text: strings as they are, numbers as printed, booleans as true/false.
 func templateText(_ value: Any) -> String {

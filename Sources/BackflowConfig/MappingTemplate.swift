@@ -23,6 +23,10 @@ public struct MappingTemplate: @unchecked Sendable {
   private let environment: Environment
   /// Whether any piece needs Stencil at render time (filters, members).
   private let needsContext: Bool
+  /// Whether the template is exactly one `{{ … }}`, whose value keeps its JSON type (`value(_:)`).
+  private let singleTag: Bool
+  /// The steps of a single `{{ a.b.c }}` without filters, read straight from the JSON values.
+  private let plainPath: [String]?
 
   /// What a parsed node renders. Text and bare `{{ column }}` tags, most of what templates hold,
   /// are rendered directly: Stencil re-parses a variable's key path on every resolve, which made
@@ -33,8 +37,10 @@ public struct MappingTemplate: @unchecked Sendable {
     case node(NodeType)
   }
 
-  /// Parses `text`; throws a `MappingTemplateError` that says what is wrong and where.
-  public init(_ text: String) throws {
+  /// Parses `text`; throws a `MappingTemplateError` that says what is wrong and where. With
+  /// `variables`, the template may read only those names (a request template's context) and an
+  /// unknown one is an error with "did you mean"; without, any column name.
+  public init(_ text: String, variables: [String]? = nil) throws {
     self.text = text
     let tags = try Self.tags(in: text)
     environment = Self.makeEnvironment()
@@ -81,6 +87,11 @@ public struct MappingTemplate: @unchecked Sendable {
               "\"\(variable)\" is not a column name; columns are letters, digits and _, and a dot reads a member (user.email)",
               at: tag)
           }
+          if let variables, !variables.contains(column) {
+            throw MappingTemplateError(
+              "unknown variable \"\(column)\"\(Suggestion.hint(for: column, in: variables)); "
+                + "the variables are \(variables.joined(separator: ", "))", at: tag)
+          }
           if !columns.contains(column) { columns.append(column) }
         }
         if let text = node as? TextNode, text.trimBehaviour == .nothing {
@@ -97,6 +108,14 @@ public struct MappingTemplate: @unchecked Sendable {
     }
     self.pieces = pieces
     self.positions = positions
+    singleTag = pieces.count == 1 && tokens.count == 1 && tokens[0].kind == .variable
+    if singleTag, case .node = pieces[0], tokens[0].components.count == 1, !tokens[0].contents.contains("|"),
+      Self.column(of: tokens[0].contents.trimmingCharacters(in: .whitespaces)) != nil
+    {
+      plainPath = tokens[0].contents.trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init)
+    } else {
+      plainPath = nil
+    }
     needsContext = pieces.contains { if case .node = $0 { true } else { false } }
     self.columns = columns
     // Filters check their arguments before their input, so rendering a row of NULLs finds a
@@ -107,14 +126,7 @@ public struct MappingTemplate: @unchecked Sendable {
   /// The template filled in from `row` (model column → value). NULL renders as "", numbers as
   /// the database printed them, booleans as true and false. The result is not trimmed.
   public func render(_ row: [String: JSONValue]) throws -> String {
-    var context: Context?
-    if needsContext {
-      var values: [String: Any] = [:]
-      for column in columns {
-        if let value = row[column]?.templateValue { values[column] = value }
-      }
-      context = Context(dictionary: values, environment: environment)
-    }
+    let context = needsContext ? self.context(row) : nil
     var output = ""
     for (piece, position) in zip(pieces, positions) {
       switch piece {
@@ -134,6 +146,38 @@ public struct MappingTemplate: @unchecked Sendable {
       }
     }
     return output
+  }
+
+  /// The value of a template that is exactly one `{{ … }}`, keeping its JSON type (a number,
+  /// an object, null) where `render` would print it; `nil` for any other template. A request
+  /// body's `"{{ record.fields.properties }}"` stays an object this way.
+  public func value(_ row: [String: JSONValue]) throws -> JSONValue? {
+    guard singleTag, let piece = pieces.first else { return nil }
+    switch piece {
+    case .text: return nil
+    case let .column(name): return row[name] ?? .null
+    case let .node(node):
+      if let plainPath, let first = plainPath.first {
+        return plainPath.dropFirst().reduce(row[first] ?? .null) { $0.member($1) ?? .null }
+      }
+      guard let variable = node as? VariableNode else { return nil }
+      do {
+        return JSONValue(templateValue: try variable.variable.resolve(context(row)))
+      } catch let error as MappingTemplateError {
+        throw MappingTemplateError(error.message, at: positions.first ?? nil)
+      } catch let error as TemplateSyntaxError {
+        throw MappingTemplateError(Self.message(for: error), at: positions.first ?? nil)
+      }
+    }
+  }
+
+  /// The columns' values as Stencil reads them.
+  private func context(_ row: [String: JSONValue]) -> Context {
+    var values: [String: Any] = [:]
+    for column in columns {
+      if let value = row[column]?.templateValue { values[column] = value }
+    }
+    return Context(dictionary: values, environment: environment)
   }
 }
 
@@ -268,6 +312,34 @@ extension JSONValue {
     case .array, .object: TemplateJSON(self)
     }
   }
+
+  /// A value back from a template (`templateValue`, or what a filter returned) as JSON.
+  init(templateValue value: Any?) {
+    switch value {
+    case nil: self = .null
+    case let json as TemplateJSON: self = json.value
+    case let flag as Bool: self = .bool(flag)
+    case let number as Int: self = .int(number)
+    case let number as Double: self = .double(number)
+    case let text as String: self = .string(text)
+    case let value?: self = .string(templateText(value))
+    }
+  }
+
+  /// The member of an object (`name`) or the item of an array (`0`, also `size`, `first`,
+  /// `last`), as templates read them.
+  func member(_ step: String) -> JSONValue? {
+    switch self {
+    case let .object(members): return members.first { $0.0 == step }?.1
+    case let .array(items):
+      if step == "size" || step == "count" { return .int(items.count) }
+      if step == "first" { return items.first }
+      if step == "last" { return items.last }
+      guard let index = Int(step), items.indices.contains(index) else { return nil }
+      return items[index]
+    default: return nil
+    }
+  }
 }
 
 /// A JSON array or object in a template: members by `.name` (or `.0`), printed as compact JSON.
@@ -279,16 +351,7 @@ final class TemplateJSON: DynamicMemberLookup, CustomStringConvertible {
   }
 
   subscript(dynamicMember member: String) -> Any? {
-    switch value {
-    case let .object(members): return members.first { $0.0 == member }?.1.templateValue
-    case let .array(items):
-      if member == "size" || member == "count" { return items.count }
-      if member == "first" { return items.first?.templateValue }
-      if member == "last" { return items.last?.templateValue }
-      guard let index = Int(member), items.indices.contains(index) else { return nil }
-      return items[index].templateValue
-    default: return nil
-    }
+    value.member(member)?.templateValue
   }
 
   var description: String { value.rendered(compact: true) }

@@ -93,6 +93,7 @@ extension NodeReader {
     let schedule = fields["schedule"].map { self.schedule($0) } ?? Located(.manual, at: at)
     let enabled = fields["enabled"].map { boolean($0, path: "enabled") } ?? Located(true, at: at)
     let alerts = fields["alerts"].map { alertRules($0) } ?? []
+    let requests = fields["requests"].flatMap { requestTemplates($0) }
 
     references.destination = destination
     references.model = isInline ? nil : modelName
@@ -108,7 +109,7 @@ extension NodeReader {
       return (nil, references)
     }
     guard let modelName, let destination, let object, let type, let mode, let mappings, let batch,
-      let onDelete, let maxRemove, let schedule, let enabled,
+      let onDelete, let maxRemove, let schedule, let enabled, requests != nil || !fields.has("requests"),
       match != nil || !mode.value.matchesRecords, !isInline || inlineModel != nil
     else { return (nil, references) }
     var sync = Sync(
@@ -116,6 +117,7 @@ extension NodeReader {
       type: type, object: object, mode: mode, match: match, mappings: mappings, batch: batch,
       onDelete: onDelete, maxRemove: maxRemove, schedule: schedule, enabled: enabled)
     sync.alerts = alerts
+    sync.requests = requests
     return (sync, references)
   }
 
@@ -217,7 +219,7 @@ extension NodeReader {
 
   /// Reports a template that does not parse at the tag at fault when the template is one line
   /// written as it is read (no escapes), else at the template's start.
-  private func reportTemplate(_ problem: MappingTemplateError, in template: Located<String>, at node: Node, path: String) {
+  func reportTemplate(_ problem: MappingTemplateError, in template: Located<String>, at node: Node, path: String) {
     guard !template.isSecret else {
       error("\(path) read from the environment does not parse as a template", at: node)
       return
@@ -244,7 +246,7 @@ extension NodeReader {
   }
 
   /// A constant with the type YAML gave it: `value: 3` is a number, `value: "3"` a string.
-  private func scalarValue(_ node: Node, path: String) -> Located<ScalarValue>? {
+  func scalarValue(_ node: Node, path: String) -> Located<ScalarValue>? {
     guard let scalar = node.scalar else {
       error("\(path) must be a single value (string, number, true/false or null), got \(kind(of: node))", at: node)
       return nil

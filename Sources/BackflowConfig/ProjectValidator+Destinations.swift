@@ -6,6 +6,15 @@ extension ProjectValidator {
     for sync in project.syncs {
       guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else { continue }
       let kind = destination.type.value
+      checkRequests(of: sync, on: destination)
+      if !destination.capabilities.nestsFields {
+        for mapping in sync.mappings where mapping.to.value.contains(".") {
+          diagnostics.error(
+            "to \"\(mapping.to.value)\" is dotted, which writes a nested field, but destination "
+              + "\(destination.name.value) is \(kind), whose fields are columns: name a column, or send to a rest or http "
+              + "destination", at: mapping.to.location)
+        }
+      }
       let type = sync.type.value
       let mode = sync.mode.value
       guard let modes = destination.capabilities.modes[type] else {
@@ -21,6 +30,33 @@ extension ProjectValidator {
         ?? "use mode " + usable.map(\.rawValue).joined(separator: " or ")
       diagnostics.error(
         "destination \(destination.name.value) is \(kind), which cannot \(mode.rawValue): \(reason)", at: sync.mode.location)
+    }
+  }
+}
+
+extension ProjectValidator {
+  /// A destination that takes `requests:` needs one for every operation the sync can send; any
+  /// other refuses them, since nothing would read them.
+  mutating func checkRequests(of sync: Sync, on destination: Destination) {
+    guard destination.driver.takesRequests else {
+      if let requests = sync.requests {
+        diagnostics.error(
+          "requests is for rest destinations; destination \(destination.name.value) is \(destination.type.value), "
+            + "which sends its own requests: remove requests", at: requests.location)
+      }
+      return
+    }
+    guard let requests = sync.requests else {
+      let needed = sync.sentOperations.joined(separator: ", ")
+      diagnostics.error(
+        "destination \(destination.name.value) is rest, so the sync says which request each operation sends: "
+          + "add requests: with \(needed) (docs/rest.md)", at: sync.destination.location)
+      return
+    }
+    for operation in sync.sentOperations where requests.request(for: operation) == nil {
+      diagnostics.error(
+        "requests has no \(operation), which this sync sends (\(sync.reason(for: operation))); add requests.\(operation)",
+        at: requests.location)
     }
   }
 }

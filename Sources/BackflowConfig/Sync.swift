@@ -60,6 +60,8 @@ public struct Sync: Sendable, Encodable {
   public var enabled: Located<Bool>
   /// The sync's own `alerts:` entries, which replace the project's with the same `when`.
   public var alerts: [AlertRule] = []
+  /// The request each operation sends, for a `rest` destination.
+  public var requests: RequestTemplates?
 }
 
 /// One destination field and where its value comes from.
@@ -149,6 +151,36 @@ public enum MaxRemove: Sendable, Hashable, Encodable, CustomStringConvertible {
     switch self {
     case .percent: try container.encode(description)
     case let .rows(count): try container.encode(count)
+    }
+  }
+}
+
+extension Sync {
+  /// The destination operations this sync can send, by type, mode and `on_delete` (the engine's
+  /// route, `Sync+Route.swift`, sends each planned row as one of them); `clear` is only sent by
+  /// `resync --clear` and is not listed.
+  public var sentOperations: [String] {
+    switch (type.value, mode.value) {
+    case (.list, _): return ["add", "remove"]
+    case (.event, _): return ["track"]
+    case (.object, .insert): return ["insert"]
+    case (.object, .mirror): return ["upsert", "delete"]
+    case (.object, let mode):
+      let write = mode == .update ? "update" : "upsert"
+      switch onDelete.value {
+      case .nothing: return [write]
+      case .clear: return [write, "clear_fields"]
+      case .delete: return [write, "delete"]
+      }
+    }
+  }
+
+  /// Why the sync sends `operation`, for messages.
+  func reason(for operation: String) -> String {
+    switch operation {
+    case "delete": mode.value == .mirror ? "mode mirror deletes removed rows" : "on_delete: delete"
+    case "clear_fields": "on_delete: clear"
+    default: "\(type.value.rawValue) sync, mode \(mode.value.rawValue)"
     }
   }
 }

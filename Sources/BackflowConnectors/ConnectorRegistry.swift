@@ -12,7 +12,7 @@ public struct ConnectorRegistry: Sendable {
     sources: [PostgresSourceDriver(), SQLiteSourceDriver(), MySQLSourceDriver()],
     destinations: [
       PostgresDestinationDriver(), SQLiteDestinationDriver(), MySQLDestinationDriver(), HTTPDestinationDriver(),
-      FileDestinationDriver(),
+      RESTDestinationDriver(), FileDestinationDriver(),
     ])
 
   public let sources: [any SourceConnectorDriver]

@@ -20,11 +20,15 @@ public struct DestinationTarget: Sendable {
   /// Reports each request, statement or line and its result (`backflow test`); `nil` for
   /// apply.
   public var trace: DestinationTrace?
+  /// The request each operation sends (`requests:`), for a rest destination.
+  public var requests: RequestTemplates?
 
   public init(
     syncName: String, syncID: Int, runID: Int, type: Sync.Kind, mode: Sync.Mode, object: String,
-    matchField: String?, fields: [String], concurrency: Int, trace: DestinationTrace? = nil
+    matchField: String?, fields: [String], concurrency: Int, trace: DestinationTrace? = nil,
+    requests: RequestTemplates? = nil
   ) {
+    self.requests = requests
     self.syncName = syncName
     self.syncID = syncID
     self.runID = runID
@@ -35,6 +39,25 @@ public struct DestinationTarget: Sendable {
     self.fields = fields
     self.concurrency = concurrency
     self.trace = trace
+  }
+}
+
+extension DestinationTarget {
+  /// The mapped fields with `values`, nested by their dotted names: `properties.firstname`
+  /// writes `{"properties": {"firstname": …}}` (http and rest destinations).
+  public func nestedFields(_ values: [JSONValue]) -> JSONValue {
+    var fields: JSONValue = .object([])
+    for (field, value) in zip(self.fields, values) { fields.set(value, at: Self.path(field)) }
+    return fields
+  }
+
+  /// The value of `field` in an object with nested fields, as `nestedFields` wrote it.
+  public static func value(of field: String, in fields: JSONValue) -> JSONValue? {
+    path(field).reduce(Optional(fields)) { found, step in found?[step] }
+  }
+
+  private static func path(_ field: String) -> [String] {
+    field.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
   }
 }
 

@@ -36,7 +36,7 @@ public struct DestinationTrace: Sendable {
   /// The values of `destination` and `sync` that came from the environment: the texts a
   /// trace must never show.
   public static func secrets(of destination: Destination, sync: Sync) -> [String] {
-    var secrets = destination.settings.secrets
+    var secrets = destination.settings.secrets + (sync.requests?.secrets ?? [])
     for mapping in sync.mappings {
       guard case let .value(value) = mapping.origin, value.isSecret else { continue }
       switch value.value {

@@ -58,7 +58,7 @@ public final class HTTPDestination: DestinationConnector {
     {
     case let .accepted(answer):
       return HTTPAnswer.outcomes(for: records, body: answer, redact: transport.redact.callAsFunction)
-    case let .failed(reason, _):
+    case let .failed(reason, _, _):
       return Array(repeating: .failed(reason), count: records.count)
     }
   }
@@ -66,7 +66,7 @@ public final class HTTPDestination: DestinationConnector {
   /// Sends `operation: "clear"` with no records, as batch 0 of the run.
   public func clear() async throws {
     let body = requestBody(operation: .clear, records: [])
-    if case let .failed(reason, _) = try await transport.post(
+    if case let .failed(reason, _, _) = try await transport.post(
       body, path: target.object, requestLine: requestLine, idempotencyKey: idempotencyKey(0))
     {
       throw DestinationError("destination \(name): \(requestLine) (clear): \(reason)")
@@ -108,9 +108,9 @@ public final class HTTPDestination: DestinationConnector {
       case .delete, .remove, .clear:
         break
       case .clearFields:
-        members.append(("fields", .object(target.fields.map { ($0, .null) })))
+        members.append(("fields", target.nestedFields(Array(repeating: .null, count: target.fields.count))))
       case .upsert, .update, .insert, .add, .track:
-        members.append(("fields", .object(Array(zip(target.fields, record.values)))))
+        members.append(("fields", target.nestedFields(record.values)))
       }
       return .object(members)
     }

@@ -36,7 +36,7 @@ public final class HTTPDestinationReader: DestinationReader {
       guard let stored = found[HTTPKeySet.text(record.key)] else { return .missing }
       var differences: [FieldDrift] = []
       for (field, written) in zip(target.fields, record.values) {
-        let value = stored.first { $0.0 == field }?.1 ?? .null
+        let value = DestinationTarget.value(of: field, in: .object(stored)) ?? .null
         guard value != written else { continue }
         differences.append(
           FieldDrift(

@@ -75,7 +75,7 @@ struct HTTPReadEndpoints: Sendable {
         throw failure(endpoint: endpoint, "the answer is not a JSON object")
       }
       return answer
-    case let .failed(reason, status):
+    case let .failed(reason, status, _):
       var message = reason.hasPrefix(requestLine(endpoint)) ? reason : "\(requestLine(endpoint)): \(reason)"
       if let status, [404, 405, 501].contains(status) {
         message +=

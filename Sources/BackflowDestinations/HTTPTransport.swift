@@ -19,8 +19,8 @@ final class HTTPTransport: Sendable {
   enum Delivery {
     /// A 2xx answer and its body.
     case accepted(String)
-    /// Why the request failed, with the last status when there was an answer.
-    case failed(String, status: Int?)
+    /// Why the request failed, with the last status and body when there was an answer.
+    case failed(String, status: Int?, body: String)
   }
 
   /// The destination's name in `backflow.yaml`, for messages.
@@ -34,15 +34,17 @@ final class HTTPTransport: Sendable {
   private let client: HTTPClient
 
   /// Nothing is checked here: `endpoint` holds why the URL, a header or the timeout cannot be used.
+  /// `secrets` are credentials sent some other way than in `headers` or the URL (a query
+  /// parameter's value, a basic password), hidden from messages all the same.
   init(
-    baseURL: String, headers: [(String, String)], timeout: Duration, retryPolicy: RetryPolicy, name: String,
-    concurrency: Int, trace: DestinationTrace?
+    baseURL: String, headers: [(String, String)], secrets: [String] = [], timeout: Duration, retryPolicy: RetryPolicy,
+    name: String, concurrency: Int, trace: DestinationTrace?
   ) {
     self.name = name
     self.timeout = timeout
     self.policy = retryPolicy
     self.trace = trace
-    self.redact = HTTPRedactor(headerValues: headers.map(\.1), url: baseURL)
+    self.redact = HTTPRedactor(headerValues: headers.map(\.1) + secrets, url: baseURL)
 
     var problem: String?
     var fields = HTTPHeaders()
@@ -103,7 +105,7 @@ final class HTTPTransport: Sendable {
 
   private enum Attempt {
     case accepted(String)
-    case failed(String, status: Int?, retryable: Bool, retryAfter: Duration?)
+    case failed(String, status: Int?, body: String, retryable: Bool, retryAfter: Duration?)
   }
 
   /// POSTs `body` to `{url}/{path}` until it is answered with 2xx, fails for good, or the retries
@@ -111,19 +113,48 @@ final class HTTPTransport: Sendable {
   func post(_ body: String, path: String, requestLine: String, idempotencyKey: String? = nil) async throws
     -> Delivery
   {
-    let endpoint = try endpoint.get()
-    var request = HTTPClientRequest(url: endpoint.url(for: path))
-    request.method = .POST
+    let url = try endpoint.get().url(for: path)
+    return try await deliver(
+      Outgoing(method: .POST, url: url, body: body), requestLine: requestLine, idempotencyKey: idempotencyKey)
+  }
+
+  /// One request to send: besides the destination's headers, its own (a content type, auth).
+  struct Outgoing {
+    var method: HTTPMethod
+    var url: String
+    var headers: [(String, String)] = []
+    /// `nil` sends no body (GET).
+    var body: String?
+  }
+
+  /// Sends `outgoing` until it is answered with 2xx, fails for good, or the retries run out.
+  /// `beforeAttempt` runs before every attempt (a shared rate, a fresh token) and gives headers
+  /// that attempt carries besides the request's. An untraced request (a token request, whose
+  /// answer is a credential) is not shown by `backflow test`, nor sent in its dry run.
+  func deliver(
+    _ outgoing: Outgoing, requestLine: String, idempotencyKey: String? = nil, traced: Bool = true,
+    beforeAttempt: () async throws -> [(String, String)] = { [] }
+  ) async throws -> Delivery {
+    _ = try endpoint.get()
+    var request = HTTPClientRequest(url: outgoing.url)
+    request.method = outgoing.method
     request.headers = headers
+    for (name, value) in outgoing.headers { request.headers.replaceOrAdd(name: name, value: value) }
     if let idempotencyKey { request.headers.replaceOrAdd(name: "Idempotency-Key", value: idempotencyKey) }
-    request.body = .bytes(ByteBuffer(string: body))
-    let trace = self.trace
+    if let body = outgoing.body {
+      request.body = .bytes(ByteBuffer(string: body))
+    } else {
+      request.headers.remove(name: "Content-Type")
+    }
+    let trace = traced ? self.trace : nil
+    // What `beforeAttempt` adds (a fresh token) is secret too, and unknown to `redact`.
+    var attemptSecrets = HTTPRedactor(headerValues: [], url: "")
     func traceRequest(attempt: Int) {
       trace?(
         .request(
-          method: "POST", url: request.url,
-          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: $0.value) },
-          body: body, attempt: attempt))
+          method: outgoing.method.rawValue, url: request.url,
+          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: attemptSecrets($0.value)) },
+          body: outgoing.body ?? "", attempt: attempt))
     }
     if trace?.dryRun == true {
       traceRequest(attempt: 1)
@@ -133,56 +164,66 @@ final class HTTPTransport: Sendable {
     var attempt = 0
     while true {
       attempt += 1
+      let added = try await beforeAttempt()
+      attemptSecrets = HTTPRedactor(headerValues: added.map(\.1), url: "")
+      for (name, value) in added { request.headers.replaceOrAdd(name: name, value: value) }
       if trace != nil { traceRequest(attempt: attempt) }
-      switch try await send(request, requestLine: requestLine) {
+      switch try await send(request, requestLine: requestLine, trace: trace) {
       case let .accepted(answer):
         return .accepted(answer)
-      case let .failed(reason, status, retryable: false, _):
-        return .failed(reason, status: status)
-      case let .failed(reason, status, retryable: true, retryAfter):
+      case let .failed(reason, status, body, retryable: false, _):
+        return .failed(attemptSecrets(reason), status: status, body: body)
+      case let .failed(unredacted, status, body, retryable: true, retryAfter):
+        let reason = attemptSecrets(unredacted)
         switch policy.decision(afterAttempt: attempt, retryAfter: retryAfter) {
         case let .retry(after: delay):
           trace?(.retrying(after: delay))
           if delay > .zero { try await Task.sleep(for: delay) }
         case .retriesExhausted:
-          return .failed(reason, status: status)
+          return .failed(reason, status: status, body: body)
         case let .retryAfterTooLong(wait):
           return .failed(
             "\(reason) (Retry-After asks for \(Self.describe(wait)), longer than the"
-              + " \(Self.describe(policy.maximumRetryAfter)) Backflow waits)", status: status)
+              + " \(Self.describe(policy.maximumRetryAfter)) Backflow waits)", status: status, body: body)
         }
       }
     }
   }
 
   /// One request and its answer, classified.
-  private func send(_ request: HTTPClientRequest, requestLine: String) async throws -> Attempt {
+  private func send(_ request: HTTPClientRequest, requestLine: String, trace: DestinationTrace?) async throws
+    -> Attempt
+  {
     let status: HTTPResponseStatus
     let retryAfter: Duration?
     let answer: String
     do {
       let response = try await client.execute(request, timeout: Self.timeAmount(timeout))
       status = response.status
-      retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryPolicy.retryAfter($0) }
+      retryAfter =
+        response.headers.first(name: "Retry-After").flatMap { RetryPolicy.retryAfter($0) }
+        ?? policy.resetHeader.flatMap { response.headers.first(name: $0) }.flatMap { RetryPolicy.resetAfter($0) }
       answer = String(buffer: try await response.body.collect(upTo: Self.maximumAnswerBytes))
     } catch is NIOTooManyBytesError {
       trace?(.result("the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB; it was not read"))
       return .failed(
         "\(requestLine): the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB",
-        status: nil, retryable: false, retryAfter: nil)
+        status: nil, body: "", retryable: false, retryAfter: nil)
     } catch {
       if error is CancellationError || (error as? HTTPClientError) == .cancelled { throw CancellationError() }
       let (reason, retryable) = transportFailure(error)
       trace?(.noResponse(reason))
-      return .failed(redact("\(requestLine): \(reason)"), status: nil, retryable: retryable, retryAfter: nil)
+      return .failed(redact("\(requestLine): \(reason)"), status: nil, body: "", retryable: retryable, retryAfter: nil)
     }
     trace?(.response(status: Int(status.code), reason: status.reasonPhrase, body: answer))
     if (200..<300).contains(status.code) { return .accepted(answer) }
     let reason = HTTPAnswer.failure(
       status: Int(status.code), reasonPhrase: status.reasonPhrase, body: answer, redact: redact.callAsFunction
     )
-    let retryable = status == .tooManyRequests || (500..<600).contains(status.code)
-    return .failed(reason, status: Int(status.code), retryable: retryable, retryAfter: retryable ? retryAfter : nil)
+    let retryable =
+      (status == .tooManyRequests && !policy.givesUp(onAnswer: answer)) || (500..<600).contains(status.code)
+    return .failed(
+      reason, status: Int(status.code), body: answer, retryable: retryable, retryAfter: retryable ? retryAfter : nil)
   }
   /// A failure without an answer in words, and whether trying again may help. Error
   /// descriptions are not passed through as they are: some carry header values or the host.

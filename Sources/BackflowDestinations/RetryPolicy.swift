@@ -26,6 +26,11 @@ public struct RetryPolicy: Sendable {
   public var baseDelay: Duration
   public var maximumDelay: Duration
   public var maximumRetryAfter: Duration
+  /// A response header that says when a rate limit resets (`X-RateLimit-Reset`), in epoch
+  /// seconds or seconds from now, read when `Retry-After` is absent.
+  public var resetHeader: String?
+  /// A 429 whose body contains this text is not worth retrying in this run (a daily quota).
+  public var giveUpWhen: String?
   /// A number in `0..<1` that picks the wait within the back-off window; injectable so tests
   /// can pin it.
   public var random: @Sendable () -> Double
@@ -78,6 +83,22 @@ public struct RetryPolicy: Sendable {
     guard let date = httpDate(text) else { return nil }
     let seconds = date.timeIntervalSince(now)
     return seconds > 0 ? .seconds(seconds) : .zero
+  }
+
+  /// The wait a reset header asks for: a number above a billion is epoch seconds (measured from
+  /// `now`), a smaller one seconds from now; `nil` for anything else.
+  public static func resetAfter(_ value: String, now: Date = Date()) -> Duration? {
+    guard let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0 else {
+      return nil
+    }
+    let wait = seconds > 1_000_000_000 ? seconds - now.timeIntervalSince1970 : seconds
+    return wait > 0 ? .seconds(wait) : .zero
+  }
+
+  /// Whether a 429 with this body says retrying is no use (`giveUpWhen`).
+  func givesUp(onAnswer body: String) -> Bool {
+    guard let giveUpWhen, !giveUpWhen.isEmpty else { return false }
+    return body.contains(giveUpWhen)
   }
 
   /// Parses the three HTTP-date forms RFC 9110 asks recipients to accept: IMF-fixdate

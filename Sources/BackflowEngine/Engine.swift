@@ -250,7 +250,7 @@ public final class Engine {
     let target = DestinationTarget(
       syncName: sync.name.value, syncID: id, runID: runID, type: sync.type.value, mode: sync.mode.value,
       object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
-      concurrency: sync.batch.concurrency.value)
+      concurrency: sync.batch.concurrency.value, requests: sync.requests)
     let spool: ChangelogSpool? = if case let .spool(spool) = changelog { spool } else { nil }
     do {
       let connector =

@@ -192,7 +192,8 @@ public final class RowTester {
       object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
       concurrency: 1,
       trace: DestinationTrace(
-        dryRun: dryRun, secrets: DestinationTrace.secrets(of: prepared.destinationConfig, sync: sync), trace))
+        dryRun: dryRun, secrets: DestinationTrace.secrets(of: prepared.destinationConfig, sync: sync), trace),
+      requests: sync.requests)
     let connector: any DestinationConnector
     do {
       connector = try ConnectorRegistry.standard.connector(for: prepared.destinationConfig, target: target, in: directory)

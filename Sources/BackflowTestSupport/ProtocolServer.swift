@@ -30,6 +30,8 @@ public final class ProtocolServer: Sendable {
     public var method: String
     /// The path without the query string, percent-decoded: `/contacts`.
     public var path: String
+    /// The query string as sent, without `?`; empty when there is none.
+    public var query: String = ""
     public var headers: [(name: String, value: String)]
     /// The body as text, exactly as sent.
     public var text: String
@@ -43,6 +45,23 @@ public final class ProtocolServer: Sendable {
 
     /// The object the request is for: the path without its leading slash.
     public var object: String { String(path.drop { $0 == "/" }) }
+  }
+
+  /// What a stand-in API answers to one request.
+  public struct Answer: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: String
+
+    public init(status: Int, headers: [(String, String)] = [], body: String) {
+      self.status = status
+      self.headers = headers
+      self.body = body
+    }
+
+    public init(status: Int, headers: [(String, String)] = [], json: JSONValue) {
+      self.init(status: status, headers: headers, body: json.rendered(compact: true))
+    }
   }
 
   /// How the server misbehaves for the next requests.
@@ -109,6 +128,16 @@ public final class ProtocolServer: Sendable {
       try channel.pipeline.syncOperations.addHandler(ProtocolServerHandler(state: state))
     }
     return ProtocolServer(channel: channel, port: port, state: state)
+  }
+
+  /// A stand-in for a vendor's REST API on 127.0.0.1: `api` answers every request (after any
+  /// injected fault), and every request is kept unless `keepingRequests` is false.
+  public static func start(keepingRequests: Bool = true, api: @escaping @Sendable (Request) -> Answer) async throws
+    -> ProtocolServer
+  {
+    let server = try await start(keepingRequests: keepingRequests)
+    server.state.api = api
+    return server
   }
 
   /// Stops listening and closes every open connection.
@@ -193,6 +222,23 @@ public func withProtocolServer<T>(
   let server = try await ProtocolServer.start(
     deduplicating: deduplicating, readEndpoints: readEndpoints, keysPageLimit: keysPageLimit,
     acceptingEveryPost: acceptingEveryPost)
+  return try await running(server, body)
+}
+
+/// Runs `body` with a started stand-in API (`ProtocolServer.start(api:)`), stopped afterwards
+/// whatever `body` does.
+public func withAPIServer<T>(
+  isolation: isolated (any Actor)? = #isolation,
+  _ api: @escaping @Sendable (ProtocolServer.Request) -> ProtocolServer.Answer,
+  _ body: (ProtocolServer) async throws -> T
+) async throws -> T {
+  try await running(try await ProtocolServer.start(api: api), body)
+}
+
+/// Runs `body` with `server`, stopped afterwards whatever `body` does.
+private func running<T>(
+  _ server: ProtocolServer, isolation: isolated (any Actor)? = #isolation, _ body: (ProtocolServer) async throws -> T
+) async throws -> T {
   do {
     let result = try await body(server)
     try await server.stop()

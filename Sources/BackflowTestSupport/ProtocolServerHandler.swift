@@ -35,6 +35,7 @@ final class ProtocolServerHandler: ChannelInboundHandler, RemovableChannelHandle
     let request = ProtocolServer.Request(
       method: head.method.rawValue,
       path: path.removingPercentEncoding ?? path,
+      query: head.uri.contains("?") ? String(head.uri.drop { $0 != "?" }.dropFirst()) : "",
       headers: head.headers.map { (name: $0.name, value: $0.value) },
       text: text,
       body: try? JSONValue.parse(text))

@@ -18,6 +18,9 @@ final class ProtocolServerState: @unchecked Sendable {
   private let keepsRequests: Bool
   /// A plain receiver (a Slack or alert webhook): every POST is kept and answered 200 `ok`.
   var acceptsEveryPost = false
+  /// A stand-in for a vendor's API (rest destination tests): answers every request instead of
+  /// the protocol. Called with the lock held, so it must not call back into the server.
+  var api: (@Sendable (ProtocolServer.Request) -> ProtocolServer.Answer)?
   private var store = ProtocolServerStore()
   private var faults: [ProtocolServer.Fault] = []
   private var rejected: [String: String] = [:]
@@ -94,6 +97,10 @@ final class ProtocolServerState: @unchecked Sendable {
         return .answer(
           status: previous.status, headers: [("Idempotent-Replayed", "true")], body: previous.body,
           delay: delay)
+      }
+      if let api {
+        let answer = api(request)
+        return .answer(status: answer.status, headers: answer.headers, body: answer.body, delay: delay)
       }
       let (status, body) = answer(request)
       if deduplicating, let key, (200..<300).contains(status) { answered[key] = (status, body) }

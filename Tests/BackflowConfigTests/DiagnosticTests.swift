@@ -112,7 +112,7 @@ let diagnosticCases: [DiagnosticCase] = [
     files: [p: "version: 1\nsources:\n  warehouse: { type: postgress, url: x }\ndestinations:\n  local: { type: kafka }\n"],
     errors: [
       .error(p, 3, 22, "sources.warehouse.type must be one of postgres, sqlite, mysql, got \"postgress\"; did you mean \"postgres\"?"),
-      .error(p, 5, 18, "destinations.local.type must be one of postgres, sqlite, mysql, http, file, got \"kafka\""),
+      .error(p, 5, 18, "destinations.local.type must be one of postgres, sqlite, mysql, http, rest, file, got \"kafka\""),
     ]),
   DiagnosticCase(
     name: "event syncs can only insert",

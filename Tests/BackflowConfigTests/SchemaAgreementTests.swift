@@ -110,7 +110,10 @@ struct SchemaAgreementTests {
 
   @Test func exampleProjectsPassTheSchemas() throws {
     let root = ProjectFixture.repositoryRoot
-    let result = try python(["scripts/check_schemas.py", root.path, root.appendingPathComponent("examples/postgres-http").path])
+    let result = try python([
+      "scripts/check_schemas.py", root.path, root.appendingPathComponent("examples/postgres-http").path,
+      root.appendingPathComponent("examples/rest").path,
+    ])
     #expect(result.status == 0, "\(result.output)")
     #expect(result.output.contains("files valid"))
   }

@@ -53,7 +53,7 @@ let semanticCases: [DiagnosticCase] = [
   DiagnosticCase(
     name: "template error in a block scalar names the template's line",
     files: [s: DiagnosticCase.sync("mappings:\n  - to: name\n    template: |\n      Hi\n      {{ email | nope }}")],
-    errors: [.error(s, 7, 15, "upcase, upper (line 2, column 1 of the template)")]),
+    errors: [.error(s, 7, 15, "upcase, upper, url_encode (line 2, column 1 of the template)")]),
   DiagnosticCase(
     name: "template with escapes is reported at its start",
     files: [s: DiagnosticCase.sync("mappings:\n  - { template: \"\\\"{{ email | nope }}\\\"\", to: name }")],
@@ -90,10 +90,14 @@ struct SemanticValidationTests {
       for type in Sync.Kind.allCases {
         for mode in type.modes {
           let match = mode.matchesRecords ? "match: { email: email }\n" : ""
+          // A destination that takes requests gets one for every operation.
+          let requests =
+            driver.takesRequests
+            ? "requests:\n" + RequestTemplates.operations.map { "  \($0): { method: POST, path: /x }\n" }.joined() : ""
           let loaded = ProjectFixture.load(
             [
               "backflow.yaml": ProjectFixture.projectFile + "  target: \(driver.example)\n",
-              s: "model: users\ndestination: target\nobject: o\ntype: \(type.rawValue)\nmode: \(mode.rawValue)\n\(match)",
+              s: "model: users\ndestination: target\nobject: o\ntype: \(type.rawValue)\nmode: \(mode.rawValue)\n\(match)\(requests)",
             ], environment: ["WAREHOUSE_URL": "postgresql://w", "CRM_DB_URL": "postgresql://c", "CRM_MYSQL_URL": "mysql://u@h/db"])
           let destination = try #require(loaded.project.destinations.first { $0.name.value == "target" })
           let allowed = destination.capabilities.modes[type]?.contains(mode) ?? false

@@ -518,4 +518,35 @@ struct HTTPDestinationTests {
       #expect(deletes.map { $0.header("Idempotency-Key") } == ["7-42-sweep-1"])
     }
   }
+
+  @Test("a dotted field is sent nested, and read back from where it was nested")
+  func nestedFields() async throws {
+    try await withProtocolServer { server in
+      var target = Self.contacts
+      target.fields = ["properties.first_name", "properties.plan", "tier"]
+      let outcomes = try await withDestination(server, target: target) { destination in
+        try await destination.send(
+          DestinationBatch(
+            number: 1, operation: .upsert,
+            records: [DestinationRecord(key: .string("a@example.com"), values: [.string("Ada"), .null, .int(2)])]))
+      }
+      #expect(outcomes == [.succeeded])
+      #expect(
+        server.requests.first?.body?["records"]
+          == .array([
+            .object([
+              ("key", .string("a@example.com")),
+              ("fields", .object([("properties", .object([("first_name", .string("Ada")), ("plan", .null)])), ("tier", .int(2))])),
+            ])
+          ]))
+      let reader = try HTTPDestinationReader(
+        baseURL: server.url, headers: [], timeout: .seconds(5), retryPolicy: Self.quickRetries(1), target: target, name: "crm_api")
+      let drift = try await reader.compare([
+        DestinationRecord(key: .string("a@example.com"), values: [.string("Ada"), .null, .int(2)]),
+        DestinationRecord(key: .string("a@example.com"), values: [.string("Grace"), .null, .int(2)]),
+      ])
+      #expect(drift.first == .same)
+      #expect(drift.last != .same)
+    }
+  }
 }

@@ -33,6 +33,10 @@ extension Backflow {
     @Option(help: ArgumentHelp("List up to N row keys per operation.", valueName: "n"))
     var showRows = 0
 
+    @Flag(
+      help: "Render the first request of each operation the plan would send to a rest destination (text format); nothing is sent.")
+    var showRequests = false
+
     @Flag(help: "Exit 2 when the plan has changes, 0 when it has none, 1 on an error.")
     var detailedExitcode = false
 
@@ -62,13 +66,23 @@ extension Backflow {
         }
       }
       let writer = try out.map { try PlanFileWriter(url: session.workingDirectory.resolvingProjectPath($0)) }
-      let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
-        selection: selection, commit: GitCommit.head(of: global.projectURL), sampleSize: max(showRows, 0),
-        sink: writer)
+      // The preview renders the first planned row of each operation, so it needs one key each.
+      var plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
+        selection: selection, commit: GitCommit.head(of: global.projectURL),
+        sampleSize: max(showRows, showRequests ? 1 : 0), sink: writer)
+      let preview =
+        showRequests && format == .text
+        ? await RequestPreview(
+          project: session.project, directory: global.projectURL, state: session.state, terminal: session.terminal
+        ).lines(for: plan) : []
+      if showRows == 0 {
+        for index in plan.syncs.indices { plan.syncs[index].data?.sampleKeys = [:] }
+      }
       configBase?.noteUnplannedRemovals(project: session.project, plan: plan, selection: selection)
       let renderer = PlanRenderer(
         plan: plan, terminal: session.terminal, stateDescription: session.stateDescription, base: configBase)
       print(renderer.render(as: format), terminator: "")
+      if !preview.isEmpty { print(preview.joined(separator: "\n")) }
       // In GitHub Actions the job summary gets the Markdown plan, whatever stdout's format.
       StepSummary.write { renderer.markdown(limit: $0) }
       if plan.diagnostics.hasErrors {

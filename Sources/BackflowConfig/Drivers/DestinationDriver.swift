@@ -23,9 +23,12 @@ public protocol DestinationDriver: Sendable {
   var locationKeys: [String] { get }
   /// A whole entry of this kind in flow style, as docs and tests write one.
   var example: String { get }
+  /// Whether syncs say which request each operation sends (`requests:`), and must.
+  var takesRequests: Bool { get }
 }
 
 extension DestinationDriver {
+  public var takesRequests: Bool { false }
   public func modeRefusal(_ mode: Sync.Mode, type: Sync.Kind, settings: any ConnectorSettings) -> String? { nil }
   public func clearRefusal(type: Sync.Kind, object: String) -> String? { nil }
 }

@@ -52,6 +52,20 @@ public struct DriverFields {
     }
   }
 
+  /// The keys of the mapping under `key` (`auth:`), for the driver to read the same way; `nil`
+  /// when it is absent or not a mapping (reported).
+  public func nested(_ key: String, allowed: [String], required: [String] = []) -> DriverFields? {
+    guard let node = fields[key] else { return nil }
+    return reader.fields(node, path: fields.path(key), allowed: allowed, required: required).map {
+      DriverFields(reader: reader, fields: $0)
+    }
+  }
+
+  /// Reports a problem with `key` at its place in the file.
+  public func error(_ message: String, at key: String) {
+    reader.error("\(fields.path(key)): \(message)", at: fields.keyLocation(key) ?? fields.location)
+  }
+
   /// Reports `text`, read from `key`, as invalid, phrased so that a secret is not shown.
   public func invalid(_ key: String, _ text: Located<String>, _ problem: String) {
     guard let node = fields[key] else { return }

@@ -17,6 +17,7 @@ struct HTTPDestinationDriver: DestinationConnectorDriver {
   func capabilities(_ settings: any ConnectorSettings) -> DestinationCapabilities {
     var capabilities = DestinationCapabilities.everything
     capabilities.clearable = [.list]
+    capabilities.nestsFields = true
     if (try? settings.typed(HTTPSettings.self))?.isReadable != true {
       capabilities.modes[.object]?.remove(.mirror)
       capabilities.readsBack = false

@@ -1,12 +1,12 @@
-/// The batch rate limit (`batch.rate`): a bucket that refills at `rate` tokens per second and holds
+/// A rate limit (a sync's `batch.rate`, a rest destination's `rate`): a bucket that refills at `rate` tokens per second and holds
 /// at most one second's worth, so a burst never exceeds the rate for long.
-struct TokenBucket: Sendable {
-  let rate: Double
+public struct TokenBucket: Sendable {
+  public let rate: Double
   private let capacity: Double
   private var tokens: Double
   private var updated: Double
 
-  init(rate: Double, now: Double) {
+  public init(rate: Double, now: Double) {
     self.rate = rate
     capacity = max(1, rate)
     tokens = capacity
@@ -14,7 +14,7 @@ struct TokenBucket: Sendable {
   }
 
   /// Takes one token and returns how many seconds to wait before using it (0 when one was there).
-  mutating func take(now: Double) -> Double {
+  public mutating func take(now: Double) -> Double {
     tokens = min(capacity, tokens + (now - updated) * rate)
     updated = now
     tokens -= 1

@@ -1,4 +1,4 @@
-@testable import BackflowEngine
+import BackflowDestinations
 import Testing
 
 /// The batch rate limit, without a clock: `now` is passed in.

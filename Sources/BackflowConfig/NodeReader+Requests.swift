@@ -1,0 +1,226 @@
+import Yams
+
+extension NodeReader {
+  /// A sync's `requests:` (rest destinations): one request per operation, every template
+  /// compiled and every variable known, every `result:` path parsed.
+  func requestTemplates(_ node: Node) -> RequestTemplates? {
+    guard let fields = fields(node, path: "requests", allowed: RequestTemplates.operations) else { return nil }
+    var requests: [(operation: Located<String>, request: RequestTemplate)] = []
+    var ok = true
+    for entry in fields.entries {
+      guard let request = requestTemplate(entry.value, path: "requests.\(entry.key)") else {
+        ok = false
+        continue
+      }
+      requests.append((Located(entry.key, at: entry.keyLocation), request))
+    }
+    guard ok else { return nil }
+    if requests.isEmpty {
+      error("requests is empty; declare the request of each operation the sync sends, e.g. upsert", at: node)
+      return nil
+    }
+    return RequestTemplates(requests: requests, location: location(of: node))
+  }
+
+  private func requestTemplate(_ node: Node, path: String) -> RequestTemplate? {
+    guard let fields = fields(node, path: path, allowed: ConfigKeys.request, required: ["method", "path"]) else {
+      return nil
+    }
+    var ok = true
+    // Templates that read `record` where it is bound only for a request of one record.
+    var readingRecord: [(path: String, at: SourceLocation)] = []
+    func template(_ key: String, _ node: Node?) -> Located<String>? {
+      guard let node else { return nil }
+      guard let text = string(node, path: "\(path).\(key)"),
+        let compiled = compiledRequestTemplate(text, at: node, path: "\(path).\(key)")
+      else {
+        ok = false
+        return nil
+      }
+      if compiled.columns.contains("record") { readingRecord.append(("\(path).\(key)", text.location)) }
+      return text
+    }
+    func named(_ key: String) -> [(name: Located<String>, value: Located<String>)] {
+      guard let node = fields[key] else { return [] }
+      return namedEntries(node, path: "\(path).\(key)").compactMap { name, value in
+        template("\(key).\(name.value)", value).map { (name, $0) }
+      }
+    }
+    let method = fields["method"].flatMap { string($0, path: "\(path).method", fromEnvironment: false) }
+    if let method, !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method.value.uppercased()) {
+      error("\(path).method must be one of GET, POST, PUT, PATCH, DELETE, got \"\(method.value)\"", at: method.location)
+      ok = false
+    }
+    let requestPath = template("path", fields["path"])
+    let query = named("query")
+    let headers = named("headers")
+    let batch = fields["batch"].flatMap { integer($0, path: "\(path).batch", minimum: 1) }
+    if fields.has("batch"), batch == nil { ok = false }
+
+    var body: RequestBody?
+    switch (fields["body"], fields["body_text"]) {
+    case (_?, _?):
+      error("\(path) has both body and body_text; keep one", at: fields.keyLocation("body_text") ?? fields.location)
+      ok = false
+    case let (tree?, nil):
+      if let parsed = bodyTemplate(tree, path: "\(path).body", readingRecord: &readingRecord) {
+        body = .json(parsed)
+      } else {
+        ok = false
+      }
+      if fields.has("content_type") {
+        warning("\(path).content_type is for body_text; a body is sent as application/json", at: fields.keyLocation("content_type") ?? fields.location)
+      }
+    case let (nil, text?):
+      let contentType = fields["content_type"].flatMap { string($0, path: "\(path).content_type", fromEnvironment: false) }
+      if contentType == nil {
+        error("\(path).body_text needs content_type, e.g. application/x-www-form-urlencoded", at: fields.keyLocation("body_text") ?? fields.location)
+      }
+      if let text = template("body_text", text), let contentType { body = .text(text, contentType: contentType) } else { ok = false }
+    case (nil, nil):
+      break
+    }
+    let result = fields["result"].flatMap { resultPaths($0, path: "\(path).result") }
+    if fields.has("result"), result == nil { ok = false }
+    let clearValue = fields["clear_value"].flatMap { scalarValue($0, path: "\(path).clear_value") }
+    if batch?.value != 1, let first = readingRecord.first {
+      // Unbound, `record` would render as nothing: every request to the same bare path.
+      error(
+        "\(first.path) reads record, which is bound only in a request of one record and inside $each; add "
+          + "batch: 1 to \(path), or read records", at: first.at)
+      ok = false
+    }
+    guard ok, let method, let requestPath else { return nil }
+    return RequestTemplate(
+      method: method.map { $0.uppercased() }, path: requestPath, query: query, headers: headers, batch: batch, body: body,
+      result: result, clearValue: clearValue)
+  }
+
+  /// Compiles `text` as a request template, reporting what is wrong at the tag at fault.
+  private func compiledRequestTemplate(_ text: Located<String>, at node: Node, path: String) -> MappingTemplate? {
+    do {
+      return try MappingTemplate(text.value, variables: RequestTemplates.variables)
+    } catch let problem as MappingTemplateError {
+      reportTemplate(problem, in: text, at: node, path: path)
+    } catch {
+      self.error("\(path): \(error)", at: node)
+    }
+    return nil
+  }
+
+  /// `body:`: strings are templates, `$each`/`$item` repeat per record, `$merge` joins objects.
+  /// `readingRecord` collects the templates outside `$each` that read `record`.
+  private func bodyTemplate(
+    _ node: Node, path: String, inEach: Bool = false, readingRecord: inout [(path: String, at: SourceLocation)]
+  ) -> BodyTemplate? {
+    switch node {
+    case let .sequence(items):
+      let parsed = items.enumerated().map {
+        bodyTemplate($1, path: "\(path)[\($0)]", inEach: inEach, readingRecord: &readingRecord)
+      }
+      guard parsed.allSatisfy({ $0 != nil }) else { return nil }
+      return .array(parsed.compactMap { $0 })
+    case let .mapping(mapping):
+      let keys = mapping.keys.compactMap { $0.scalar?.string }
+      if keys.contains("$each") || keys.contains("$item") {
+        guard let each = mapping["$each"], let item = mapping["$item"], keys.count == 2 else {
+          error("\(path): $each and $item go together and alone: { $each: records, $item: … }", at: node)
+          return nil
+        }
+        guard each.scalar?.string == "records" else {
+          error("\(path).$each must be records, the request's records", at: each)
+          return nil
+        }
+        return bodyTemplate(item, path: "\(path).$item", inEach: true, readingRecord: &readingRecord).map(BodyTemplate.each)
+      }
+      if let parts = mapping["$merge"] {
+        guard keys.count == 1, let items = parts.sequence, !items.isEmpty else {
+          error("\(path): $merge takes a list of objects and stands alone: { $merge: [A, B] }", at: node)
+          return nil
+        }
+        let parsed = items.enumerated().map {
+          bodyTemplate($1, path: "\(path).$merge[\($0)]", inEach: inEach, readingRecord: &readingRecord)
+        }
+        guard parsed.allSatisfy({ $0 != nil }) else { return nil }
+        return .merge(parsed.compactMap { $0 })
+      }
+      var members: [(name: String, value: BodyTemplate)] = []
+      var ok = true
+      for (key, value) in mapping {
+        guard let name = key.scalar?.string else {
+          error("keys in \(path) must be plain names", at: key)
+          ok = false
+          continue
+        }
+        if let parsed = bodyTemplate(value, path: "\(path).\(name)", inEach: inEach, readingRecord: &readingRecord) {
+          members.append((name, parsed))
+        } else {
+          ok = false
+        }
+      }
+      return ok ? .object(members) : nil
+    case let .scalar(scalar):
+      let isText = !(scalar.style == .plain || scalar.style == .any) || (node.int == nil && node.bool == nil && node.float == nil && !isNull(node))
+      guard isText else { return scalarValue(node, path: path).map(BodyTemplate.scalar) }
+      guard let text = string(node, path: path), let compiled = compiledRequestTemplate(text, at: node, path: path)
+      else { return nil }
+      if !inEach, compiled.columns.contains("record") { readingRecord.append((path, text.location)) }
+      return .template(text)
+    case .alias:
+      error("\(path): aliases are not supported in a body; write the value out", at: node)
+      return nil
+    }
+  }
+
+  private func resultPaths(_ node: Node, path: String) -> ResultPaths? {
+    guard let fields = fields(node, path: path, allowed: ConfigKeys.result) else { return nil }
+    var ok = true
+    func resultPath(_ key: String) -> Located<ResultPath>? {
+      guard let node = fields[key] else { return nil }
+      guard let text = string(node, path: "\(path).\(key)", fromEnvironment: false) else {
+        ok = false
+        return nil
+      }
+      do {
+        return Located(try ResultPath(text.value), at: text.location)
+      } catch {
+        self.error("\(path).\(key): \(error.message)", at: node)
+        ok = false
+        return nil
+      }
+    }
+    var result = ResultPaths(
+      errors: resultPath("errors"), errorKey: resultPath("error_key"), errorIndex: resultPath("error_index"),
+      errorMessage: resultPath("error_message"), each: resultPath("each"), ok: resultPath("ok"),
+      caseInsensitiveKeys: false)
+    if let keys = fields["keys"], let text = string(keys, path: "\(path).keys", fromEnvironment: false) {
+      if text.value == "case_insensitive" {
+        result.caseInsensitiveKeys = true
+      } else if text.value != "exact" {
+        error("\(path).keys must be exact or case_insensitive, got \"\(text.value)\"", at: keys)
+        ok = false
+      }
+    }
+    switch (result.errors, result.each) {
+    case (_?, _?):
+      error("\(path) has both errors and each; errors lists failures, each gives one result per record: keep one", at: fields.location)
+      ok = false
+    case (_?, nil):
+      if result.errorKey == nil, result.errorIndex == nil {
+        error("\(path).errors needs error_key (the record's key in one error) or error_index (its position)", at: fields.location)
+        ok = false
+      }
+    case (nil, _?):
+      if result.ok == nil {
+        error("\(path).each needs ok, the path that is true in the result of a record that succeeded", at: fields.location)
+        ok = false
+      }
+    case (nil, nil) where !fields.has("errors") && !fields.has("each"):
+      error("\(path) needs errors (a list of failures) or each (one result per record in request order)", at: fields.location)
+      ok = false
+    case (nil, nil):
+      ok = false
+    }
+    return ok ? result : nil
+  }
+}

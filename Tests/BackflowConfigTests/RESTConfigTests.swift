@@ -1,0 +1,192 @@
+import BackflowConfig
+import BackflowTestSupport
+import Testing
+
+/// A rest destination's settings and a sync's `requests:`, as `backflow validate` reads them.
+@Suite("rest config")
+struct RESTConfigTests {
+  static let project = """
+    version: 1
+    sources:
+      warehouse: { type: sqlite, path: warehouse.db }
+    destinations:
+      api: { type: http, url: "http://127.0.0.1:8080" }
+      hubspot:
+        type: rest
+        url: https://api.hubapi.com
+        auth: { bearer: "${HUBSPOT_TOKEN}" }
+        rate: 100/10s
+
+    """
+
+  static func sync(_ requests: String, destination: String = "hubspot", extra: String = "on_delete: delete\n") -> String {
+    """
+    model: users
+    destination: \(destination)
+    object: contacts
+    match: { email: email }
+    mappings:
+      - { from: first_name, to: properties.firstname }
+    \(extra)requests:
+    \(requests)
+    """
+  }
+
+  static let upsert = """
+      upsert:
+        method: POST
+        path: /crm/v3/objects/{{ object }}/batch/upsert
+        body: { inputs: { $each: records, $item: { id: "{{ record.key }}", properties: "{{ record.fields.properties }}" } } }
+        result: { errors: errors, error_key: "context.ids[0]", error_message: message }
+
+    """
+
+  func errors(_ files: [String: String]) -> [String] {
+    let loaded = ProjectFixture.load(
+      ["backflow.yaml": Self.project].merging(files) { $1 }, environment: ["HUBSPOT_TOKEN": "pat-secret"])
+    return loaded.diagnostics.sorted.filter { $0.severity == .error }.map(\.description)
+  }
+
+  @Test func aCompleteSyncValidates() {
+    let delete = """
+        delete:
+          method: POST
+          path: /crm/v3/objects/{{ object }}/batch/archive
+          body: { inputs: { $each: records, $item: { id: "{{ record.key }}" } } }
+
+      """
+    #expect(errors(["syncs/s.yaml": Self.sync(Self.upsert + delete)]) == [])
+  }
+
+  @Test func everyOperationTheSyncSendsNeedsARequest() {
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert)]) == [
+        "syncs/s.yaml:9:3: error: requests has no delete, which this sync sends (on_delete: delete); add requests.delete"
+      ])
+    #expect(
+      errors(["syncs/s.yaml": Self.sync("", extra: "").replacingOccurrences(of: "requests:\n", with: "")]) == [
+        "syncs/s.yaml:2:14: error: destination hubspot is rest, so the sync says which request each operation sends: "
+          + "add requests: with upsert (docs/rest.md)"
+      ])
+  }
+
+  @Test func unknownVariablesAndFiltersArePointedAtWithASuggestion() {
+    let requests = """
+        upsert:
+          method: POST
+          path: /contacts/{{ objct }}
+          body: { email: "{{ record.key | downcse }}" }
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(requests, extra: "")]) == [
+        "syncs/s.yaml:10:21: error: requests.upsert.path: unknown variable \"objct\"; did you mean \"object\"?; the "
+          + "variables are records, record, object, sync, sync_id, run_id, batch, operation",
+        "syncs/s.yaml:11:21: error: requests.upsert.body.email: unknown filter \"downcse\"; did you mean \"downcase\"?; "
+          + "filters are \(MappingTemplate.filterNames.joined(separator: ", "))",
+      ])
+  }
+
+  @Test func resultPathsAndBodiesThatCannotWorkAreRefused() {
+    let requests = """
+        upsert:
+          method: POST
+          path: /x
+          body: { inputs: { $each: rows, $item: {} } }
+          result: { errors: "errors[", error_key: id }
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(requests, extra: "")]) == [
+        "syncs/s.yaml:11:30: error: requests.upsert.body.inputs.$each must be records, the request's records",
+        "syncs/s.yaml:12:23: error: requests.upsert.result.errors: \"[\" is not closed; write [0], [*] or [field=value]",
+      ])
+  }
+
+  @Test func recordOutsideEachNeedsARequestOfOneRecord() {
+    let requests = """
+        upsert:
+          method: PUT
+          path: /customers/{{ record.key }}
+          body: { email: "{{ record.key }}", all: { $each: records, $item: "{{ record.key }}" } }
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(requests, extra: "")]) == [
+        "syncs/s.yaml:10:11: error: requests.upsert.path reads record, which is bound only in a request of one record "
+          + "and inside $each; add batch: 1 to requests.upsert, or read records"
+      ])
+    #expect(errors(["syncs/s.yaml": Self.sync(requests.replacingOccurrences(of: "method: PUT", with: "method: PUT\n    batch: 1"), extra: "")]) == [])
+  }
+
+  @Test func requestsAreOnlyForRestDestinations() {
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert, destination: "api", extra: "")]) == [
+        "syncs/s.yaml:8:3: error: requests is for rest destinations; destination api is http, which sends its own "
+          + "requests: remove requests"
+      ])
+  }
+
+  @Test func aDottedToIsRefusedWhereFieldsAreColumns() {
+    let loaded = ProjectFixture.load([
+      "syncs/s.yaml": "model: users\ndestination: local\nobject: contacts\nmatch: { email: email }\nmappings:\n  - { from: first_name, to: profile.first }\n"
+    ])
+    #expect(
+      loaded.diagnostics.sorted.filter { $0.severity == .error }.map(\.description) == [
+        "syncs/s.yaml:6:29: error: to \"profile.first\" is dotted, which writes a nested field, but destination local is "
+          + "sqlite, whose fields are columns: name a column, or send to a rest or http destination"
+      ])
+  }
+
+  @Test func authTakesExactlyOneKindAndRateAWindow() {
+    let project = Self.project.replacingOccurrences(
+      of: "auth: { bearer: \"${HUBSPOT_TOKEN}\" }\n    rate: 100/10s",
+      with: "auth: { bearer: x, query: { name: k, value: v } }\n    rate: 100 per minute")
+    #expect(
+      errors(["backflow.yaml": project, "syncs/s.yaml": Self.sync(Self.upsert, extra: "")]) == [
+        "backflow.yaml:9:5: error: destinations.hubspot.auth: auth has bearer and query; keep one",
+        "backflow.yaml:10:11: error: destinations.hubspot.rate: must be requests per time, e.g. 100/10s, 10/s, 500/m or "
+          + "1000/h, got \"100 per minute\"",
+      ])
+  }
+}
+
+/// `result:` paths: the hand-written subset, read and fuzzed.
+@Suite("result paths")
+struct ResultPathTests {
+  static let answer =
+    (try? JSONValue.parse(
+      #"{"errors":[{"context":{"ids":["a@x"]},"message":"bad","input_array":"attributes"},"#
+        + #"{"context":{"ids":["b@x"]},"message":"worse","input_array":"events"}],"n":3}"#)) ?? .null
+
+  @Test(arguments: [
+    ("errors[0].context.ids[0]", [#""a@x""#]),
+    ("errors[*].message", [#""bad""#, #""worse""#]),
+    ("errors[input_array=events].context.ids[0]", [#""b@x""#]),
+    ("errors[5].message", []),
+    ("missing.path", []),
+    ("n", ["3"]),
+    ("n[0]", []),
+  ])
+  func pathsFindWhatTheyName(path: String, found: [String]) throws {
+    #expect(try ResultPath(path).values(in: Self.answer).map { $0.rendered(compact: true) } == found)
+  }
+
+  @Test(arguments: ["", "a..b", ".a", "a.", "a[", "a[x]", "a[0]b", "a[=1]"])
+  func malformedPathsSayWhatIsWrong(path: String) {
+    #expect(throws: ResultPathError.self) { try ResultPath(path) }
+  }
+
+  /// Random texts from the path alphabet never crash the parser, and whatever parses finds only
+  /// values that exist.
+  @Test func fuzzedPathsParseOrFailCleanly() {
+    var generator = SystemRandomNumberGenerator()
+    let alphabet = Array("ab.[]*=0123_x")
+    for _ in 0..<5000 {
+      let text = String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "a" })
+      guard let path = try? ResultPath(text) else { continue }
+      #expect(path.description == text)
+      _ = path.values(in: Self.answer)
+    }
+  }
+}

@@ -1,0 +1,365 @@
+import BackflowConfig
+import BackflowEngine
+import BackflowState
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// The presets in examples/rest/, applied end to end against local servers that answer as each
+/// API's public reference documents (named on each stand-in). The preset files are used as they
+/// are; only the warehouse becomes the scenario's SQLite file and the URLs the local server.
+@Suite("REST presets")
+struct RESTPresetTests {
+  static let secret = "preset-secret-4e9b"
+  static let presets = ProjectFixture.repositoryRoot.appendingPathComponent("examples/rest")
+
+  /// A scenario holding the preset project and only the sync `name`, every API at `server`.
+  func preset(_ name: String, server: ProtocolServer, users: [(Int, String, String, String)]) throws -> Scenario {
+    let scenario = try Scenario(.sqlite)
+    func read(_ path: String) throws -> String {
+      try String(contentsOf: Self.presets.appendingPathComponent(path), encoding: .utf8)
+    }
+    let project = try read("backflow.yaml").replacingOccurrences(
+      of: #"warehouse: { type: postgres, url: "${WAREHOUSE_URL}" }"#, with: "warehouse: { type: sqlite, path: warehouse.db }")
+    try scenario.remove("syncs/users_to_crm.yaml")
+    scenario.write([
+      "backflow.yaml": project, "syncs/models/users.yaml": try read("syncs/models/users.yaml"),
+      "syncs/\(name).yaml": try read("syncs/\(name).yaml"),
+    ])
+    for api in ["HUBSPOT", "BRAZE", "SLACK", "SALESFORCE", "CUSTOMERIO", "MAILCHIMP"] {
+      scenario.environment["\(api)_URL"] = server.url
+    }
+    for variable in [
+      "HUBSPOT_TOKEN", "BRAZE_API_KEY", "SALESFORCE_CLIENT_SECRET", "CUSTOMERIO_API_KEY", "MAILCHIMP_API_KEY",
+      "SLACK_WEBHOOK_KEY",
+    ] {
+      scenario.environment[variable] = variable == "SLACK_WEBHOOK_KEY" ? "T0001/B0001/\(Self.secret)" : Self.secret
+    }
+    scenario.environment["SALESFORCE_CLIENT_ID"] = "3MVG9-client"
+    scenario.environment["CUSTOMERIO_SITE_ID"] = "site-7"
+    try scenario.insert(users)
+    try scenario.sql("alter table users add column created_at text")
+    try scenario.sql("update users set created_at = '2026-03-0' || user_id || 'T09:30:00Z'")
+    return scenario
+  }
+
+  static let users = [
+    (1, "ada@example.com", "Ada", "pro"), (2, "Grace@Example.com", "Grace", "free"), (3, "bad@", "Bad", "free"),
+  ]
+
+  /// The secret appears in no file Backflow wrote.
+  func expectNoSecretStored(_ scenario: Scenario) throws {
+    for file in [".backflow/state.db", "last.plan"] {
+      let bytes = try Data(contentsOf: scenario.directory.appendingPathComponent(file))
+      #expect(bytes.range(of: Data(Self.secret.utf8)) == nil, "\(file) holds a secret")
+    }
+  }
+
+  /// Answers `api`'s requests from one state behind a lock.
+  final class Stand<State>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: State
+    private let answer: (inout State, ProtocolServer.Request) -> ProtocolServer.Answer
+
+    init(_ state: State, _ answer: @escaping (inout State, ProtocolServer.Request) -> ProtocolServer.Answer) {
+      self.state = state
+      self.answer = answer
+    }
+
+    var current: State {
+      lock.lock()
+      defer { lock.unlock() }
+      return state
+    }
+
+    func callAsFunction(_ request: ProtocolServer.Request) -> ProtocolServer.Answer {
+      lock.lock()
+      defer { lock.unlock() }
+      return answer(&state, request)
+    }
+  }
+
+  // MARK: HubSpot
+
+  /// developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts
+  /// (200, or 207 Multi-Status with `errors[].context.ids`, emails lower-cased) and
+  /// .../contacts/gdpr-delete (204 No Content).
+  static let hubspot = Stand([String: JSONValue]()) { contacts, request in
+    guard request.header("Authorization") == "Bearer \(secret)" else {
+      return ProtocolServer.Answer(status: 401, json: .object([("status", .string("error")), ("category", .string("INVALID_AUTHENTICATION"))]))
+    }
+    if request.path == "/crm/v3/objects/contacts/gdpr-delete" {
+      guard case let .string(email)? = request.body?["objectId"], contacts.removeValue(forKey: email.lowercased()) != nil else {
+        return ProtocolServer.Answer(status: 404, json: .object([("status", .string("error")), ("message", .string("resource not found"))]))
+      }
+      return ProtocolServer.Answer(status: 204, body: "")
+    }
+    var results: [JSONValue] = []
+    var errors: [JSONValue] = []
+    for input in request.body?["inputs"]?.items ?? [] {
+      guard case let .string(email)? = input["id"] else { continue }
+      guard email.contains(".") else {
+        errors.append(
+          .object([
+            ("status", .string("error")), ("category", .string("VALIDATION_ERROR")),
+            ("message", .string("Email address \(email.lowercased()) is invalid")),
+            ("context", .object([("ids", .array([.string(email.lowercased())]))])),
+          ]))
+        continue
+      }
+      contacts[email.lowercased()] = input["properties"]
+      results.append(.object([("id", .string("5\(contacts.count)")), ("properties", input["properties"] ?? .null)]))
+    }
+    var body: [(String, JSONValue)] = [("status", .string("COMPLETE")), ("results", .array(results))]
+    if !errors.isEmpty { body += [("numErrors", .int(errors.count)), ("errors", .array(errors))] }
+    return ProtocolServer.Answer(status: errors.isEmpty ? 200 : 207, json: .object(body))
+  }
+
+  @Test func hubspotContacts() async throws {
+    let api = Self.hubspot
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("hubspot_contacts", server: server, users: Self.users)
+      let run = try await scenario.apply().run("hubspot_contacts")
+      #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
+      #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == ["Email address bad@ is invalid"])
+      #expect(api.current["grace@example.com"] == .object([("firstname", .string("Grace")), ("plan", .string("free"))]))
+      try scenario.sql("delete from users where user_id = 2")
+      let removal = try await scenario.apply().run("hubspot_contacts")
+      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["ada@example.com"])
+      try expectNoSecretStored(scenario)
+    }
+  }
+
+  // MARK: Braze
+
+  /// braze.com/docs/api/endpoints/user_data/post_user_track/: 201 with `message: success` and,
+  /// for objects it rejected, `errors: [{type, input_array, index}]`.
+  static let braze = Stand([JSONValue]()) { received, request in
+    guard request.header("Authorization") == "Bearer \(secret)" else {
+      return ProtocolServer.Answer(status: 401, json: .object([("message", .string("Invalid API Key"))]))
+    }
+    var errors: [JSONValue] = []
+    for array in ["attributes", "events"] {
+      for (index, item) in (request.body?[array]?.items ?? []).enumerated() {
+        guard case .string? = item["external_id"] else {
+          errors.append(.object([("type", .string("'external_id' must be a string")), ("input_array", .string(array)), ("index", .int(index))]))
+          continue
+        }
+        if item["email"] == .string("bad@") {
+          errors.append(.object([("type", .string("'email' is not a valid email")), ("input_array", .string(array)), ("index", .int(index))]))
+          continue
+        }
+        received.append(item)
+      }
+    }
+    var body: [(String, JSONValue)] = [("message", .string("success"))]
+    if !errors.isEmpty { body.append(("errors", .array(errors))) }
+    return ProtocolServer.Answer(status: 201, headers: [("X-RateLimit-Remaining", "49999")], json: .object(body))
+  }
+
+  @Test func brazeAttributesAndEvents() async throws {
+    let api = Self.braze
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("braze_users", server: server, users: Self.users)
+      scenario.write(["syncs/braze_signups.yaml": try String(contentsOf: Self.presets.appendingPathComponent("syncs/braze_signups.yaml"), encoding: .utf8)])
+      let outcomes = try await scenario.apply()
+      let users = try #require(outcomes.first { $0.name == "braze_users" }?.run)
+      let events = try #require(outcomes.first { $0.name == "braze_signups" }?.run)
+      #expect(users.succeeded == OperationCounts(add: 2) && users.failed == OperationCounts(add: 1))
+      #expect(try scenario.openState().failures(runID: users.id).map(\.reason) == ["'email' is not a valid email"])
+      #expect(events.succeeded == OperationCounts(add: 3))
+      #expect(
+        api.current.contains(
+          .object([
+            ("external_id", .string("1")), ("email", .string("ada@example.com")), ("first_name", .string("Ada")),
+            ("plan", .string("pro")),
+          ])))
+      #expect(
+        api.current.contains(
+          .object([
+            ("external_id", .string("3")), ("name", .string("signed_up")), ("time", .string("2026-03-03T09:30:00Z")),
+            ("properties", .object([("plan", .string("free"))])),
+          ])))
+      #expect(api.current.count == 5)
+      try expectNoSecretStored(scenario)
+    }
+  }
+
+  // MARK: Slack
+
+  /// api.slack.com/messaging/webhooks: 200 `ok`, or a plain-text error such as 400
+  /// `invalid_payload` and 404 `no_service`.
+  static let slack = Stand([String]()) { messages, request in
+    guard request.path == "/services/T0001/B0001/\(secret)" else { return ProtocolServer.Answer(status: 404, body: "no_service") }
+    guard case let .string(text)? = request.body?["text"], !text.contains("Bad") else {
+      return ProtocolServer.Answer(status: 400, body: "invalid_payload")
+    }
+    messages.append(text)
+    return ProtocolServer.Answer(status: 200, body: "ok")
+  }
+
+  @Test func slackWebhookMessages() async throws {
+    let api = Self.slack
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("slack_signups", server: server, users: Self.users)
+      let run = try await scenario.apply().run("slack_signups")
+      #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
+      #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == ["HTTP 400: invalid_payload"])
+      #expect(api.current == ["New signup: Ada on pro", "New signup: Grace on free"])
+      try expectNoSecretStored(scenario)
+    }
+  }
+
+  // MARK: Salesforce
+
+  /// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_upsert.htm
+  /// (200, one `{id, success, errors, created}` per record in request order), the DELETE of an
+  /// sObject by external id (204), and the OAuth 2.0 client credentials flow's token endpoint.
+  static let salesforce = Stand([String: JSONValue]()) { contacts, request in
+    if request.path == "/services/oauth2/token" {
+      guard request.text.contains("client_id=3MVG9-client"), request.text.contains("client_secret=\(secret)") else {
+        return ProtocolServer.Answer(status: 400, json: .object([("error", .string("invalid_client"))]))
+      }
+      return ProtocolServer.Answer(status: 200, json: .object([("access_token", .string("00D-token")), ("token_type", .string("Bearer"))]))
+    }
+    guard request.header("Authorization") == "Bearer 00D-token" else {
+      return ProtocolServer.Answer(status: 401, json: .array([.object([("errorCode", .string("INVALID_SESSION_ID"))])]))
+    }
+    if request.method == "DELETE" {
+      let email = String(request.path.split(separator: "/").last ?? "")
+      return contacts.removeValue(forKey: email) == nil
+        ? ProtocolServer.Answer(status: 404, json: .array([.object([("errorCode", .string("NOT_FOUND"))])]))
+        : ProtocolServer.Answer(status: 204, body: "")
+    }
+    let results: [JSONValue] = (request.body?["records"]?.items ?? []).map { record in
+      guard case let .string(email)? = record["Email__c"], email.contains(".") else {
+        return .object([
+          ("success", .bool(false)),
+          ("errors", .array([.object([("statusCode", .string("INVALID_EMAIL_ADDRESS")), ("message", .string("Email: invalid email address")), ("fields", .array([.string("Email__c")]))])])),
+        ])
+      }
+      let created = contacts[email] == nil
+      contacts[email] = record
+      return .object([("id", .string("003\(contacts.count)")), ("success", .bool(true)), ("errors", .array([])), ("created", .bool(created))])
+    }
+    return ProtocolServer.Answer(status: 200, json: .array(results))
+  }
+
+  @Test func salesforceContacts() async throws {
+    let api = Self.salesforce
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("salesforce_contacts", server: server, users: Self.users)
+      let run = try await scenario.apply().run("salesforce_contacts")
+      #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
+      #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == ["Email: invalid email address"])
+      #expect(
+        api.current["ada@example.com"]
+          == .object([
+            ("attributes", .object([("type", .string("Contact"))])), ("Email__c", .string("ada@example.com")),
+            ("FirstName", .string("Ada")), ("LastName", .string("Warehouse")),
+          ]))
+      try scenario.sql("delete from users where user_id = 1")
+      let removal = try await scenario.apply().run("salesforce_contacts")
+      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["Grace@Example.com"])
+      #expect(server.requests.filter { $0.path == "/services/oauth2/token" }.count == 2, "one token per run")
+      try expectNoSecretStored(scenario)
+    }
+  }
+
+  // MARK: Customer.io
+
+  /// customer.io/docs/api/track/: `PUT /api/v1/customers/{identifier}` and `DELETE` of the same,
+  /// 200 with `{}`, HTTP basic auth with the site id and API key; 400 `{"meta":{"error":…}}`.
+  static let customerio = Stand([String: JSONValue]()) { people, request in
+    let basic = "Basic " + Data("site-7:\(secret)".utf8).base64EncodedString()
+    guard request.header("Authorization") == basic else { return ProtocolServer.Answer(status: 401, body: "Unauthorized") }
+    let id = String(request.path.split(separator: "/").last ?? "")
+    if request.method == "DELETE" {
+      people[id] = nil
+      return ProtocolServer.Answer(status: 200, body: "{}")
+    }
+    if request.body?["email"] == .string("bad@") {
+      return ProtocolServer.Answer(status: 400, json: .object([("meta", .object([("error", .string("invalid email"))]))]))
+    }
+    people[id] = request.body
+    return ProtocolServer.Answer(status: 200, body: "{}")
+  }
+
+  @Test func customerioPeople() async throws {
+    let api = Self.customerio
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("customerio_people", server: server, users: Self.users)
+      let run = try await scenario.apply().run("customerio_people")
+      #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
+      #expect(
+        api.current["2"]
+          == .object([("email", .string("Grace@Example.com")), ("first_name", .string("Grace")), ("plan", .string("free"))]))
+      try scenario.sql("delete from users where user_id = 2")
+      let removal = try await scenario.apply().run("customerio_people")
+      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["1"])
+      try expectNoSecretStored(scenario)
+    }
+  }
+
+  // MARK: Mailchimp
+
+  /// mailchimp.com/developer/marketing/api/lists/batch-subscribe-or-unsubscribe/ (200 with
+  /// `new_members`, `errors: [{email_address, error, error_code}]`) and the archive of a list
+  /// member (204); 401 as an RFC 7807 problem document.
+  static let mailchimp = Stand([String: JSONValue]()) { members, request in
+    let basic = "Basic " + Data("backflow:\(secret)".utf8).base64EncodedString()
+    guard request.header("Authorization") == basic else {
+      return ProtocolServer.Answer(status: 401, json: .object([("title", .string("API Key Invalid")), ("status", .int(401))]))
+    }
+    if request.method == "DELETE" {
+      let email = String(request.path.split(separator: "/").last ?? "").lowercased()
+      return members.removeValue(forKey: email) == nil
+        ? ProtocolServer.Answer(status: 404, json: .object([("title", .string("Resource Not Found")), ("status", .int(404))]))
+        : ProtocolServer.Answer(status: 204, body: "")
+    }
+    var created: [JSONValue] = []
+    var errors: [JSONValue] = []
+    for member in request.body?["members"]?.items ?? [] {
+      guard case let .string(email)? = member["email_address"], email.contains(".") else {
+        errors.append(
+          .object([
+            ("email_address", member["email_address"] ?? .null),
+            ("error", .string("bad@ looks fake or invalid, please enter a real email address.")),
+            ("error_code", .string("ERROR_GENERIC")),
+          ]))
+        continue
+      }
+      members[email.lowercased()] = member
+      created.append(.object([("email_address", .string(email.lowercased())), ("status", .string("subscribed"))]))
+    }
+    return ProtocolServer.Answer(
+      status: 200,
+      json: .object([
+        ("new_members", .array(created)), ("updated_members", .array([])), ("errors", .array(errors)),
+        ("total_created", .int(created.count)), ("error_count", .int(errors.count)),
+      ]))
+  }
+
+  @Test func mailchimpMembers() async throws {
+    let api = Self.mailchimp
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try preset("mailchimp_members", server: server, users: Self.users)
+      let run = try await scenario.apply().run("mailchimp_members")
+      #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
+      #expect(
+        try scenario.openState().failures(runID: run.id).map(\.reason) == [
+          "bad@ looks fake or invalid, please enter a real email address."
+        ])
+      #expect(
+        api.current["grace@example.com"]
+          == .object([
+            ("email_address", .string("Grace@Example.com")), ("status", .string("subscribed")),
+            ("merge_fields", .object([("FNAME", .string("Grace"))])),
+          ]))
+      try scenario.sql("delete from users where user_id = 2")
+      let removal = try await scenario.apply().run("mailchimp_members")
+      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["ada@example.com"])
+      try expectNoSecretStored(scenario)
+    }
+  }
+}
