@@ -6,6 +6,9 @@
 #   dbt-core, dbt-postgres  run a real `dbt build` for the dbt model tests (docs/dbt.md). dbt-core is
 #     pinned below 1.12: the 1.12 parser package downloads a wheel from outside the package
 #     registry at install time.
+#   adbc-driver-postgresql, adbc-driver-sqlite, adbc-driver-spark  the real ADBC drivers the `type: adbc`
+#     source is tested with (docs/adbc.md); their shared libraries ship inside the wheels.
+#   pyspark  the Spark distribution (jars, sbin/start-connect-server.sh) scripts/with-spark.sh starts.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,5 +30,14 @@ fi
 if ! "$venv/bin/dbt" --version 2>/dev/null | grep -q postgres; then
   echo "test-venv: installing dbt-core<1.12 and dbt-postgres" >&2
   "$python" -m pip install --quiet --disable-pip-version-check 'dbt-core<1.12' dbt-postgres >&2
+fi
+if ! "$python" -c 'import adbc_driver_postgresql, adbc_driver_sqlite, adbc_driver_spark' >/dev/null 2>&1; then
+  echo "test-venv: installing adbc-driver-postgresql, adbc-driver-sqlite and adbc-driver-spark" >&2
+  "$python" -m pip install --quiet --disable-pip-version-check adbc-driver-postgresql adbc-driver-sqlite \
+    adbc-driver-spark >&2
+fi
+if ! "$python" -c 'import pyspark' >/dev/null 2>&1; then
+  echo "test-venv: installing pyspark" >&2
+  "$python" -m pip install --quiet --disable-pip-version-check pyspark >&2
 fi
 echo "$python"
