@@ -120,8 +120,8 @@ let package = Package(
     .target(
       name: "BackflowTestSupport",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowMySQL", "BackflowPlanner", "BackflowEngine",
-        "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowMySQL", "BackflowPlanner",
+        "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1, and an SMTP server.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -48,7 +48,6 @@ socket=$tmp/mysqld.sock
 pid_file=$tmp/mysqld.pid
 server_log=$tmp/mysqld.log
 server_job=
-command_pid=
 
 # The pid of the running server: the pid file's, or the background job's while it has none yet.
 server_pid() {
@@ -180,26 +179,4 @@ fi
 export BACKFLOW_TEST_MYSQL_URL="mysql://$user:$password@127.0.0.1:$port/backflow_test"
 export BACKFLOW_REQUIRE_MYSQL=1
 
-# CMD runs in the background and this script waits for it, because bash runs a trap only once a
-# foreground command has ended: a TERM sent to this script alone would otherwise wait for CMD. A
-# background command ignores INT and reads /dev/null, so INT is passed on as TERM and stdin is
-# passed on explicitly.
-stop_command() {
-  [[ -n $command_pid ]] || return 0
-  kill -TERM "$command_pid" 2>/dev/null || true
-  local tenths=100
-  while [[ $tenths -gt 0 ]] && kill -0 "$command_pid" 2>/dev/null; do
-    sleep 0.1
-    tenths=$((tenths - 1))
-  done
-  kill -KILL "$command_pid" 2>/dev/null || true
-}
-trap 'stop_command; exit 130' INT
-trap 'stop_command; exit 143' TERM
-set +e
-"$@" <&0 &
-command_pid=$!
-wait "$command_pid"
-status=$?
-command_pid=
-exit "$status"
+run_command "$@"
