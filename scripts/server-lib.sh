@@ -30,6 +30,19 @@ make_server_tmp() {
   tmp=$(mktemp -d "${base%/}/$1.XXXXXX")
 }
 
+# Returns 0 once `$2` says the server (the background job $server_job) is ready, 1 if the job
+# exited, 2 if it is still starting after $1 tenths of a second.
+wait_for_server() {
+  local tenths=$1
+  while [[ $tenths -gt 0 ]]; do
+    "$2" && return 0
+    kill -0 "$server_job" 2>/dev/null || return 1
+    sleep 0.1
+    tenths=$((tenths - 1))
+  done
+  return 2
+}
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Sets port to the first free one from $1 up (at most 100 further) on which `$2 PORT` starts the
@@ -85,4 +98,20 @@ stop_command() {
     tenths=$((tenths - 1))
   done
   kill -KILL "$command_pid" 2>/dev/null || true
+}
+
+# On exit, Ctrl-C or failure: calls the caller's stop_server, removes "$tmp", keeps the status.
+stop_server_on_exit() {
+  trap cleanup_server EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+cleanup_server() {
+  local status=$?
+  trap - EXIT INT TERM
+  set +e
+  stop_server
+  rm -rf "$tmp"
+  exit "$status"
 }

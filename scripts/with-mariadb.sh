@@ -87,17 +87,7 @@ stop_server() {
   rm -f "$pid_file"
 }
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  set +e
-  stop_server
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_server_on_exit
 
 # Traversable by everyone: the server user owns it, and clients (possibly another user, such as
 # root under `swift test`) must reach the socket inside it.
@@ -140,22 +130,7 @@ if ! as_server "$install_db" "${common[@]}" --auth-root-authentication-method=no
   exit 1
 fi
 
-# Returns 0 once the server accepts connections, 1 if it exited, 2 if it is still starting after
-# 60 seconds.
-wait_until_ready() {
-  local tenths=600
-  while [[ $tenths -gt 0 ]]; do
-    if grep -q "ready for connections" "$server_log" 2>/dev/null && [[ -S $socket ]]; then
-      return 0
-    fi
-    if ! kill -0 "$server_job" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.1
-    tenths=$((tenths - 1))
-  done
-  return 2
-}
+mariadb_ready() { grep -q "ready for connections" "$server_log" 2>/dev/null && [[ -S $socket ]]; }
 
 start_mariadb() {
   rm -f "$server_log"
@@ -163,7 +138,7 @@ start_mariadb() {
     --pid-file="$pid_file" --log-error="$server_log" --max-connections=200 --skip-log-bin \
     --innodb-fast-shutdown=2 >/dev/null 2>&1 &
   server_job=$!
-  wait_until_ready
+  wait_for_server 600 mariadb_ready
 }
 port_taken() {
   grep -q "Address already in use" "$server_log" 2>/dev/null || return 1

@@ -47,33 +47,9 @@ stop_server() {
   server_job=
 }
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  set +e
-  stop_server
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_server_on_exit
 
-# Returns 0 once the server accepts connections on $1, 1 if it exited, 2 after 180 seconds.
-wait_until_ready() {
-  local tenths=1800
-  while [[ $tenths -gt 0 ]]; do
-    if port_in_use "$1" && grep -q "Spark Connect server started" "$server_log" 2>/dev/null; then
-      return 0
-    fi
-    if ! kill -0 "$server_job" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.1
-    tenths=$((tenths - 1))
-  done
-  return 2
-}
+spark_ready() { port_in_use "$port" && grep -q "Spark Connect server started" "$server_log" 2>/dev/null; }
 
 start_spark() {
   rm -f "$server_log"
@@ -97,7 +73,8 @@ start_spark() {
       --conf "spark.driver.extraJavaOptions=-Dderby.system.home=$tmp/derby"
   ) >"$server_log" 2>&1 &
   server_job=$!
-  wait_until_ready "$1"
+  port=$1
+  wait_for_server 1800 spark_ready
 }
 port_taken() {
   grep -q "Address already in use\|Failed to bind" "$server_log" 2>/dev/null || return 1
