@@ -71,7 +71,8 @@ let package = Package(
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .target(
-      name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
+      name: "BackflowSyncLogs",
+      dependencies: ["BackflowADBC", "BackflowConfig", "BackflowSources", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
     // The registry of source and destination drivers: one folder per kind of connector.
     .target(
       name: "BackflowConnectors",

@@ -13,9 +13,6 @@ struct ADBCSourceDriver: SourceConnectorDriver {
   var example: String {
     "{ type: adbc, driver: adbc_driver_postgresql, options: { uri: \"${WAREHOUSE_URL}\" } }"
   }
-  var syncLogRefusal: String? {
-    "sync logs are not written to ADBC sources yet; point sync_logs.source at a PostgreSQL or SQLite source"
-  }
 
   func settings(_ fields: DriverFields) -> (any ConnectorSettings)? { ADBCSettings(fields) }
 
@@ -30,11 +27,19 @@ struct ADBCSourceDriver: SourceConnectorDriver {
     return try ADBCModelReader(database: database, dialect: settings.dialect.value)
   }
 
+  /// Sync logs write on a connection of their own, apart from the models' read-only one.
   func syncLogStore(for source: Source, schema: String, in directory: URL) throws -> any SyncLogStore {
-    throw SyncLogError(syncLogRefusal ?? "")
+    let settings = try source.settings.typed(ADBCSettings.self)
+    do {
+      return try ADBCSyncLogStore(database: settings.database(in: directory), dialect: settings.dialect.value, schema: schema)
+    } catch let error as ADBCError {
+      throw SyncLogError(error.message)
+    }
   }
 
   func syncLogLocation(of source: Source, schema: String) -> String {
-    "source \"\(source.name.value)\""
+    let settings = try? source.settings.typed(ADBCSettings.self)
+    return settings?.dialect.value == .sqlite
+      ? "source \"\(source.name.value)\", tables \(schema)_sync_*" : "source \"\(source.name.value)\", schema \(schema)"
   }
 }
