@@ -134,3 +134,38 @@ struct ADBCSparkApplyTests {
     #expect(error.contains("written for the postgres and sqlite dialects only, not spark"), "\(error)")
   }
 }
+
+/// Snowflake and BigQuery drivers load from their pip packages and, without an account, fail
+/// with the driver's own reason at the model, secrets masked.
+@Suite("ADBC cloud drivers without an account")
+struct ADBCCloudDriverTests {
+  @Test(arguments: [
+    // The login's retries would take minutes against a host that does not resolve.
+    (
+      "adbc_driver_snowflake", "snowflake", "uri", "backflow:hunter2-secret@nosuchaccount.invalid/db",
+      ", adbc.snowflake.sql.client_option.login_timeout: 5s"
+    ),
+    ("adbc_driver_bigquery", "bigquery", "adbc.bigquery.sql.project_id", "hunter2-secret", ""),
+  ])
+  func aPlanSaysTheDriverCannotConnect(driver: String, dialect: String, option: String, value: String, extra: String)
+    async throws
+  {
+    let scenario = try Scenario(.sqlite, label: "adbc_cloud")
+    scenario.environment["CLOUD_SECRET"] = value
+    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
+    let path = try ADBCTestDrivers.library(driver)
+    scenario.write([
+      "backflow.yaml": project.replacingOccurrences(
+        of: "sources:\n",
+        with: "sources:\n  cloud: { type: adbc, driver: \(path), dialect: \(dialect), options: { \(option): \"${CLOUD_SECRET}\"\(extra) } }\n"),
+      "syncs/models/users.yaml": "source: cloud\nprimary_key: user_id\nquery: select 1 as user_id\n",
+    ])
+    let started = Date()
+    let plan = try scenario.plan(expectSuccess: false)
+    let error = try #require(plan.diagnostics.sorted.first { $0.severity == .error })
+    #expect(Date().timeIntervalSince(started) < 60)
+    #expect(error.location.file == "backflow.yaml", "\(error)")
+    #expect(!error.message.contains("hunter2-secret"), "\(error)")
+    #expect(error.message.contains("source cloud: could not connect: [\(dialect == "bigquery" ? "BigQuery" : "Snowflake")]"), "\(error)")
+  }
+}
