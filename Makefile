@@ -24,11 +24,12 @@ build: deps
 demo: build
 	@scripts/demo.sh $(BACKFLOW)
 
-# Every test, PostgreSQL and MySQL ones included, against throwaway servers that are always stopped.
+# Every test, PostgreSQL, MySQL and Spark Connect ones included, against throwaway servers that are
+# always stopped.
 test: deps
 	scripts/check_imports.py
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh scripts/with-mariadb.sh $(SWIFT) test --skip-build
+	scripts/with-postgres.sh scripts/with-mariadb.sh scripts/with-spark.sh $(SWIFT) test --skip-build
 
 # A binary that runs where Swift is not installed: the Swift runtime and Foundation linked in
 # (--static-swift-stdlib), the commit baked in (backflow_build.h, read by Sources/CBackflowBuild),

@@ -31,6 +31,9 @@ let package = Package(
     .systemLibrary(
       name: "CMariaDB", pkgConfig: "libmariadb",
       providers: [.apt(["libmariadb-dev"]), .brew(["mariadb-connector-c"])]),
+    // The ADBC 1.1 C ABI and the Arrow C data interface, declared in our own header; drivers are
+    // loaded with dlopen, so nothing is linked.
+    .target(name: "CADBC"),
     // The commit a release binary was built from (`make release` supplies it; see build.c).
     .target(name: "CBackflowBuild"),
 
@@ -44,6 +47,8 @@ let package = Package(
     .target(name: "BackflowPostgres", dependencies: ["CLibPQ"]),
     .target(name: "BackflowSQLite", dependencies: ["CSQLite"]),
     .target(name: "BackflowMySQL", dependencies: ["CMariaDB"]),
+    // ADBC drivers, loaded with dlopen, and the model reader of `type: adbc` sources.
+    .target(name: "BackflowADBC", dependencies: ["BackflowConfig", "BackflowSources", "CADBC"]),
     .target(name: "BackflowSources", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(name: "BackflowState", dependencies: ["BackflowConfig", "BackflowPostgres", "BackflowSQLite"]),
     .target(
@@ -66,11 +71,14 @@ let package = Package(
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]),
     .target(
-      name: "BackflowSyncLogs", dependencies: ["BackflowConfig", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
+      name: "BackflowSyncLogs",
+      dependencies: ["BackflowADBC", "BackflowConfig", "BackflowSources", "BackflowState", "BackflowPostgres", "BackflowSQLite"]),
     // The registry of source and destination drivers: one folder per kind of connector.
     .target(
       name: "BackflowConnectors",
-      dependencies: ["BackflowConfig", "BackflowDestinations", "BackflowMySQL", "BackflowSources", "BackflowSyncLogs"]),
+      dependencies: [
+        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowMySQL", "BackflowSources", "BackflowSyncLogs",
+      ]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowSources", "BackflowState"]),
     .target(
       name: "BackflowEngine",
@@ -113,8 +121,8 @@ let package = Package(
     .target(
       name: "BackflowTestSupport",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowMySQL", "BackflowPlanner", "BackflowEngine",
-        "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowMySQL", "BackflowPlanner",
+        "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1, and an SMTP server.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -164,6 +172,11 @@ let package = Package(
         "BackflowAlerts", "BackflowConfig", "BackflowEngine", "BackflowPlanner", "BackflowSQLite", "BackflowState",
         "BackflowTestSupport",
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
+    .testTarget(
+      name: "BackflowADBCTests",
+      dependencies: [
+        "BackflowADBC", "BackflowConfig", "BackflowPostgres", "BackflowSources", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowConnectorTests",

@@ -12,8 +12,9 @@
 #   BACKFLOW         the binary to measure      (default .build-bench/release/backflow)
 #   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
 #   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply noop-plan
-#                    plan-incremental apply-incremental apply-sqlite apply-http apply-rest"; plan-out is also
-#                    there; see the scenario_* functions)
+#                    plan-incremental apply-incremental apply-sqlite apply-http apply-rest
+#                    plan-adbc-postgres apply-adbc-postgres"; plan-out is also there; see the
+#                    scenario_* functions)
 #   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
 #   PROTOCOL_SERVER  the test suite's HTTP protocol server as a process, for apply-http and apply-rest
 #                    (default: protocol-server next to the backflow binary)
@@ -22,7 +23,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
 sizes=${BENCH_SIZES:-100000 1000000}
-scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http apply-rest}
+scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http apply-rest plan-adbc-postgres apply-adbc-postgres}
 results_file=${BENCH_RESULTS:-$root/bench/results.json}
 # GNU time by path: the shell keyword `time` cannot report peak RSS.
 time_bin=/usr/bin/time
@@ -45,6 +46,14 @@ if [[ " $scenarios " == *" apply-http "* || " $scenarios " == *" apply-rest "* ]
 fi
 if [[ " $scenarios " == *" apply-sqlite "* ]]; then
   command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 is missing (scripts/install-deps.sh installs it)"
+fi
+if [[ " $scenarios " == *"-adbc-"* ]]; then
+  # The ADBC PostgreSQL driver of the test venv (scripts/test-venv.sh installs it), found as a
+  # user's would be through BACKFLOW_ADBC_PATH.
+  adbc_python=$("$root/scripts/test-venv.sh") || die "scripts/test-venv.sh failed"
+  export BACKFLOW_ADBC_PATH
+  BACKFLOW_ADBC_PATH=$("$adbc_python" -c 'import os, adbc_driver_postgresql as d; print(os.path.dirname(d.__file__))') ||
+    die "the test venv has no adbc_driver_postgresql"
 fi
 for tool in psql jq; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (scripts/install-deps.sh installs it)"
@@ -94,18 +103,20 @@ SQL
 # A project whose one sync reads the whole table. State lives in the same database; libpq takes the
 # host, port and user from the PG* variables, so the URLs name only the database.
 #
-# write_project ROWS DIR [STATE_DATABASE DESTINATION_YAML]: the destination is the same database
-# unless DESTINATION_YAML (a flow mapping) names another; the SQLite and HTTP scenarios keep their
-# state in a database of their own, so their syncs are new and the main project's state is untouched.
+# write_project ROWS DIR [STATE_DATABASE DESTINATION_YAML REQUESTS_YAML SOURCE_YAML]: the
+# destination is the same database unless DESTINATION_YAML (a flow mapping) names another, the sync
+# gets REQUESTS_YAML (a rest destination's requests:) when given, and the source reads the database
+# natively unless SOURCE_YAML says otherwise; the SQLite, HTTP and ADBC scenarios keep their state in a
+# database of their own, so their syncs are new and the main project's state is untouched.
 write_project() {
   local rows=$1 dir=$2 state_db=${3:-$PGDATABASE} destination=${4:-"{ type: postgres, url: \"dbname=$PGDATABASE\" }"}
-  local requests=${5:-}
+  local requests=${5:-} source=${6:-"{ type: postgres, url: \"dbname=$PGDATABASE\" }"}
   mkdir -p "$dir/syncs/models"
   cat >"$dir/backflow.yaml" <<YAML
 version: 1
 state: postgresql:///$state_db
 sources:
-  warehouse: { type: postgres, url: "dbname=$PGDATABASE" }
+  warehouse: $source
 destinations:
   target: $destination
 YAML
@@ -153,7 +164,7 @@ record() {
     --argjson user "$user_s" --argjson sys "$sys_s" --argjson extra "$extra" \
     '{scenario: $scenario, rows: $rows, wall_s: $wall, peak_rss_mb: ($rss / 1024 * 10 | round / 10),
       cpu_user_s: $user, cpu_sys_s: $sys} + $extra' >>"$results"
-  log "$(printf '%-17s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
+  log "$(printf '%-19s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
 }
 
 # check_plan JSON_FILE ROWS [UNCHANGED]: the plan must have read every row and planned all of them as
@@ -299,13 +310,13 @@ scenario_apply-incremental() {
   record apply-incremental "$rows" "$seen"
 }
 
-# apply_into NAME ROWS DESTINATION_YAML: the initial full sync of the model into another
-# destination, with state in a database of its own (created afresh, dropped afterwards), so the
-# sync is new; checks the summary and sets `model` (the model's row count) and `seen` for record.
+# apply_into NAME ROWS DESTINATION_YAML [REQUESTS_YAML [SOURCE_YAML]]: the initial full sync of the model into
+# another destination, with state in a database of its own (created afresh, dropped afterwards), so
+# the sync is new; checks the summary and sets `model` (the model's row count) and `seen` for record.
 apply_into() {
-  local name=$1 rows=$2 destination=$3 requests=${4:-} state_db=bench_state_${1//-/_}
+  local name=$1 rows=$2 destination=$3 requests=${4:-} source=${5:-} state_db=bench_state_${1//-/_}
   sql -c "drop database if exists $state_db" -c "create database $state_db"
-  write_project "$rows" "$work/project-$name-$rows" "$state_db" "$destination" "$requests"
+  write_project "$rows" "$work/project-$name-$rows" "$state_db" "$destination" "$requests" "$source"
   measure "$name-$rows" "$backflow" apply --project "$work/project-$name-$rows" --auto-approve
   model=$(sql -At -c "select count(*) from bench_rows_$rows")
   seen=$(check_apply "$work/$name-$rows.out" "$model" 0 0)
@@ -369,6 +380,29 @@ scenario_apply-rest() {
     body: { inputs: { \$each: records, \$item: { id: \"{{ record.key }}\" } } }" --rest
 }
 
+# The model read through the ADBC PostgreSQL driver (type: adbc): Arrow batches instead of COPY text.
+adbc_source() { echo "{ type: adbc, driver: adbc_driver_postgresql, options: { uri: \"postgresql:///$PGDATABASE\" } }"; }
+
+# `plan` with no state through the ADBC driver: as `plan`, the diff in Backflow.
+scenario_plan-adbc-postgres() {
+  local rows=$1 state_db=bench_state_adbc_plan seen
+  sql -c "drop database if exists $state_db" -c "create database $state_db"
+  write_project "$rows" "$work/project-adbc-$rows" "$state_db" "" "" "$(adbc_source)"
+  measure "plan-adbc-postgres-$rows" "$backflow" plan --project "$work/project-adbc-$rows" --format json
+  seen=$(check_plan "$work/plan-adbc-postgres-$rows.out" "$rows")
+  sql -c "drop database $state_db"
+  record plan-adbc-postgres "$rows" "$seen"
+}
+
+# `apply` with no state through the ADBC driver into an empty table: as `apply`.
+scenario_apply-adbc-postgres() {
+  local rows=$1 model seen
+  sql -c "drop table if exists bench_target; create table bench_target (like bench_rows_$rows including all)"
+  apply_into apply-adbc-postgres "$rows" "{ type: postgres, url: \"dbname=$PGDATABASE\" }" "" "$(adbc_source)"
+  [[ $(sql -At -c "select count(*) from bench_target") -eq $model ]] || die "apply-adbc-postgres left the target without $model rows"
+  record apply-adbc-postgres "$model" "$seen"
+}
+
 for scenario in $scenarios; do
   declare -F "scenario_$scenario" >/dev/null || die "BENCH_SCENARIOS: no scenario named $scenario"
 done
@@ -419,11 +453,11 @@ jq -s \
 # number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
 number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
 {
-  printf '%-17s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
+  printf '%-19s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
   jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb, .output_mb]
                     | map(. // "-") | @tsv' "$results_file" |
     while IFS=$'\t' read -r scenario rows wall rate ratio rss output; do
-      printf '%-17s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
+      printf '%-19s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
         "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
     done
   jq -r '.rss_growth[] | "peak RSS \(.scenario): \(.peak_rss_mb[0]) MB at \(.rows[0]) rows, \(.peak_rss_mb[1]) MB at \(.rows[1]) rows (x\(.ratio))"' "$results_file"

@@ -2,12 +2,13 @@
 # Installs what building and testing Backflow needs on Debian/Ubuntu: the C libraries the
 # systemLibrary targets link against, PostgreSQL and MariaDB servers for the integration tests, jq
 # and GNU time for `make bench`, Chromium for the web UI's browser test, the Python modules the
-# schema tests use, and the virtual environment the /metrics test parses with
-# (scripts/test-venv.sh). Safe to run repeatedly; does nothing when all is present.
+# schema tests use, OpenJDK 17 for the Spark Connect server scripts/with-spark.sh starts, and the
+# virtual environment the /metrics, dbt and ADBC tests use (scripts/test-venv.sh). Safe to run repeatedly; does nothing when all is present.
 set -euo pipefail
 
 packages=(
   libyaml-dev libpq-dev libsqlite3-dev libmariadb-dev postgresql mariadb-server sqlite3 tzdata jq time chromium
+  openjdk-17-jre-headless
 )
 
 # CI runs as root without sudo; a developer machine usually has sudo instead.
@@ -58,5 +59,5 @@ if ! python_ok; then
   fi
 fi
 
-# prometheus-client, dbt-core and dbt-postgres, in .venv-test (gitignored), never in the system's python.
+# prometheus-client, dbt, the ADBC drivers and pyspark, in .venv-test (gitignored), never in the system's python.
 "$(dirname "$0")/test-venv.sh" >/dev/null

@@ -48,7 +48,6 @@ socket=$tmp/mysqld.sock
 pid_file=$tmp/mysqld.pid
 server_log=$tmp/mysqld.log
 server_job=
-command_pid=
 
 # The pid of the running server: the pid file's, or the background job's while it has none yet.
 server_pid() {
@@ -88,17 +87,7 @@ stop_server() {
   rm -f "$pid_file"
 }
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  set +e
-  stop_server
-  rm -rf "$tmp"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_server_on_exit
 
 # Traversable by everyone: the server user owns it, and clients (possibly another user, such as
 # root under `swift test`) must reach the socket inside it.
@@ -141,22 +130,7 @@ if ! as_server "$install_db" "${common[@]}" --auth-root-authentication-method=no
   exit 1
 fi
 
-# Returns 0 once the server accepts connections, 1 if it exited, 2 if it is still starting after
-# 60 seconds.
-wait_until_ready() {
-  local tenths=600
-  while [[ $tenths -gt 0 ]]; do
-    if grep -q "ready for connections" "$server_log" 2>/dev/null && [[ -S $socket ]]; then
-      return 0
-    fi
-    if ! kill -0 "$server_job" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.1
-    tenths=$((tenths - 1))
-  done
-  return 2
-}
+mariadb_ready() { grep -q "ready for connections" "$server_log" 2>/dev/null && [[ -S $socket ]]; }
 
 start_mariadb() {
   rm -f "$server_log"
@@ -164,7 +138,7 @@ start_mariadb() {
     --pid-file="$pid_file" --log-error="$server_log" --max-connections=200 --skip-log-bin \
     --innodb-fast-shutdown=2 >/dev/null 2>&1 &
   server_job=$!
-  wait_until_ready
+  wait_for_server 600 mariadb_ready
 }
 port_taken() {
   grep -q "Address already in use" "$server_log" 2>/dev/null || return 1
@@ -180,26 +154,4 @@ fi
 export BACKFLOW_TEST_MYSQL_URL="mysql://$user:$password@127.0.0.1:$port/backflow_test"
 export BACKFLOW_REQUIRE_MYSQL=1
 
-# CMD runs in the background and this script waits for it, because bash runs a trap only once a
-# foreground command has ended: a TERM sent to this script alone would otherwise wait for CMD. A
-# background command ignores INT and reads /dev/null, so INT is passed on as TERM and stdin is
-# passed on explicitly.
-stop_command() {
-  [[ -n $command_pid ]] || return 0
-  kill -TERM "$command_pid" 2>/dev/null || true
-  local tenths=100
-  while [[ $tenths -gt 0 ]] && kill -0 "$command_pid" 2>/dev/null; do
-    sleep 0.1
-    tenths=$((tenths - 1))
-  done
-  kill -KILL "$command_pid" 2>/dev/null || true
-}
-trap 'stop_command; exit 130' INT
-trap 'stop_command; exit 143' TERM
-set +e
-"$@" <&0 &
-command_pid=$!
-wait "$command_pid"
-status=$?
-command_pid=
-exit "$status"
+run_command "$@"

@@ -16,7 +16,7 @@ struct TemplateTimestamp: Equatable {
   init(epoch seconds: Int) {
     let days = Self.floorDivide(seconds, 86_400)
     let time = seconds - days * 86_400
-    (year, month, day) = Self.civil(fromDays: days)
+    (year, month, day) = CivilCalendar.date(fromDays: days)
     hour = time / 3600
     minute = time / 60 % 60
     second = time % 60
@@ -195,18 +195,6 @@ struct TemplateTimestamp: Equatable {
 
   private var dayOfYear: Int {
     (1..<month).reduce(day) { $0 + Self.daysIn(month: $1, year: year) }
-  }
-
-  private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-    let z = days + 719_468
-    let era = floorDivide(z, 146_097)
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let mp = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
   }
 
   private static func daysIn(month: Int, year: Int) -> Int {

@@ -9,7 +9,7 @@ import Foundation
 /// file and one line below (docs/development.md).
 public struct ConnectorRegistry: Sendable {
   public static let standard = ConnectorRegistry(
-    sources: [PostgresSourceDriver(), SQLiteSourceDriver(), MySQLSourceDriver()],
+    sources: [PostgresSourceDriver(), SQLiteSourceDriver(), MySQLSourceDriver(), ADBCSourceDriver()],
     destinations: [
       PostgresDestinationDriver(), SQLiteDestinationDriver(), MySQLDestinationDriver(), HTTPDestinationDriver(),
       RESTDestinationDriver(), FileDestinationDriver(),

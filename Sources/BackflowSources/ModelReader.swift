@@ -51,7 +51,7 @@ public struct ModelSQL: Sendable, Equatable {
   /// `SELECT list FROM (model) AS backflow_model rest`, and where the model's text starts in it.
   ///
   /// The model goes on lines of its own so a trailing `-- comment` cannot swallow the parenthesis.
-  func wrapped(select list: String, rest: String = "") -> (sql: String, modelOffset: Int) {
+  public func wrapped(select list: String, rest: String = "") -> (sql: String, modelOffset: Int) {
     let prefix = "SELECT \(list) FROM (\n"
     return (prefix + text + "\n) AS backflow_model" + rest, prefix.count)
   }

@@ -69,9 +69,7 @@ public final class PostgresSyncLogStore: SyncLogDatabase {
       guard let columns = existing[table],
         let mismatch = table.mismatch(existing: columns, expectedType: \.postgresReportedType)
       else { continue }
-      throw SyncLogError(
-        "the existing table \(shown(table)) \(mismatch); drop or rename it so Backflow can create it, "
-          + "or set sync_logs.schema to another schema")
+      throw table.refusal(shown: shown(table), mismatch, other: "schema")
     }
   }
 
@@ -80,20 +78,16 @@ public final class PostgresSyncLogStore: SyncLogDatabase {
   /// Read from the catalog, not information_schema, which hides columns the role has no
   /// privilege on and would make them look missing.
   private func columns() throws -> [SyncLogTable: [(name: String, type: String?)]] {
-    let rows = try connection.query(
-      """
-      SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-      WHERE n.nspname = $1 AND c.relname IN ('sync_runs', 'sync_changelog', 'sync_snapshot')
-      ORDER BY c.relname, a.attnum
-      """, [schema])
-    var tables: [SyncLogTable: [(name: String, type: String?)]] = [:]
-    for row in rows {
-      guard let table = row[0].flatMap(SyncLogTable.init(rawValue:)), let column = row[1] else { continue }
-      tables[table, default: []].append((column, row[2]))
-    }
-    return tables
+    SyncLogTable.existing(try connection.query(Self.columnsQuery, [schema]))
   }
+
+  /// Each sync log table's columns in schema `$1` with their types: table, column, type.
+  static let columnsQuery = """
+    SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname = $1 AND c.relname IN ('sync_runs', 'sync_changelog', 'sync_snapshot')
+    ORDER BY c.relname, a.attnum
+    """
 }

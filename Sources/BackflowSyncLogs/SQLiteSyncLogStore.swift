@@ -64,13 +64,16 @@ public final class SQLiteSyncLogStore: SyncLogDatabase {
     return "INSERT INTO \(name(table)) (\(table.columnList)) VALUES \(values)"
   }
 
+  /// The column names of table `$1`.
+  static let columnsQuery = "SELECT name FROM pragma_table_info($1)"
+
   /// Creates whichever tables are missing and checks the columns of those that exist.
   ///
   /// SQLite types are affinities, so only column names are checked.
   func prepare() throws {
     for table in SyncLogTable.allCases {
       let columns = try step("could not read the columns of \(shown(table))") {
-        try database.query("SELECT name FROM pragma_table_info($1)", [shown(table)])
+        try database.query(Self.columnsQuery, [shown(table)])
       }
       if columns.isEmpty {
         try step("could not create the table \(shown(table))") {
@@ -80,9 +83,7 @@ public final class SQLiteSyncLogStore: SyncLogDatabase {
       } else if let mismatch = table.mismatch(
         existing: columns.map { ($0[0] ?? "", nil) }, expectedType: { _ in nil })
       {
-        throw SyncLogError(
-          "the existing table \(shown(table)) \(mismatch); drop or rename it so Backflow can create it, "
-            + "or set sync_logs.schema to another prefix")
+        throw table.refusal(shown: shown(table), mismatch, other: "prefix")
       }
     }
   }

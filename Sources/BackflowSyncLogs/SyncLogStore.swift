@@ -29,15 +29,23 @@ protocol SyncLogDatabase: SyncLogStore {
   func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws
   /// Creates whichever tables are missing and checks the columns of those that exist.
   func prepare() throws
+  /// Opens the write's transaction, ends it, or undoes it; by default the SQL statements.
+  func beginTransaction() throws
+  func commit() throws
+  func rollback() throws
 }
 
 extension SyncLogDatabase {
+  func beginTransaction() throws { try execute(begin, []) }
+  func commit() throws { try execute("COMMIT", []) }
+  func rollback() throws { try execute("ROLLBACK", []) }
+
   /// `SyncLogStore.write`, the same for every database.
   func writeRun(
     _ run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {
-    try step("could not start a transaction") { try execute(begin, []) }
+    try step("could not start a transaction") { try beginTransaction() }
     do {
       if !isReady { try prepare() }
       let runs = SyncLogTable.runs
@@ -57,12 +65,12 @@ extension SyncLogDatabase {
           """, [syncID, runID])
       }
       try insert(into: .snapshot, unchanged)
-      try step("could not commit") { try execute("COMMIT", []) }
+      try step("could not commit") { try commit() }
       isReady = true
     } catch {
       // The database may have rolled back already (a lost connection, a full disk); then there
       // is nothing to undo and the error says why.
-      try? execute("ROLLBACK", [])
+      try? rollback()
       throw error
     }
   }

@@ -144,3 +144,23 @@ enum SyncLogTable: String, CaseIterable, Sendable {
     return nil
   }
 }
+
+extension SyncLogTable {
+  /// The tables found among catalog rows of (table, column, type), with their columns in order.
+  static func existing(_ rows: [[String?]]) -> [SyncLogTable: [(name: String, type: String?)]] {
+    var tables: [SyncLogTable: [(name: String, type: String?)]] = [:]
+    for row in rows {
+      guard let table = row[0].flatMap(SyncLogTable.init(rawValue:)), let column = row[1] else { continue }
+      tables[table, default: []].append((column, row[2]))
+    }
+    return tables
+  }
+
+  /// The message for an existing table that cannot take the rows; `other` says where else to
+  /// point `sync_logs.schema`.
+  func refusal(shown: String, _ mismatch: String, other: String) -> SyncLogError {
+    SyncLogError(
+      "the existing table \(shown) \(mismatch); drop or rename it so Backflow can create it, "
+        + "or set sync_logs.schema to another \(other)")
+  }
+}

@@ -28,6 +28,17 @@ public enum TestEnvironment {
     isYes(environment["BACKFLOW_REQUIRE_MYSQL"])
   }
 
+  /// The `sc://127.0.0.1:PORT` address of the Spark Connect server `scripts/with-spark.sh`
+  /// started, from `BACKFLOW_TEST_SPARK_URI`; `nil` when unset or empty.
+  public static var sparkURI: String? {
+    nonEmpty("BACKFLOW_TEST_SPARK_URI")
+  }
+
+  /// Whether `BACKFLOW_REQUIRE_SPARK` asks for Spark tests to fail rather than skip.
+  public static var requiresSpark: Bool {
+    isYes(environment["BACKFLOW_REQUIRE_SPARK"])
+  }
+
   private static func nonEmpty(_ name: String) -> String? {
     guard let value = environment[name], !value.isEmpty else { return nil }
     return value

@@ -111,7 +111,7 @@ let diagnosticCases: [DiagnosticCase] = [
     name: "bad source and destination types",
     files: [p: "version: 1\nsources:\n  warehouse: { type: postgress, url: x }\ndestinations:\n  local: { type: kafka }\n"],
     errors: [
-      .error(p, 3, 22, "sources.warehouse.type must be one of postgres, sqlite, mysql, got \"postgress\"; did you mean \"postgres\"?"),
+      .error(p, 3, 22, "sources.warehouse.type must be one of postgres, sqlite, mysql, adbc, got \"postgress\"; did you mean \"postgres\"?"),
       .error(p, 5, 18, "destinations.local.type must be one of postgres, sqlite, mysql, http, rest, file, got \"kafka\""),
     ]),
   DiagnosticCase(

@@ -24,8 +24,10 @@ struct SyncLogsApplyTests {
     try scenario.logRows("select op_type, row_id, status from {table} order by row_id is null, row_id", table: "sync_snapshot")
   }
 
-  func scenario(_ backend: Backend, sync: String = Scenario.sync) throws -> Scenario {
+  /// `adbc`: the warehouse, and so the sync logs, through its real ADBC driver.
+  func scenario(_ backend: Backend, adbc: Bool = false, sync: String = Scenario.sync) throws -> Scenario {
     let scenario = try Scenario(backend)
+    if adbc { try scenario.useADBCSource() }
     try scenario.enableSyncLogs()
     scenario.write(["syncs/users_to_crm.yaml": sync])
     // The CRM refuses one tier, so a row fails at the destination.
@@ -33,10 +35,10 @@ struct SyncLogsApplyTests {
     return scenario
   }
 
-  @Test(arguments: Backend.allCases)
-  func everyPlannedRowIsLoggedWithItsOutcomeAndEveryModelRowIsInTheSnapshot(backend: Backend) async throws {
+  @Test(arguments: Backend.allCases, [false, true])
+  func everyPlannedRowIsLoggedWithItsOutcomeAndEveryModelRowIsInTheSnapshot(backend: Backend, adbc: Bool) async throws {
     guard backend.available else { return }
-    let scenario = try scenario(backend)
+    let scenario = try scenario(backend, adbc: adbc)
     try scenario.insert([
       (1, "ada@example.com", "Ada", "pro"), (2, "grace@example.com", "Grace", "free"),
       (3, "kat@example.com", "Kat", "pro"), (4, "bad@example.com", "Bad", "banned"), (nil, "nokey@example.com", "No", "free"),

@@ -1,0 +1,112 @@
+import BackflowSources
+
+/// Models on any ADBC driver: the model's query wrapped to turn its key into text and sort it by
+/// bytes in the warehouse (the dialect says how), its Arrow batches streamed a row at a time.
+/// The connection is read-only where the driver or the dialect allows it.
+public final class ADBCModelReader: ModelReader {
+  private let connection: ADBCConnection
+  private let dialect: ADBCDialect
+
+  public func quoteIdentifier(_ name: String) -> String { dialect.quoteIdentifier(name) }
+
+  public init(database: ADBCDatabase, dialect: ADBCDialect) throws {
+    self.dialect = dialect
+    do {
+      connection = try database.connect()
+    } catch {
+      throw SourceError("\(error)", kind: .connection)
+    }
+    do {
+      try connection.setOption("adbc.connection.readonly", "true")
+    } catch {
+      guard let statement = dialect.readOnlySession else { return }
+      do {
+        try connection.execute(statement)
+      } catch {
+        throw SourceError("could not make the model session read-only: \(error)")
+      }
+    }
+  }
+
+  public func columns(of model: ModelSQL) throws -> [String] {
+    try reading { try connection.query(model.wrapped(select: "*", rest: "\nLIMIT 0").sql).fields.map(\.name) }
+  }
+
+  public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
+    let keyText = dialect.text(dialect.quoteIdentifier(key))
+    let sql = model.wrapped(select: list(keyText, columns), rest: "\nORDER BY \(dialect.byteOrder(keyText))").sql
+    return ADBCRowStream(stream: try reading { try connection.query(sql) }, dialect: dialect)
+  }
+
+  public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
+    -> [ModelRow]
+  {
+    let keyText = dialect.text(dialect.quoteIdentifier(key))
+    let sql = model.wrapped(
+      select: list(keyText, columns), rest: "\nWHERE \(keyText) = \(dialect.literal(value)) LIMIT \(max(0, limit))"
+    ).sql
+    let stream = ADBCRowStream(stream: try reading { try connection.query(sql) }, dialect: dialect)
+    var rows: [ModelRow] = []
+    while let row = try stream.next() { rows.append(row) }
+    return rows
+  }
+
+  private func list(_ keyText: String, _ columns: [String]) -> String {
+    ([keyText] + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
+  }
+
+  private func reading<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as ADBCError {
+      throw SourceError(Self.reason(error, dialect))
+    }
+  }
+
+  /// The driver's message, saying plainly when the model tried to write.
+  static func reason(_ error: ADBCError, _ dialect: ADBCDialect) -> String {
+    dialect.isWriteRefusal(error) ? SourceError.modelTriedToWrite(error.message) : error.message
+  }
+}
+
+/// A model's rows from an Arrow stream; column 0 is the key's text. Checks that the keys come in
+/// byte order, so a warehouse that sorts otherwise fails loudly instead of planning wrong.
+private final class ADBCRowStream: ModelRowStream {
+  private let stream: ArrowStream
+  private let dialect: ADBCDialect
+  private var previousKey: String?
+  private var started = false
+
+  init(stream: ArrowStream, dialect: ADBCDialect) {
+    self.stream = stream
+    self.dialect = dialect
+  }
+
+  func next() throws -> ModelRow? {
+    let values: [FieldValue]?
+    do {
+      values = try stream.next()
+    } catch let error as ADBCError {
+      throw SourceError(ADBCModelReader.reason(error, dialect))
+    }
+    guard let values, let first = values.first else { return nil }
+    let key: String?
+    switch first {
+    case .null: key = nil
+    case let .string(text), let .number(text), let .json(text): key = text
+    case let .integer(number): key = String(number)
+    case let .bool(flag): key = String(flag)
+    }
+    if started, let key, let previous = previousKey, key.utf8.lexicographicallyPrecedes(previous.utf8) {
+      throw SourceError(
+        "the warehouse returned key \(key) after \(previous): it did not sort the keys by their bytes "
+          + "(dialect \(dialect.rawValue)); set dialect: to the engine behind the driver")
+    }
+    if started, previousKey != nil, key == nil {
+      throw SourceError("the warehouse returned a NULL key after other keys: it did not sort NULL first")
+    }
+    started = true
+    previousKey = key
+    return ModelRow(key: key, values: Array(values.dropFirst()))
+  }
+}

@@ -1,0 +1,50 @@
+import BackflowADBC
+import Foundation
+
+extension Scenario {
+  /// Reads the `warehouse` source through the real ADBC driver for its backend
+  /// (`adbc_driver_postgresql` or `adbc_driver_sqlite` from the test venv) instead of natively.
+  public func useADBCSource() throws {
+    let file = directory.appendingPathComponent("backflow.yaml")
+    let project = try String(contentsOf: file, encoding: .utf8)
+    guard let native = project.split(separator: "\n").first(where: { $0.hasPrefix("  warehouse: ") }) else {
+      throw ScenarioError("backflow.yaml has no warehouse source")
+    }
+    let driver: String
+    switch backend {
+    case .postgres:
+      environment["WAREHOUSE_URI"] = postgres?.url
+      driver = try ADBCTestDrivers.library("adbc_driver_postgresql")
+    case .sqlite:
+      environment["WAREHOUSE_URI"] = directory.appendingPathComponent("warehouse.db").path
+      driver = try ADBCTestDrivers.library("adbc_driver_sqlite")
+    }
+    let source = "  warehouse: { type: adbc, driver: \(driver), dialect: \(backend.rawValue), options: { uri: \"${WAREHOUSE_URI}\" } }"
+    write(["backflow.yaml": project.replacingOccurrences(of: native, with: source)])
+  }
+
+  /// Reads the `users` model from table `table` on the Spark Connect server `make test` starts,
+  /// through the real `adbc_driver_spark`, creating that table (Parquet) empty.
+  public func useSparkSource(table: String) throws {
+    let uri = try TestEnvironment.sparkURI ?? { throw ScenarioError("no Spark Connect server") }()
+    let file = directory.appendingPathComponent("backflow.yaml")
+    let project = try String(contentsOf: file, encoding: .utf8)
+    let driver = try ADBCTestDrivers.library("adbc_driver_spark")
+    write([
+      "backflow.yaml": project.replacingOccurrences(
+        of: "sources:\n",
+        with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: spark, options: { uri: \"\(uri)\" } }\n"),
+      "syncs/models/users.yaml":
+        "source: lake\nprimary_key: user_id\nquery: select user_id, email, first_name, plan from \(table)\n",
+    ])
+    try spark("CREATE TABLE \(table) (user_id INT, email STRING, first_name STRING, plan STRING) USING parquet")
+  }
+
+  /// Runs each statement on the Spark Connect server.
+  public func spark(_ statements: String...) throws {
+    let uri = try TestEnvironment.sparkURI ?? { throw ScenarioError("no Spark Connect server") }()
+    let driver = try ADBCDriver.load(path: ADBCTestDrivers.library("adbc_driver_spark"))
+    let connection = try ADBCDatabase(driver: driver, options: [("uri", uri)], redact: { $0 }).connect()
+    for statement in statements { try connection.execute(statement) }
+  }
+}
