@@ -6,9 +6,12 @@ struct MySQLSettings: ConnectorSettings {
   static let keys = ["url"]
 
   var url: Located<String>
+  /// `query_timeout:`, on a source only (the source driver's keys).
+  var queryTimeout: Located<Interval>?
 
   init?(_ fields: DriverFields) {
     guard let url = fields.string("url") else { return nil }
+    queryTimeout = fields.queryTimeout
     // Messages show the URL with its password masked.
     let shown = url.map(MySQLConfiguration.redacting)
     guard url.value.hasPrefix("mysql://") || url.value.hasPrefix("mariadb://") else {
@@ -43,10 +46,12 @@ struct MySQLSettings: ConnectorSettings {
     } else {
       try container.encode(MySQLConfiguration.redacting(url.value), forKey: .url)
     }
+    try container.encodeIfPresent(queryTimeout, forKey: .queryTimeout)
   }
 
   private enum Key: String, CodingKey {
     case url
+    case queryTimeout = "query_timeout"
   }
 
   /// Connects; the error names what went wrong, never the URL.
