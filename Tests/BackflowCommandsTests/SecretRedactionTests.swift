@@ -65,6 +65,14 @@ struct SecretRedactionTests {
       expectMasked(try String(contentsOf: scenario.directory.appendingPathComponent(planFile), encoding: .utf8), "the plan file")
       expectMasked(try String(contentsOf: summary, encoding: .utf8), "the GitHub summary")
     }
+    // A destination that cannot be reached: its error, in the output and in the run state keeps.
+    try scenario.addDestination("dead: { type: http, url: \"http://backflow:\(secret)@127.0.0.1:1\", retries: 0 }")
+    scenario.write([
+      "syncs/users_to_dead.yaml": Scenario.sync.replacingOccurrences(of: "destination: local", with: "destination: dead")
+    ])
+    let failed = try scenario.backflow(["apply", "--auto-approve", "--select", "users_to_dead"])
+    #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+    expectMasked(failed.stdout + failed.stderr, "a failed apply")
     // The applied config, the runs and everything else the state store holds.
     let connection = try warehouse.connect()
     let tables = try connection.query(
