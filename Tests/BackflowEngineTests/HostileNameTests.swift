@@ -20,7 +20,7 @@ struct HostileNameTests {
     "'" + parts.map(quoted).joined(separator: ".").replacingOccurrences(of: "'", with: "''") + "'"
   }
 
-  static func sync(destination: String, object: String) -> String {
+  static func sync(destination: String, object: String, column: String = column) -> String {
     "model: users\ndestination: \(destination)\nobject: \(object)\nmatch: { email: email }\n"
       + "mappings:\n  - { from: plan, to: '\(column)' }\n"
   }
@@ -54,6 +54,26 @@ struct HostileNameTests {
     #expect(outcome.succeeded, "\(String(describing: outcome.error))")
     #expect(try rows() == [["ada@example.com", "pro"], ["bob@example.com", "free"]])
     #expect(try canary() == [["1"]])
+  }
+
+  /// MySQL quotes with backticks: the names hold one each.
+  @Test(.enabled(if: TestEnvironment.mysqlURL != nil))
+  func aHostileTableAndColumnAreNamesOnAMySQLDestination() async throws {
+    let table = "con`tacts'; drop table canary; --"
+    let column = "tier`); drop table canary; --"
+    func ticked(_ name: String) -> String { "`" + name.replacingOccurrences(of: "`", with: "``") + "`" }
+    let scenario = try Scenario(.sqlite)
+    try scenario.insert([(1, "ada@example.com", "Ada", "pro"), (2, "bob@example.com", "Bob", "free")])
+    let crm = try scenario.addMySQLCRM(
+      table: "create table \(ticked(table)) (email varchar(255) primary key, \(ticked(column)) varchar(20))")
+    try crm.execute("create table canary (x int)", "insert into canary values (1)")
+    scenario.write(["syncs/users_to_crm.yaml": Self.sync(destination: "crm_mysql", object: Self.object([table]), column: column)])
+    let outcome = try #require(try await scenario.apply().first)
+    #expect(outcome.succeeded, "\(String(describing: outcome.error))")
+    #expect(
+      try crm.query("select email, \(ticked(column)) from \(ticked(table)) order by email")
+        == [["ada@example.com", "pro"], ["bob@example.com", "free"]])
+    #expect(try crm.query("select x from canary") == [["1"]])
   }
 
   @Test func aSyncLogSchemaThatIsNoPlainNameIsRefusedWhereItIsWritten() {
