@@ -86,6 +86,18 @@ struct SecretRedactionTests {
     #expect(config.first?.first??.contains("http://backflow:***@127.0.0.1") == true, "\(config)")
   }
 
+  /// A URL written in backflow.yaml that validation refuses is quoted in the message, masked.
+  @Test func aRefusedURLIsQuotedWithoutItsPassword() async throws {
+    let output = try await onThreadOfItsOwn {
+      let scenario = try Scenario(.sqlite)
+      try scenario.addDestination("api: { type: http, url: \"ftp://backflow:\(Self.secret)@crm.example.com\" }")
+      return try scenario.backflow(["validate"])
+    }
+    #expect(output.status == 1)
+    #expect((output.stdout + output.stderr).contains("ftp://backflow:***@crm.example.com"), "\(output.stdout)\(output.stderr)")
+    Self.expectMasked(output.stdout + output.stderr, "validate")
+  }
+
   /// State URLs that cannot be used, each failing with an error that names the problem and not
   /// the secret.
   @Test(arguments: [
