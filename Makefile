@@ -69,13 +69,15 @@ bench-web: deps
 # Fuzz/.build with -sanitize=fuzzer,address, which `swift build` and `make test` never use. Seeds
 # and past crashes come from Fuzz/Corpus/TARGET (which `make test` replays); what libFuzzer learns
 # goes to Fuzz/.build/corpus/TARGET and a crash to Fuzz/.build/crashes/TARGET/ (docs/development.md).
+# Leaks are not reported: FoundationEssentials' FileManager.contents(atPath:) leaks 4 KiB per
+# small file read under LeakSanitizer, which stopped the project target at once.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= project template json cron plan-file
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	for target in $(FUZZ_TARGETS); do \
 	  mkdir -p Fuzz/.build/corpus/$$target Fuzz/.build/crashes/$$target && \
-	  Fuzz/.build/debug/fuzz-$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	  Fuzz/.build/debug/fuzz-$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -detect_leaks=0 -print_final_stats=1 \
 	    -artifact_prefix=Fuzz/.build/crashes/$$target/ Fuzz/.build/corpus/$$target Fuzz/Corpus/$$target || exit 1; \
 	done
 
