@@ -8,6 +8,8 @@ let package = Package(
     .executable(name: "backflow", targets: ["backflow"]),
     .library(name: "BackflowConfig", targets: ["BackflowConfig"]),
     .library(name: "BackflowCommands", targets: ["BackflowCommands"]),
+    // For Fuzz/, the libFuzzer package that builds on this one (docs/development.md).
+    .library(name: "BackflowFuzzing", targets: ["BackflowFuzzing"]),
   ],
   dependencies: [
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -117,6 +119,9 @@ let package = Package(
         .embedInCode("Schemas/model.schema.json"),
       ]),
     .executableTarget(name: "backflow", dependencies: ["BackflowCommands"]),
+    // The parsers of untrusted text as fuzz entry points: Fuzz/ runs them under libFuzzer, and
+    // FuzzCorpusTests replays the kept corpus through them without it.
+    .target(name: "BackflowFuzzing", dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowPlanner"]),
 
     .target(
       name: "BackflowTestSupport",
@@ -145,8 +150,8 @@ let package = Package(
     .testTarget(
       name: "BackflowPlannerTests",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite", "BackflowSources",
-        "BackflowState", "BackflowTestSupport",
+        "BackflowConfig", "BackflowConnectors", "BackflowFuzzing", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite",
+        "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowDestinationTests",

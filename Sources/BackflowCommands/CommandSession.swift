@@ -71,20 +71,17 @@ struct CommandSession {
     return ExitCode.failure
   }
 
-  /// A SQLite path as written; a PostgreSQL URL without its password.
+  /// A SQLite path as written; a PostgreSQL URL or key=value string with its credentials masked.
   private static func describe(_ location: StateLocation) -> String {
     switch location {
-    case let .sqlite(path): return "sqlite:\(path)"
-    case let .postgres(url):
-      guard var components = URLComponents(string: url), components.password != nil else { return url }
-      components.password = "***"
-      return components.string ?? "postgres://"
+    case let .sqlite(path): "sqlite:\(path)"
+    case let .postgres(url): Redaction.redact(url)
     }
   }
 }
 
-/// Writes to standard error, as `error: message` unless `prefix` is false.
+/// Writes to standard error, as `error: message` unless `prefix` is false, credentials masked.
 func printError(_ message: String, prefix: Bool = true) {
-  let text = (prefix ? "error: " : "") + message + (message.hasSuffix("\n") ? "" : "\n")
+  let text = (prefix ? "error: " : "") + Redaction.redact(message) + (message.hasSuffix("\n") ? "" : "\n")
   FileHandle.standardError.write(Data(text.utf8))
 }

@@ -17,8 +17,8 @@ final class DaemonLog: @unchecked Sendable {
     self.now = now
   }
 
-  /// Prints `event`'s line and flushes, so a log file or pipe sees it at once. With `--quiet`,
-  /// only runs, skips and errors.
+  /// Prints `event`'s line, credentials masked, and flushes, so a log file or pipe sees it at once.
+  /// With `--quiet`, only runs, skips and errors.
   func write(_ event: DaemonEvent) {
     guard !quiet || event.isResult else { return }
     let time = now().formatted(.iso8601)
@@ -28,7 +28,7 @@ final class DaemonLog: @unchecked Sendable {
       case .json: Self.json(event, time: time).rendered(compact: true)
       }
     lock.withLock {
-      print(line)
+      print(Redaction.redact(line))
       fflush(nil)
     }
   }

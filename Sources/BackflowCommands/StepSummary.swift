@@ -26,7 +26,8 @@ enum StepSummary {
       printError("warning: the GitHub step summary is full (1 MiB); Backflow's summary was not added", prefix: false)
       return false
     }
-    var markdown = render(room)
+    // A summary lands in a page other people read: credentials masked before the size check.
+    var markdown = Redaction.redact(render(room))
     // The renderer is trusted to fit, and checked: GitHub drops a summary over the limit.
     if MarkdownBudget.size(markdown) > room {
       markdown = MarkdownBudget.truncated(markdown, limit: room, note: cutNote)

@@ -291,9 +291,16 @@ private struct JSONParser {
           if (0xD800..<0xDC00).contains(scalar), position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
             bytes[position + 1] == UInt8(ascii: "u")
           {
+            let next = position
             position += 2
             let low = try hex4()
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            if (0xDC00..<0xE000).contains(low) {
+              scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else {
+              // A high surrogate without its low half (found by fuzzing: the sum overflowed) is
+              // replaced, as a lone one is; the next escape is read on its own.
+              position = next
+            }
           }
           utf8.append(contentsOf: String(UnicodeScalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
         default: utf8.append(escape)  // \" \\ \/

@@ -40,8 +40,9 @@ extension Located: Encodable where Value: Encodable {
 }
 
 extension Located where Value == String {
-  /// The value quoted for a message, or a neutral phrase when it is a secret.
+  /// The value quoted for a message, credentials masked (`Redaction`), or a neutral phrase when
+  /// it is a secret.
   public var quotedForMessage: String {
-    isSecret ? "the value read from the environment" : "\"\(value)\""
+    isSecret ? "the value read from the environment" : "\"\(Redaction.redact(value))\""
   }
 }

@@ -91,14 +91,23 @@ struct TemplateTimestamp: Equatable {
   ]
   private static let simple = Set("YCymBbhdejHkIlPpMSLNzZAauwsFTDRrcxX%nt".utf8)
 
-  /// Throws when `format` has a directive `formatted` does not know, naming it.
+  /// The widest a directive may pad (`%64d`); a width is padding, and padding to millions of
+  /// characters is a mistake (found by fuzzing, as an overflow).
+  static let widthLimit = 64
+
+  /// Throws when `format` has a directive `formatted` does not know, naming it, or a width over
+  /// `widthLimit`.
   static func validate(format: String) throws {
     var directives = Directives(format)
     while let piece = directives.next() {
-      if case let .directive(_, _, _, code) = piece, !simple.contains(code) {
+      guard case let .directive(_, width, _, code) = piece else { continue }
+      if !simple.contains(code) {
         let shown = String(decoding: [UInt8(ascii: "%"), code], as: UTF8.self)
         throw MappingTemplateError(
           "date format \"\(format)\" has unknown directive \(shown); use strftime directives such as %Y %m %d %H %M %S %z %B %A %j %s")
+      }
+      if let width, width > widthLimit {
+        throw MappingTemplateError("date format \"\(format)\" has a width over \(widthLimit); widths pad a field, as %3N or %02d do")
       }
     }
   }
@@ -244,7 +253,8 @@ private struct Directives {
     }
     var width: Int?
     while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
-      width = (width ?? 0) * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+      // Held just past the limit, which validation refuses: a longer run of digits overflowed.
+      width = min((width ?? 0) * 10 + Int(bytes[index] - UInt8(ascii: "0")), TemplateTimestamp.widthLimit + 1)
       index += 1
     }
     let colon = index < bytes.count && bytes[index] == UInt8(ascii: ":")

@@ -33,6 +33,9 @@ public enum DaemonEvent: Sendable {
 /// A sync started counts as run for its schedule even when no run was recorded (it could not be
 /// planned, or another process held its lock), so a broken sync waits for its next slot instead of
 /// being retried on every wake.
+///
+/// Several daemons may share one state store: each due sync runs in the one that takes its lock
+/// first; the others skip it (no error) and take the next due one (`DueRunner.yieldsToOtherProcesses`).
 public final class Daemon {
   /// What each cycle's `DueRunner` gets, apart from the project.
   public struct Settings: Sendable {
@@ -132,6 +135,7 @@ public final class Daemon {
       project: project, directory: loader.directory, state: state, commit: commit(),
       backflowVersion: settings.backflowVersion, parallel: settings.parallel, allowMassDelete: settings.allowMassDelete)
     runner.lockTimeout = settings.lockTimeout
+    runner.yieldsToOtherProcesses = true
     let log = self.log
     _ = await runner.run(
       schedule.order, cancellation: cancellation, observer: { _ in DaemonRunObserver(log: log) },

@@ -65,6 +65,13 @@ public struct DueRunOrder: Sendable {
     return succeeded ? [] : skipFollowers(of: name)
   }
 
+  /// Records that a sync started did not run after all (another process holds it, or ran it), and
+  /// returns the followers this skips (transitively).
+  public mutating func skip(_ name: String, because reason: String) -> [Skip] {
+    states[name] = .skipped(reason)
+    return skipFollowers(of: name)
+  }
+
   /// Skips every sync that has not started, as when the invocation is stopped; returns them.
   public mutating func stop(because reason: String) -> [Skip] {
     var skipped: [Skip] = []

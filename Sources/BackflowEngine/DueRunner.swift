@@ -23,6 +23,9 @@ public struct DueRunner: Sendable {
   public var lockTimeout: Duration = .zero
   /// Notification channels that failed in this round: its other syncs do not wait for them again.
   public var unreachableChannels = UnreachableChannels()
+  /// For daemons that share one state store: a sync whose lock another process holds, or that
+  /// another process ran since it fell due, is skipped (no run, no error) rather than failed.
+  public var yieldsToOtherProcesses = false
 
   public init(
     project: Project, directory: URL, state: StateLocation, commit: String?, backflowVersion: String, parallel: Int = 1,
@@ -63,13 +66,18 @@ public struct DueRunner: Sendable {
       skips.forEach(skipped)
       result.skipped += skips
     }
-    await withTaskGroup(of: SyncOutcome.self) { group in
+    await withTaskGroup(of: Attempt.self) { group in
       for name in order.start(parallel: parallel) {
         group.addTask { await self.runSync(name, cancellation: cancellation, observer: observer(name)) }
       }
-      while let outcome = await group.next() {
-        result.outcomes.append(outcome)
-        note(order.finish(outcome.name, succeeded: outcome.succeeded))
+      while let attempt = await group.next() {
+        switch attempt {
+        case let .ran(outcome):
+          result.outcomes.append(outcome)
+          note(order.finish(outcome.name, succeeded: outcome.succeeded))
+        case let .yielded(skip):
+          note([skip] + order.skip(skip.name, because: skip.reason))
+        }
         if cancellation.isRequested {
           note(order.stop(because: "the apply was stopped"))
           continue
@@ -82,9 +90,15 @@ public struct DueRunner: Sendable {
     return result
   }
 
+  /// How one sync's turn ended: it ran (or failed trying), or it was left to another process.
+  private enum Attempt: Sendable {
+    case ran(SyncOutcome)
+    case yielded(DueRunOrder.Skip)
+  }
+
   /// Locks one sync, plans it into its own plan file and applies it. The lock comes first, so a
   /// sync that waited for another process's run plans what that run left.
-  private func runSync(_ name: String, cancellation: Cancellation, observer: (any ApplyObserver)?) async -> SyncOutcome {
+  private func runSync(_ name: String, cancellation: Cancellation, observer: (any ApplyObserver)?) async -> Attempt {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-due-\(UUID().uuidString).plan")
     defer { try? FileManager.default.removeItem(at: url) }
     var failure = SyncOutcome(name: name, configAction: .none)
@@ -95,6 +109,9 @@ public struct DueRunner: Sendable {
       engine.unreachableChannels = unreachableChannels
       await engine.lockBeforePlanning([name], isCancelled: { cancellation.isRequested })
       defer { engine.releaseHeldLocks() }
+      if yieldsToOtherProcesses, let reason = try otherProcessesTurn(name, engine: engine, state: store) {
+        return .yielded(DueRunOrder.Skip(name: name, reason: reason))
+      }
       let writer = try PlanFileWriter(url: url)
       let plan = try Planner(project: project, directory: directory, state: store).plan(
         selection: [name], commit: commit, sink: writer)
@@ -107,13 +124,13 @@ public struct DueRunner: Sendable {
           .joined(separator: "; ")
         failure.notes += await engine.recordPlanFailure(syncNamed: name, syncID: failure.id, error: failure.error ?? "")
         observer?.syncFinished(failure)
-        return failure
+        return .ran(failure)
       }
       try writer.finish(plan, backflowVersion: backflowVersion)
       let outcomes = try await engine.apply(
         planFile: url, selection: [name], allowMassDelete: allowMassDelete, cancellation: cancellation,
         observer: observer)
-      if let outcome = outcomes.first { return outcome }
+      if let outcome = outcomes.first { return .ran(outcome) }
       failure.error = cancellation.isRequested ? "not started: the apply was stopped" : "the plan held no run for it"
     } catch let error as StateError {
       failure.error = "state store: \(error)"
@@ -121,6 +138,21 @@ public struct DueRunner: Sendable {
       failure.error = FailureKind.message(of: error)
     }
     observer?.syncFinished(failure)
-    return failure
+    return .ran(failure)
+  }
+
+  /// Why sync `name` is another process's to run, or `nil` when it is this one's: another process
+  /// holds its lock, or (read under the lock) ran it since it fell due. Followers come with their
+  /// leader, which was checked.
+  private func otherProcessesTurn(_ name: String, engine: Engine, state: StateStore) throws -> String? {
+    guard engine.heldLocks[name] != nil else {
+      let holder = try state.currentLock(syncNamed: name).map { " (\($0.who), pid \($0.pid))" } ?? ""
+      return "another process holds its lock\(holder)"
+    }
+    guard let schedule = project.sync(named: name)?.schedule.value else { return nil }
+    if case .after = schedule { return nil }
+    let lastRun = try state.lastRuns()[name]?.startDate
+    guard !schedule.nextDue(lastRun: lastRun).isDue(at: Date()) else { return nil }
+    return "another process ran it since it fell due"
   }
 }

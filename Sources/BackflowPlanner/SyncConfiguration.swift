@@ -2,7 +2,9 @@ import BackflowConfig
 
 /// The config of one sync in canonical form: what state stores as "applied" and the config plan
 /// compares. It takes in the sync's model, source and destination, since changing any of them
-/// changes what the sync does; secrets appear as written (`${CRM_TOKEN}`), never read.
+/// changes what the sync does; secrets appear as written (`${CRM_TOKEN}`), never read, and the
+/// source's and destination's keys with their credentials masked (`Redaction`), since a URL written
+/// in backflow.yaml may hold a password.
 public struct SyncConfiguration: Sendable, Equatable {
   public let json: JSONValue
 
@@ -19,7 +21,7 @@ public struct SyncConfiguration: Sendable, Equatable {
       type: sync.type, object: sync.object, mode: sync.mode, match: sync.match, mappings: sync.mappings,
       batch: sync.batch, onDelete: sync.onDelete, maxRemove: sync.maxRemove, schedule: sync.schedule,
       enabled: sync.enabled)
-    json = try JSONValue(encoding: canonical)
+    json = try JSONValue(encoding: canonical).maskingCredentials(under: ["source", "destination"])
   }
 
   /// Parses config stored in state.
@@ -71,6 +73,23 @@ public struct SyncConfiguration: Sendable, Equatable {
     var maxRemove: Located<MaxRemove>
     var schedule: Located<Schedule>
     var enabled: Located<Bool>
+  }
+}
+
+extension JSONValue {
+  /// Every string under the top-level `keys` with its credentials masked.
+  fileprivate func maskingCredentials(under keys: Set<String>) -> JSONValue {
+    guard case let .object(members) = self else { return self }
+    return .object(members.map { key, value in (key, keys.contains(key) ? value.maskingCredentials : value) })
+  }
+
+  private var maskingCredentials: JSONValue {
+    switch self {
+    case let .string(text): .string(Redaction.redact(text))
+    case let .array(items): .array(items.map(\.maskingCredentials))
+    case let .object(members): .object(members.map { ($0, $1.maskingCredentials) })
+    default: self
+    }
   }
 }
 

@@ -7,6 +7,10 @@ import CSQLite
 public final class SQLiteDatabase {
   /// The SQLite connection; internal so that statements can report its error messages.
   let handle: OpaquePointer
+  /// How long a statement may run, counted from its compilation (`limitStatements(to:)`).
+  private var statementLimit: Duration?
+  /// When the statement compiled last must stop; the progress handler reads it.
+  private var deadline: ContinuousClock.Instant?
 
   /// Opens the database at `path`, creating the file when `create` and not `readOnly`; the
   /// directory must exist.
@@ -30,6 +34,20 @@ public final class SQLiteDatabase {
 
   deinit {
     sqlite3_close_v2(handle)
+  }
+
+  /// Makes every statement compiled from now on fail with SQLITE_INTERRUPT once it has run for
+  /// `limit`: SQLite has no statement timeout of its own, so a progress handler checks the clock
+  /// every thousand virtual-machine steps.
+  public func limitStatements(to limit: Duration) {
+    statementLimit = limit
+    sqlite3_progress_handler(
+      handle, 1_000,
+      { context in
+        guard let context else { return 0 }
+        let database = Unmanaged<SQLiteDatabase>.fromOpaque(context).takeUnretainedValue()
+        return database.deadline.map { ContinuousClock.now >= $0 } == true ? 1 : 0
+      }, Unmanaged.passUnretained(self).toOpaque())
   }
 
   /// Runs one or more SQL statements separated by semicolons, discarding any rows.
@@ -97,7 +115,8 @@ public final class SQLiteDatabase {
 
   /// Compiles the single statement in `sql`; `nil` when `sql` holds only whitespace or comments.
   private func compiled(_ sql: String) throws -> OpaquePointer? {
-    try sql.withCString { text in
+    deadline = statementLimit.map { ContinuousClock.now + $0 }
+    return try sql.withCString { text in
       var statement: OpaquePointer?
       var rest: UnsafePointer<CChar>?
       let code = sqlite3_prepare_v2(handle, text, -1, &statement, &rest)

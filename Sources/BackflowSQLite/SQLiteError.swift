@@ -23,6 +23,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     self.init(code: code, message: String(cString: sqlite3_errmsg(database)))
   }
 
+  /// Whether the statement was interrupted, as `SQLiteDatabase.limitStatements(to:)` does.
+  public var isInterrupt: Bool { code == SQLITE_INTERRUPT }
+
   /// The message, followed by the result code.
   public var description: String { "\(message) (SQLite result code \(code))" }
 }

@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowPostgres
 
 /// The diff as one statement: the model's rows fingerprinted in the warehouse and joined with the
@@ -44,7 +45,7 @@ extension PostgresModelReader: WarehouseDiffing {
         ).first?.first == "t"
     } catch let error as PostgresError {
       try? connection.execute("ROLLBACK")
-      throw Self.sourceError(error, modelOffset: search.count + keys.modelOffset, model: model)
+      throw sourceError(error, modelOffset: search.count + keys.modelOffset, model: model)
     }
     let (sql, modelOffset) = Self.diffStatement(
       model, keyText: keyText, keys: keys.sql, repeats: repeats, columns: columns, signature: signature,
@@ -52,10 +53,11 @@ extension PostgresModelReader: WarehouseDiffing {
     let diff: PostgresDiffStream
     do {
       diff = PostgresDiffStream(
-        stream: try connection.copyOut(sql), connection: connection, kinds: columns.map { Kind(oid: types[$0] ?? 0) })
+        stream: try connection.copyOut(sql), connection: connection, kinds: columns.map { Kind(oid: types[$0] ?? 0) },
+        queryTimeout: queryTimeout)
     } catch let error as PostgresError {
       try? connection.execute("ROLLBACK")
-      throw Self.sourceError(error, modelOffset: modelOffset, model: model)
+      throw sourceError(error, modelOffset: modelOffset, model: model)
     }
     try diff.start()
     return diff
@@ -139,12 +141,14 @@ private final class PostgresDiffStream: WarehouseDiffStream {
   private var stream: PostgresCopyOut?
   private let connection: PostgresConnection
   private let kinds: [PostgresModelReader.Kind]
+  private let queryTimeout: Interval?
   private(set) var snapshotRows = 0
 
-  init(stream: PostgresCopyOut, connection: PostgresConnection, kinds: [PostgresModelReader.Kind]) {
+  init(stream: PostgresCopyOut, connection: PostgresConnection, kinds: [PostgresModelReader.Kind], queryTimeout: Interval?) {
     self.stream = stream
     self.connection = connection
     self.kinds = kinds
+    self.queryTimeout = queryTimeout
   }
 
   deinit {
@@ -182,7 +186,7 @@ private final class PostgresDiffStream: WarehouseDiffStream {
       fields = try stream.next()
     } catch {
       try? end("ROLLBACK")
-      throw SourceError(PostgresModelReader.reason(error))
+      throw SourceError(PostgresModelReader.reason(error, queryTimeout: queryTimeout))
     }
     if fields == nil {
       do {

@@ -1,17 +1,21 @@
+import BackflowConfig
 import BackflowPostgres
 
 /// Models on PostgreSQL: described with a prepared statement, streamed with COPY TO STDOUT. The
 /// session is read-only (`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`), so a model whose
 /// query writes (through a function, say) fails with the server's error and writes nothing: a
-/// plan never changes anything.
+/// plan never changes anything. With a `queryTimeout`, the server cancels a statement that runs
+/// longer (`statement_timeout`).
 public final class PostgresModelReader: ModelReader {
   public func quoteIdentifier(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
 
   let connection: PostgresConnection
+  let queryTimeout: Interval?
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]
 
-  public init(conninfo: String) throws {
+  public init(conninfo: String, queryTimeout: Interval? = nil) throws {
+    self.queryTimeout = queryTimeout
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch {
@@ -21,6 +25,13 @@ public final class PostgresModelReader: ModelReader {
       try connection.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     } catch {
       throw SourceError("could not make the model session read-only: \(error)")
+    }
+    if let queryTimeout {
+      do {
+        try connection.execute("SET statement_timeout = \(queryTimeout.seconds * 1000)")
+      } catch {
+        throw SourceError("could not set the session's statement_timeout: \(error)")
+      }
     }
   }
 
@@ -38,9 +49,10 @@ public final class PostgresModelReader: ModelReader {
     let copy = "COPY (" + select + ") TO STDOUT"
     do {
       let stream = try connection.copyOut(copy)
-      return PostgresRowStream(stream: stream, kinds: columns.map { Kind(oid: types[$0] ?? 0) })
+      return PostgresRowStream(
+        stream: stream, kinds: columns.map { Kind(oid: types[$0] ?? 0) }, queryTimeout: queryTimeout)
     } catch let error as PostgresError {
-      throw Self.sourceError(error, modelOffset: offset + "COPY (".count, model: model)
+      throw sourceError(error, modelOffset: offset + "COPY (".count, model: model)
     }
   }
 
@@ -58,7 +70,7 @@ public final class PostgresModelReader: ModelReader {
         ModelRow(key: fields[0], values: kinds.enumerated().map { $1.value(fields[$0 + 1]) })
       }
     } catch let error as PostgresError {
-      throw Self.sourceError(error, modelOffset: offset, model: model)
+      throw sourceError(error, modelOffset: offset, model: model)
     }
   }
 
@@ -70,21 +82,24 @@ public final class PostgresModelReader: ModelReader {
       described[model.text] = columns
       return columns
     } catch let error as PostgresError {
-      throw Self.sourceError(error, modelOffset: offset, model: model)
+      throw sourceError(error, modelOffset: offset, model: model)
     }
   }
 
   /// The server's error, with its position moved from the wrapping statement into the model.
-  static func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
+  func sourceError(_ error: PostgresError, modelOffset: Int, model: ModelSQL) -> SourceError {
     let position = error.position.map { $0 - modelOffset }.flatMap { (1...model.text.count).contains($0) ? $0 : nil }
-    return SourceError(reason(error), position: position)
+    return SourceError(Self.reason(error, queryTimeout: queryTimeout), position: position)
   }
 
   /// The server's message, saying plainly when the model tried to write (SQLSTATE 25006,
-  /// read_only_sql_transaction).
-  static func reason(_ error: any Error) -> String {
-    guard (error as? PostgresError)?.sqlState == "25006" else { return "\(error)" }
-    return SourceError.modelTriedToWrite("\(error)")
+  /// read_only_sql_transaction) or ran past `query_timeout:` (57014, query_canceled).
+  static func reason(_ error: any Error, queryTimeout: Interval?) -> String {
+    switch (error as? PostgresError)?.sqlState {
+    case "25006": SourceError.modelTriedToWrite("\(error)")
+    case "57014": queryTimeout.map(SourceError.queryTimedOut) ?? "\(error)"
+    default: "\(error)"
+    }
   }
 
   /// How a column's text becomes a typed value.
@@ -122,10 +137,12 @@ public final class PostgresModelReader: ModelReader {
 private final class PostgresRowStream: ModelRowStream {
   let stream: PostgresCopyOut
   let kinds: [PostgresModelReader.Kind]
+  let queryTimeout: Interval?
 
-  init(stream: PostgresCopyOut, kinds: [PostgresModelReader.Kind]) {
+  init(stream: PostgresCopyOut, kinds: [PostgresModelReader.Kind], queryTimeout: Interval?) {
     self.stream = stream
     self.kinds = kinds
+    self.queryTimeout = queryTimeout
   }
 
   func next() throws -> ModelRow? {
@@ -133,7 +150,7 @@ private final class PostgresRowStream: ModelRowStream {
     do {
       fields = try stream.next()
     } catch {
-      throw SourceError(PostgresModelReader.reason(error))
+      throw SourceError(PostgresModelReader.reason(error, queryTimeout: queryTimeout))
     }
     guard let fields else { return nil }
     var values: [FieldValue] = []

@@ -1,17 +1,22 @@
+import BackflowConfig
 import BackflowSQLite
 
-/// Models on SQLite: a stepped statement, read-only.
+/// Models on SQLite: a stepped statement, read-only; with a `queryTimeout`, interrupted once it
+/// has run that long.
 public final class SQLiteModelReader: ModelReader {
   public func quoteIdentifier(_ name: String) -> String { SQLiteDatabase.quoteIdentifier(name) }
 
   private let database: SQLiteDatabase
+  private let queryTimeout: Interval?
 
-  public init(path: String) throws {
+  public init(path: String, queryTimeout: Interval? = nil) throws {
     do {
       database = try SQLiteDatabase(path: path, readOnly: true)
     } catch {
       throw SourceError("could not open the SQLite database: \(error)")
     }
+    self.queryTimeout = queryTimeout
+    if let queryTimeout { database.limitStatements(to: .seconds(queryTimeout.seconds)) }
   }
 
   public func columns(of model: ModelSQL) throws -> [String] {
@@ -24,7 +29,7 @@ public final class SQLiteModelReader: ModelReader {
     let keyText = "CAST(\(SQLiteDatabase.quoteIdentifier(key)) AS TEXT)"
     let list = ([keyText] + columns.map(SQLiteDatabase.quoteIdentifier)).joined(separator: ", ")
     let statement = try prepare(model.wrapped(select: list, rest: "\nORDER BY \(keyText) COLLATE BINARY").sql)
-    return SQLiteRowStream(statement: statement, columnCount: columns.count)
+    return SQLiteRowStream(statement: statement, columnCount: columns.count, queryTimeout: queryTimeout)
   }
 
   public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
@@ -34,7 +39,7 @@ public final class SQLiteModelReader: ModelReader {
     let list = ([keyText] + columns.map(SQLiteDatabase.quoteIdentifier)).joined(separator: ", ")
     let statement = try prepare(
       model.wrapped(select: list, rest: "\nWHERE \(keyText) = ?1 LIMIT \(max(0, limit))").sql, [value])
-    let stream = SQLiteRowStream(statement: statement, columnCount: columns.count)
+    let stream = SQLiteRowStream(statement: statement, columnCount: columns.count, queryTimeout: queryTimeout)
     var rows: [ModelRow] = []
     while let row = try stream.next() { rows.append(row) }
     return rows
@@ -44,25 +49,33 @@ public final class SQLiteModelReader: ModelReader {
     do {
       return try database.prepare(sql, parameters)
     } catch {
-      throw SourceError("\(error)")
+      throw SourceError(Self.reason(error, queryTimeout: queryTimeout))
     }
+  }
+
+  /// SQLite's message, or the timeout's when the progress handler interrupted the statement.
+  static func reason(_ error: any Error, queryTimeout: Interval?) -> String {
+    guard (error as? SQLiteError)?.isInterrupt == true, let queryTimeout else { return "\(error)" }
+    return SourceError.queryTimedOut(after: queryTimeout)
   }
 }
 
 private final class SQLiteRowStream: ModelRowStream {
   let statement: SQLiteStatement
   let columnCount: Int
+  let queryTimeout: Interval?
 
-  init(statement: SQLiteStatement, columnCount: Int) {
+  init(statement: SQLiteStatement, columnCount: Int, queryTimeout: Interval?) {
     self.statement = statement
     self.columnCount = columnCount
+    self.queryTimeout = queryTimeout
   }
 
   func next() throws -> ModelRow? {
     do {
       guard try statement.step() else { return nil }
     } catch {
-      throw SourceError("\(error)")
+      throw SourceError(SQLiteModelReader.reason(error, queryTimeout: queryTimeout))
     }
     var values: [FieldValue] = []
     values.reserveCapacity(columnCount)

@@ -21,4 +21,10 @@ extension SourceError {
   public static func modelTriedToWrite(_ serverMessage: String) -> String {
     "the model tried to write, and models only read (the session is read-only): \(serverMessage)"
   }
+
+  /// The message for a model query the database cancelled at the source's `query_timeout:`: one
+  /// wording for every source.
+  public static func queryTimedOut(after timeout: Interval) -> String {
+    "the query ran longer than the source's query_timeout: \(timeout) and was cancelled"
+  }
 }

@@ -1,3 +1,5 @@
+import BackflowConfig
+
 extension StateStore {
   private static let countColumns = ["planned", "attempted", "succeeded", "failed", "aborted"].flatMap { stage in
     ["add", "change", "remove"].map { "\(stage)_\($0)" }
@@ -21,7 +23,7 @@ extension StateStore {
     return id
   }
 
-  /// Records how a run ended: status, error and counts, stamped with the time now.
+  /// Records how a run ended: status, error (credentials masked) and counts, stamped with the time now.
   public func finishRun(_ run: RunRecord) throws {
     let counts = [run.planned, run.attempted, run.succeeded, run.failed, run.aborted].flatMap {
       [$0.add, $0.change, $0.remove].map(String.init)
@@ -29,7 +31,7 @@ extension StateStore {
     let assignments = Self.countColumns.enumerated().map { "\($1) = $\($0 + 4)" }.joined(separator: ", ")
     try connection.execute(
       "UPDATE \(try table("runs")) SET status = $1, error = $2, finished_at = $3, \(assignments) WHERE id = $\(counts.count + 4)",
-      [run.status.rawValue, run.error, Self.now()] + counts + [String(run.id)])
+      [run.status.rawValue, run.error.map(Redaction.redact), Self.now()] + counts + [String(run.id)])
   }
 
   /// Runs newest first, of one sync or of all.
@@ -89,7 +91,7 @@ extension StateStore {
     }
   }
 
-  /// Records rows a run could not deliver.
+  /// Records rows a run could not deliver, their reasons' credentials masked.
   public func recordFailures(_ failures: [FailedRow], runID: Int, syncID: Int) throws {
     let failedRows = try table("failed_rows")
     try transaction {
@@ -97,7 +99,7 @@ extension StateStore {
         let chunk = failures[start..<min(start + Self.rowsPerStatement, failures.count)]
         try connection.execute(
           "INSERT INTO \(failedRows) (run_id, sync_id, operation, row_key, reason) VALUES \(Self.placeholders(rows: chunk.count, columns: 5))",
-          chunk.flatMap { [String(runID), String(syncID), $0.operation, $0.key, $0.reason] })
+          chunk.flatMap { [String(runID), String(syncID), $0.operation, $0.key, Redaction.redact($0.reason)] })
       }
     }
   }

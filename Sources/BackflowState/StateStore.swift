@@ -102,7 +102,22 @@ public final class StateStore {
   }
 
   /// Creates the schema, or brings an older one up to `schemaVersion`.
+  ///
+  /// On PostgreSQL, several processes (daemons started together) may find an empty store at once;
+  /// `CREATE … IF NOT EXISTS` does not stop two of them creating the same object (one fails on a
+  /// unique index of the catalog), so each migrates holding a transaction-level advisory lock, and
+  /// the ones that waited find the schema made. Its two-part key never meets a sync lock's one-part
+  /// key. On SQLite one writer at a time holds the file, so `IF NOT EXISTS` is enough there.
   private func migrate(writer: String) throws {
+    let database = try connection
+    guard database.dialect == .postgres else { return try migrateUnlocked(writer: writer) }
+    try transaction {
+      _ = try database.query("SELECT pg_advisory_xact_lock(1650879607, 1)", [])
+      try migrateUnlocked(writer: writer)
+    }
+  }
+
+  private func migrateUnlocked(writer: String) throws {
     try readMeta()
     if lineage == nil { try create(writer: writer) }
     // Version 1 is the only one yet; stores created before locking existed lack only this table.

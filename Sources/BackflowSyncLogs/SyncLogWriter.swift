@@ -68,7 +68,7 @@ public final class SyncLogWriter {
 
   /// Defence in depth: drivers do not echo connection strings, but a secret must never be shown.
   private func redacted(_ message: String) -> String {
-    var message = message
+    var message = Redaction.redact(message)
     for secret in secrets where !secret.isEmpty {
       message = message.replacing(secret, with: Located<String>.redacted)
     }

@@ -189,7 +189,7 @@ struct WebPages: Sendable {
     html.element("h2", "Applied config")
     if let config = record.config {
       let pretty = (try? JSONValue.parse(config).rendered()) ?? config
-      html.raw("<pre class=\"config\">" + HTML.escape(SecretMask.mask(pretty)) + "</pre>\n")
+      html.raw("<pre class=\"config\">" + HTML.escape(Redaction.redact(pretty)) + "</pre>\n")
       html.raw("<p class=\"muted\">Secrets appear as the <code>${NAME}</code> they were read through, never their values.</p>\n")
     } else {
       html.element("p", "Never applied.")

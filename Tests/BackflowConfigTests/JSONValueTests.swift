@@ -27,6 +27,13 @@ struct JSONValueTests {
     #expect(try JSONValue.parse(#""\u00e9\ud834\udd1e\/\b\f""#) == .string("é𝄞/\u{8}\u{C}"))
   }
 
+  /// Found by `make fuzz`: a high surrogate followed by an escape that is not a low one crashed
+  /// the reader (the pair's sum overflowed); now each is read on its own.
+  @Test func aHighSurrogateWithoutItsLowHalfIsReplaced() throws {
+    #expect(try JSONValue.parse(#""\udbdd\udbdd""#) == .string("\u{FFFD}\u{FFFD}"))
+    #expect(try JSONValue.parse(#""\ud834\u0041""#) == .string("\u{FFFD}A"))
+  }
+
   @Test(arguments: ["", "{", #"{"a" 1}"#, "[1,]", "tru", #""open"#, "1 2", "{\"a\":1,}", "-"])
   func malformedDocumentsAreErrors(text: String) {
     #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }

@@ -191,6 +191,9 @@ struct MappingTemplateTests {
     ("{{ x | date }}", "date takes one argument (date: \"%Y-%m-%d\"), got 0", 1, 1),
     ("{{ x | lower: 1 }}", "lower takes no argument", 1, 1),
     ("{{ x | date: \"%Q\" }}", "date format \"%Q\" has unknown directive %Q", 1, 1),
+    ("{{ x | date: \"%65d\" }}", "date format \"%65d\" has a width over 64", 1, 1),
+    // Found by `make fuzz`: the width overflowed.
+    ("{{ x | date: \"%99999999999999999999999d\" }}", "has a width over 64", 1, 1),
     ("{{ x | truncate: \"many\" }}", "truncate needs a length", 1, 1),
     ("{{ x | join: \",\" }}", "unknown filter \"join\"", 1, 1),
   ])

@@ -12,13 +12,12 @@ struct MySQLConfigTests {
       ["backflow.yaml": ProjectFixture.projectFile + "  shop: \(destination)\n"], environment: environment)
   }
 
-  @Test func aPasswordWrittenInTheURLIsMaskedInTheStoredConfig() throws {
+  /// Masked in the stored config as every URL is (SecretRedactionTests); here, kept out of messages.
+  @Test func aPasswordWrittenInTheURLIsASecret() throws {
     let loaded = load("{ type: mysql, url: \"mysql://backflow:hunter2@db.internal:3307/crm\" }")
     #expect(!loaded.diagnostics.hasErrors, "\(loaded.diagnostics.all)")
     let destination = try #require(loaded.project.destinations.first { $0.name.value == "shop" })
     #expect(destination.settings.secrets == ["hunter2"])
-    let json = try JSONValue(encoding: destination).rendered(compact: true)
-    #expect(!json.contains("hunter2") && json.contains("mysql://backflow:***@db.internal:3307/crm"), "\(json)")
   }
 
   @Test func aURLFromTheEnvironmentIsStoredAsWritten() throws {

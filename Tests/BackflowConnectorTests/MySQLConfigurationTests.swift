@@ -79,32 +79,4 @@ struct MySQLConfigurationTests {
       MySQLConfiguration(host: "::1", port: 3306).description == "mysql://[::1]/?connect_timeout=10"
     )
   }
-
-  @Test(
-    "redacting masks URL passwords and password parameters, also in text that is no valid URL",
-    arguments: [
-      ("mysql://u:hunter2@h:3306/db", "mysql://u:***@h:3306/db"),
-      ("failed: mysql://u:hunter2@h/db (timeout)", "failed: mysql://u:***@h/db (timeout)"),
-      ("mysql://u:hun@ter2@h/db", "mysql://u:***@h/db"),
-      ("mysql://u:hun/ter2@h/db", "mysql://u:***@h/db"),
-      ("mysql://u:hunter2%zz@[::1/db", "mysql://u:***@[::1/db"),
-      (
-        "url 'mysql://u:hunter2@h/db' and \"postgres://v:hunter2@h\"",
-        "url 'mysql://u:***@h/db' and \"postgres://v:***@h\""
-      ),
-      ("mysql://u@h/db?password=hunter2&x=1", "mysql://u@h/db?password=***&x=1"),
-      ("host=h password=hunter2 user=u", "host=h password=*** user=u"),
-      ("host=h password = 'hun ter2' user=u", "host=h password=*** user=u"),
-      ("Server=h;Pwd=hunter2;Uid=u", "Server=h;Pwd=***;Uid=u"),
-      (
-        "mysql://h/db?sslpassword=hunter2&access_token=hunter2",
-        "mysql://h/db?sslpassword=***&access_token=***"
-      ),
-      ("mysql://u@h/db", "mysql://u@h/db"),
-      ("Duplicate entry 'a' for key 'email'", "Duplicate entry 'a' for key 'email'"),
-    ])
-  func redacts(text: String, expected: String) {
-    #expect(MySQLConfiguration.redacting(text) == expected)
-    #expect(!MySQLConfiguration.redacting(text).contains("ter2"))
-  }
 }

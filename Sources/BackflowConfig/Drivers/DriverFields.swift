@@ -38,6 +38,12 @@ public struct DriverFields {
     fields[key].flatMap { reader.interval($0, path: fields.path(key)) }
   }
 
+  /// The key a source takes to bound each model query: its database cancels a longer one.
+  public static let queryTimeoutKey = "query_timeout"
+
+  /// `query_timeout:`, a duration, on sources whose driver lists `queryTimeoutKey`.
+  public var queryTimeout: Located<Interval>? { interval(Self.queryTimeoutKey) }
+
   public func choice<Choice: RawRepresentable & CaseIterable & Sendable>(_ key: String, as: Choice.Type = Choice.self)
     -> Located<Choice>? where Choice.RawValue == String
   {

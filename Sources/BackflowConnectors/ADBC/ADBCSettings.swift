@@ -1,6 +1,5 @@
 import BackflowADBC
 import BackflowConfig
-import BackflowMySQL
 import Foundation
 
 /// An ADBC source: `driver` (a driver's name, found as ADBCDriverLocator says, or a path to its
@@ -57,7 +56,7 @@ struct ADBCSettings: ConnectorSettings {
   var redact: @Sendable (String) -> String {
     let secrets = secrets.sorted { $0.count > $1.count }
     return { text in
-      MySQLConfiguration.redacting(secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") })
+      Redaction.redact(secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") })
     }
   }
 
@@ -99,7 +98,7 @@ struct ADBCSettings: ConnectorSettings {
       } else if Self.namesSecret(option.name.value) {
         try nested.encode("***", forKey: key)
       } else {
-        try nested.encode(MySQLConfiguration.redacting(option.value.value), forKey: key)
+        try nested.encode(Redaction.redact(option.value.value), forKey: key)
       }
     }
   }

@@ -4,18 +4,38 @@ import BackflowSources
 
 /// Models on MySQL or MariaDB: the session is read-only (`SET SESSION TRANSACTION READ ONLY`),
 /// so a model that tries to write fails with the server's error 1792 and writes nothing; rows
-/// stream from the server one at a time.
+/// stream from the server one at a time. With `query_timeout:`, the server stops a statement that
+/// runs longer (MariaDB's `max_statement_time`, MySQL's `max_execution_time`).
 final class MySQLModelReader: ModelReader {
   func quoteIdentifier(_ name: String) -> String { MySQLConnection.quoteIdentifier(name) }
 
   private let connection: MySQLConnection
+  private let queryTimeout: Interval?
 
   init(settings: MySQLSettings) throws {
+    queryTimeout = settings.queryTimeout?.value
     do {
       connection = try settings.connect()
       try connection.execute("SET SESSION TRANSACTION READ ONLY")
     } catch let error as MySQLError {
       throw SourceError("could not connect to MySQL: \(error)", kind: .connection)
+    }
+    if let queryTimeout {
+      do {
+        try Self.limitStatements(of: connection, to: queryTimeout)
+      } catch let error as MySQLError {
+        throw SourceError("could not set the session's statement time limit: \(error)")
+      }
+    }
+  }
+
+  /// MariaDB names the limit `max_statement_time` (seconds); MySQL has no such variable (1193,
+  /// unknown system variable) and names it `max_execution_time` (milliseconds, SELECTs only).
+  private static func limitStatements(of connection: MySQLConnection, to timeout: Interval) throws {
+    do {
+      try connection.execute("SET SESSION max_statement_time = \(timeout.seconds)")
+    } catch let error as MySQLError where error.code == 1193 {
+      try connection.execute("SET SESSION max_execution_time = \(timeout.seconds * 1000)")
     }
   }
 
@@ -28,7 +48,7 @@ final class MySQLModelReader: ModelReader {
     // Byte order of the key's text, as the state store and the merge compare keys.
     let keyText = Self.keyText(key)
     let sql = Self.wrapped(model, select: Self.list(keyText, columns), rest: "\nORDER BY CAST(\(keyText) AS BINARY)")
-    return MySQLRowStream(rows: try reading { try connection.stream(sql) })
+    return MySQLRowStream(rows: try reading { try connection.stream(sql) }, queryTimeout: queryTimeout)
   }
 
   func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
@@ -39,7 +59,7 @@ final class MySQLModelReader: ModelReader {
     let sql = Self.wrapped(
       model, select: Self.list(keyText, columns),
       rest: "\nWHERE CAST(\(keyText) AS BINARY) = CAST(\(literal) AS BINARY) LIMIT \(max(0, limit))")
-    let stream = MySQLRowStream(rows: try reading { try connection.stream(sql) })
+    let stream = MySQLRowStream(rows: try reading { try connection.stream(sql) }, queryTimeout: queryTimeout)
     var rows: [ModelRow] = []
     while let row = try stream.next() { rows.append(row) }
     return rows
@@ -62,14 +82,18 @@ final class MySQLModelReader: ModelReader {
     do {
       return try body()
     } catch let error as MySQLError {
-      throw SourceError(Self.reason(error))
+      throw SourceError(Self.reason(error, queryTimeout: queryTimeout))
     }
   }
 
-  /// The server's message, saying plainly when the model tried to write.
-  static func reason(_ error: MySQLError) -> String {
-    guard error.code == 1792 else { return "\(error)" }
-    return SourceError.modelTriedToWrite("\(error)")
+  /// The server's message, saying plainly when the model tried to write (1792) or ran past
+  /// `query_timeout:` (MariaDB's 1969, MySQL's 3024).
+  static func reason(_ error: MySQLError, queryTimeout: Interval?) -> String {
+    switch error.code {
+    case 1792: SourceError.modelTriedToWrite("\(error)")
+    case 1969, 3024: queryTimeout.map(SourceError.queryTimedOut) ?? "\(error)"
+    default: "\(error)"
+    }
   }
 }
 
@@ -79,6 +103,7 @@ final class MySQLModelReader: ModelReader {
 private final class MySQLRowStream: ModelRowStream {
   private let rows: MySQLRows
   private let kinds: [Kind]
+  private let queryTimeout: Interval?
 
   enum Kind {
     case integer
@@ -87,8 +112,9 @@ private final class MySQLRowStream: ModelRowStream {
     case text
   }
 
-  init(rows: MySQLRows) {
+  init(rows: MySQLRows, queryTimeout: Interval?) {
     self.rows = rows
+    self.queryTimeout = queryTimeout
     kinds = rows.columns.dropFirst().map { column in
       switch column.type {
       case .tiny, .short, .long, .int24, .longLong, .year: .integer
@@ -104,7 +130,7 @@ private final class MySQLRowStream: ModelRowStream {
     do {
       row = try rows.next()
     } catch let error as MySQLError {
-      throw SourceError(MySQLModelReader.reason(error))
+      throw SourceError(MySQLModelReader.reason(error, queryTimeout: queryTimeout))
     }
     guard let row else { return nil }
     var values: [FieldValue] = []

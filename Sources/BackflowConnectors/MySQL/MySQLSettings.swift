@@ -6,11 +6,14 @@ struct MySQLSettings: ConnectorSettings {
   static let keys = ["url"]
 
   var url: Located<String>
+  /// `query_timeout:`, on a source only (the source driver's keys).
+  var queryTimeout: Located<Interval>?
 
   init?(_ fields: DriverFields) {
     guard let url = fields.string("url") else { return nil }
+    queryTimeout = fields.queryTimeout
     // Messages show the URL with its password masked.
-    let shown = url.map(MySQLConfiguration.redacting)
+    let shown = url.map(Redaction.redact)
     guard url.value.hasPrefix("mysql://") || url.value.hasPrefix("mariadb://") else {
       fields.invalid("url", shown, "must be a mysql://USER:PASSWORD@HOST:PORT/DATABASE URL")
       return nil
@@ -35,18 +38,9 @@ struct MySQLSettings: ConnectorSettings {
 
   var address: SourceLocation? { url.location }
 
-  /// A password written in the file is stored and shown masked, as every URL should be.
-  func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: Key.self)
-    if url.isSecret {
-      try container.encode(url, forKey: .url)
-    } else {
-      try container.encode(MySQLConfiguration.redacting(url.value), forKey: .url)
-    }
-  }
-
-  private enum Key: String, CodingKey {
+  private enum CodingKeys: String, CodingKey {
     case url
+    case queryTimeout = "query_timeout"
   }
 
   /// Connects; the error names what went wrong, never the URL.

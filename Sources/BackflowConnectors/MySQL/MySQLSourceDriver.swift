@@ -6,7 +6,7 @@ import Foundation
 /// `type: mysql` under `sources:`: models run in read-only sessions.
 struct MySQLSourceDriver: SourceConnectorDriver {
   var kind: String { "mysql" }
-  var keys: [String] { MySQLSettings.keys }
+  var keys: [String] { MySQLSettings.keys + [DriverFields.queryTimeoutKey] }
   var requiredKeys: [String] { MySQLSettings.keys }
   var example: String { "{ type: mysql, url: \"${SHOP_DB_URL}\" }" }
   var syncLogRefusal: String? {

@@ -6,10 +6,18 @@ struct PostgresSettings: ConnectorSettings {
   static let keys = ["url"]
 
   var url: Located<String>
+  /// `query_timeout:`, on a source only (the source driver's keys).
+  var queryTimeout: Located<Interval>?
 
   init?(_ fields: DriverFields) {
     guard let url = fields.string("url") else { return nil }
     self.url = url
+    queryTimeout = fields.queryTimeout
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case url
+    case queryTimeout = "query_timeout"
   }
 
   var secrets: [String] { url.isSecret ? [url.value] : [] }

@@ -6,10 +6,18 @@ struct SQLiteSettings: ConnectorSettings {
   static let keys = ["path"]
 
   var path: Located<String>
+  /// `query_timeout:`, on a source only (the source driver's keys).
+  var queryTimeout: Located<Interval>?
 
   init?(_ fields: DriverFields) {
     guard let path = fields.string("path") else { return nil }
     self.path = path
+    queryTimeout = fields.queryTimeout
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case path
+    case queryTimeout = "query_timeout"
   }
 
   var secrets: [String] { path.isSecret ? [path.value] : [] }

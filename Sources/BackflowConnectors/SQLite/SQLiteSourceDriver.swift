@@ -6,7 +6,7 @@ import Foundation
 /// `type: sqlite` under `sources:`, opened read-only.
 struct SQLiteSourceDriver: SourceConnectorDriver {
   var kind: String { "sqlite" }
-  var keys: [String] { SQLiteSettings.keys }
+  var keys: [String] { SQLiteSettings.keys + [DriverFields.queryTimeoutKey] }
   var requiredKeys: [String] { SQLiteSettings.keys }
   var example: String { "{ type: sqlite, path: demo/warehouse.db }" }
 
@@ -15,7 +15,7 @@ struct SQLiteSourceDriver: SourceConnectorDriver {
   func modelReader(for source: Source, in directory: URL) throws -> any ModelReader {
     let settings = try source.settings.typed(SQLiteSettings.self)
     do {
-      return try SQLiteModelReader(path: settings.existingFile(in: directory))
+      return try SQLiteModelReader(path: settings.existingFile(in: directory), queryTimeout: settings.queryTimeout?.value)
     } catch let error as ConnectorError {
       throw SourceError(error.message)
     }
