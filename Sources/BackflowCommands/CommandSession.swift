@@ -30,7 +30,7 @@ struct CommandSession {
     let written = global.state.map { Located($0, at: SourceLocation(file: "--state", line: 1, column: 1)) }
       ?? project.state
     guard let location = StateLocation(written.value) else {
-      throw Self.failure("\(written.location): state must be sqlite:PATH or a postgres:// URL")
+      throw Self.failure("\(written.location): state must be \(StateLocation.expected)")
     }
     stateDescription = written.isSecret ? written.written ?? "(from the environment)" : Self.describe(location)
     stateLocation = location
@@ -75,7 +75,7 @@ struct CommandSession {
   private static func describe(_ location: StateLocation) -> String {
     switch location {
     case let .sqlite(path): "sqlite:\(path)"
-    case let .postgres(url): Redaction.redact(url)
+    case let .postgres(conninfo): Redaction.redact(conninfo)
     }
   }
 }

@@ -6,7 +6,7 @@ public struct GlobalOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("The project directory, holding backflow.yaml.", valueName: "dir"))
   public var project: String = "."
 
-  @Option(name: .long, help: ArgumentHelp("Override the state store: sqlite:PATH or a postgres:// URL.", valueName: "url"))
+  @Option(name: .long, help: ArgumentHelp("Override the state store: sqlite:PATH, a postgres:// URL or a libpq key=value string.", valueName: "url"))
   public var state: String?
 
   @Flag(name: .long, help: "Never colour output (colour is only used at a terminal anyway).")

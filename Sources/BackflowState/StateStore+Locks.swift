@@ -256,8 +256,8 @@ extension StateStore {
       switch location {
       case let .sqlite(path):
         return try SQLiteDatabase(path: directory.resolvingProjectPath(path).path)
-      case let .postgres(url):
-        return try PostgresConnection(conninfo: url)
+      case let .postgres(conninfo):
+        return try PostgresConnection(conninfo: conninfo)
       }
     } catch {
       throw StateError("could not connect to the state store to lock sync \(syncName): \(error)")

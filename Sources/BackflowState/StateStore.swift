@@ -53,8 +53,8 @@ public final class StateStore {
           try SQLiteDatabase(path: url.path, readOnly: readOnly)
         }
       }
-    case let .postgres(url):
-      database = try wrapped("connect to the PostgreSQL state store") { try PostgresConnection(conninfo: url) }
+    case let .postgres(conninfo):
+      database = try wrapped("connect to the PostgreSQL state store") { try PostgresConnection(conninfo: conninfo) }
     }
     let store = StateStore(database: database, location: location, directory: directory, writer: writer)
     // Migrating reads the meta it leaves behind; reading alone reads it here.

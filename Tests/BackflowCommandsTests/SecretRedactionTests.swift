@@ -8,9 +8,14 @@ import Testing
 struct SecretRedactionTests {
   static let secret = "hunter2-Sekret"
 
-  /// The state URL with the password in user info, and as a query parameter.
-  static func stateURLs(_ database: String) -> [String] {
-    ["postgresql://postgres:\(secret)@/\(database)", "postgresql:///\(database)?password=\(secret)&connect_timeout=10"]
+  /// The state URL with the password in user info and as a query parameter, and a libpq
+  /// key=value string with it.
+  static func stateLocations(_ database: PostgresDatabase) -> [String] {
+    [
+      "postgresql://postgres:\(secret)@/\(database.name)",
+      "postgresql:///\(database.name)?password=\(secret)&connect_timeout=10",
+      "\(database.conninfo) password=\(secret)",
+    ]
   }
 
   /// Fails the test where `text` holds the secret.
@@ -39,7 +44,7 @@ struct SecretRedactionTests {
     ])
     try scenario.addDestination("api: { type: http, url: \"http://backflow:\(secret)@127.0.0.1:\(port)\", retries: 0 }")
 
-    for (index, state) in stateURLs(warehouse.name).enumerated() {
+    for (index, state) in stateLocations(warehouse).enumerated() {
       let summary = scenario.directory.appendingPathComponent("summary-\(index).md")
       let planFile = "tfplan-\(index)"
       var outputs: [(String, BackflowProcess.Output)] = []
@@ -105,7 +110,9 @@ struct SecretRedactionTests {
     "postgresql:///db?password=\(secret)&sslmode=bogus",
     "postgresql://postgres:\(secret)@[::1/db",
     "postgresql:///db?token=\(secret)",
-    "host=localhost password=\(secret)",
+    "host=127.0.0.1 port=1 password=\(secret)",
+    "sslmode=bogus password=\(secret)",
+    "password=\(secret) no_such_keyword=1",
   ])
   func aStateURLThatCannotBeUsedFailsWithoutShowingTheSecret(state: String) async throws {
     let output = try await onThreadOfItsOwn {

@@ -141,6 +141,6 @@ struct ValidateCommandTests {
   @Test func badStateOverrideIsAnError() throws {
     let result = try validate(["syncs/s.yaml": Self.sync], ["--state", "mysql://x"])
     #expect(result.status == 1)
-    #expect(result.stdout.contains("--state:1:1: error: --state must be sqlite:PATH or a postgres:// URL"))
+    #expect(result.stdout.contains("--state:1:1: error: --state must be sqlite:PATH, a postgres:// URL or a libpq key=value string (host=… dbname=…)"))
   }
 }

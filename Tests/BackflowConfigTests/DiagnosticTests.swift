@@ -274,7 +274,7 @@ let diagnosticCases: [DiagnosticCase] = [
     files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "version: 1", with: "version: 2\nstate: mysql://x")],
     errors: [
       .error(p, 1, 10, "version 2 is newer than this Backflow reads (1); upgrade Backflow"),
-      .error(p, 2, 8, "state: must be sqlite:PATH or a postgres:// URL, got \"mysql://x\""),
+      .error(p, 2, 8, "state: must be sqlite:PATH, a postgres:// URL or a libpq key=value string (host=… dbname=…), got \"mysql://x\""),
     ]),
   DiagnosticCase(
     name: "missing version",

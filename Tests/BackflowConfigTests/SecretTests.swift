@@ -40,7 +40,7 @@ struct SecretTests {
     let messages = loaded.diagnostics.sorted.map(\.description)
     #expect(
       messages == [
-        "backflow.yaml:2:8: error: state: must be sqlite:PATH or a postgres:// URL, got the value read from the environment",
+        "backflow.yaml:2:8: error: state: must be sqlite:PATH, a postgres:// URL or a libpq key=value string (host=… dbname=…), got the value read from the environment",
         "backflow.yaml:9:14: error: destinations.api.retries must be a whole number, got the value read from the environment",
         "backflow.yaml:11:18: error: destinations.other.type cannot read the environment: names, references and fixed choices are written out",
         "syncs/s.yaml:5:39: error: schedule.timezone the value read from the environment is not an IANA time zone like Europe/Berlin or America/New_York",

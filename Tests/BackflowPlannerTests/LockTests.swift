@@ -19,7 +19,7 @@ struct LockTests {
   ) async throws {
     try await withTemporaryDirectory { directory in
       let database = backend == .postgres ? try PostgresDatabase.create("locks") : nil
-      let location: StateLocation = database.map { .postgres(url: $0.url) } ?? .sqlite(path: "state.db")
+      let location: StateLocation = database.map { .postgres(conninfo: $0.url) } ?? .sqlite(path: "state.db")
       let first = try StateStore.open(location, in: directory, writer: "0.1.0")
       let second = try StateStore.open(location, in: directory, writer: "0.1.0")
       try await body(first, second) {
@@ -231,7 +231,7 @@ struct LockTests {
     guard backend.available else { return }
     try await withTemporaryDirectory { directory in
     let database = backend == .postgres ? try PostgresDatabase.create("oldlocks") : nil
-    let location: StateLocation = database.map { .postgres(url: $0.url) } ?? .sqlite(path: "state.db")
+    let location: StateLocation = database.map { .postgres(conninfo: $0.url) } ?? .sqlite(path: "state.db")
     let old = try StateStore.open(location, in: directory, writer: "0.0.9")
     _ = try old.register(syncNamed: "users_to_crm")
     if let database {

@@ -11,7 +11,7 @@ struct StateStoreTests {
   func withState(_ backend: Backend, _ body: (StateStore, () throws -> StateStore) throws -> Void) throws {
     try withTemporaryDirectory { directory in
       let location: StateLocation =
-        backend == .postgres ? .postgres(url: try PostgresDatabase.create("state").url) : .sqlite(path: "state/s.db")
+        backend == .postgres ? .postgres(conninfo: try PostgresDatabase.create("state").url) : .sqlite(path: "state/s.db")
       let reader = { try StateStore.open(location, in: directory) }
       #expect(try !reader().exists, "reading creates nothing")
       try body(try StateStore.open(location, in: directory, writer: "test"), reader)
