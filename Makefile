@@ -74,7 +74,7 @@ bench-web: deps
 # FileManager.contents(atPath:) (two files of one input), which stopped the project target at once,
 # and 75 MB of the same at exit after ten minutes; ASAN_OPTIONS turns off the check at exit too.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= project template json cron plan-file
+FUZZ_TARGETS ?= project template json cron plan-file result-path
 fuzz: deps
 	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	for target in $(FUZZ_TARGETS); do \

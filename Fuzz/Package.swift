@@ -10,7 +10,7 @@ import PackageDescription
 // A package found by path is known by its directory's name, whatever the checkout is called.
 let backflow = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
-let entries = ["project", "template", "json", "cron", "plan-file"]
+let entries = ["project", "template", "json", "cron", "plan-file", "result-path"]
 
 let package = Package(
   name: "BackflowFuzz",

@@ -17,6 +17,9 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   case cron
   /// A plan file's header and every row of its first sync.
   case planFile = "plan-file"
+  /// A rest destination's `result:` path (the input up to its first NUL byte) looked up in a JSON
+  /// answer (the rest).
+  case resultPath = "result-path"
 
   public func run(_ bytes: [UInt8]) {
     switch self {
@@ -25,6 +28,7 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
     case .json: Self.readJSON(bytes)
     case .cron: Self.parseCron(String(decoding: bytes, as: UTF8.self))
     case .planFile: Self.readPlanFile(bytes)
+    case .resultPath: Self.readResult(bytes)
     }
   }
 
@@ -70,6 +74,15 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   private static func parseCron(_ text: String) {
     guard case let .success(expression) = CronExpression.parse(text) else { return }
     _ = Schedule.cron(expression, timeZone: Schedule.defaultTimeZone).nextTime(after: Date(timeIntervalSince1970: 1_767_225_600))
+  }
+
+  private static func readResult(_ bytes: [UInt8]) {
+    let parts = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+    guard let path = try? ResultPath(String(decoding: parts[0], as: UTF8.self)) else { return }
+    let answer = parts.count > 1 ? parts[1].withUnsafeBufferPointer { try? JSONValue.parse(utf8: $0) } : nil
+    let found = path.values(in: answer ?? .null)
+    precondition(path.value(in: answer ?? .null) == found.first, "value(in:) is not the first of values(in:)")
+    _ = found.map(ResultPath.text(of:))
   }
 
   private static func readPlanFile(_ bytes: [UInt8]) {
