@@ -34,6 +34,17 @@ struct JSONValueTests {
     #expect(try JSONValue.parse(#""\ud834\u0041""#) == .string("\u{FFFD}A"))
   }
 
+  /// Found by `make fuzz` (result-path): an object naming a member twice was unequal to itself.
+  /// Objects compare member by member in any order, each name's first member counting, as
+  /// `subscript` reads them.
+  @Test func objectsCompareByEachNamesFirstMember() throws {
+    let twice = try JSONValue.parse(#"{"a": 1, "b": 2, "a": 3}"#)
+    #expect(twice == twice)
+    #expect(twice == .object([("b", .int(2)), ("a", .int(1))]))
+    #expect(twice != .object([("a", .int(3)), ("b", .int(2))]))
+    #expect(JSONValue.object([("a", .int(1))]) != .object([("a", .int(1)), ("c", .null)]))
+  }
+
   @Test(arguments: ["", "{", #"{"a" 1}"#, "[1,]", "tru", #""open"#, "1 2", "{\"a\":1,}", "-"])
   func malformedDocumentsAreErrors(text: String) {
     #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
