@@ -1,5 +1,4 @@
 import BackflowPlanner
-import Synchronization
 
 /// A sync's planned rows in memory, read by a `SyncRun` as it reads a plan file.
 public struct MemoryPlan: PlannedRowSource {
