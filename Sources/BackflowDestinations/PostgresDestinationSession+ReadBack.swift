@@ -59,7 +59,7 @@ extension PostgresDestinationSession {
       LEFT JOIN \(table.name) AS t ON t.\(PostgresConnection.quoteIdentifier(matchField)) = k.c0
       ORDER BY k.ord
       """
-    let answer = try reading(table) { try connection.query(sql, parameters) }
+    let answer = try sweeping(table, "read records of \(table.object)") { try connection.query(sql, parameters) }
     var results = [StoredRecord?](repeating: nil, count: records.count)
     for row in answer {
       guard let ordinal = row[0].flatMap({ Int($0) }), ordinal < results.count, row[1] == "t" else { continue }
@@ -74,7 +74,7 @@ extension PostgresDestinationSession {
   /// The table's column types, read from the catalog on first use.
   private func columnTypes(of table: PostgresDestinationTable) throws -> [String: (name: String, equality: Bool)] {
     if let columnTypes { return columnTypes }
-    let rows = try reading(table) {
+    let rows = try sweeping(table, "read records of \(table.object)") {
       try connection.query(
         """
         SELECT a.attname, format_type(a.atttypid, a.atttypmod), EXISTS (
@@ -89,13 +89,5 @@ extension PostgresDestinationSession {
     }
     columnTypes = types
     return types
-  }
-
-  private func reading<T>(_ table: PostgresDestinationTable, _ body: () throws -> T) throws -> T {
-    do {
-      return try body()
-    } catch let error as PostgresError {
-      throw DestinationError("cannot read records of \(table.object): \(Self.reason(error))")
-    }
   }
 }

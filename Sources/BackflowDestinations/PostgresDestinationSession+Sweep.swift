@@ -46,7 +46,7 @@ extension PostgresDestinationSession {
       FROM \(table.name) AS t WHERE t.\(match) IS NOT NULL
       AND NOT EXISTS (SELECT FROM \(Self.keepTable) AS k WHERE k.\(match) = t.\(match))
       """
-    return try sweeping(table, "read the records of \(table.object)") {
+    return try sweeping(table, "read records of \(table.object)") {
       try connection.execute("ANALYZE \(Self.keepTable)")
       let count = try connection.query("SELECT count(*) \(absent)").first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
       let values = try connection.query(
@@ -55,8 +55,8 @@ extension PostgresDestinationSession {
     }
   }
 
-  /// Runs a step of the sweep, in words the user can act on when it fails.
-  private func sweeping<T>(_ table: PostgresDestinationTable, _ step: String, _ body: () throws -> T) throws -> T {
+  /// Runs a step of the sweep or of reading back, in words the user can act on when it fails.
+  func sweeping<T>(_ table: PostgresDestinationTable, _ step: String, _ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as PostgresError {

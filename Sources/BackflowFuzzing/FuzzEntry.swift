@@ -79,9 +79,9 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
   private static func readResult(_ bytes: [UInt8]) {
     let parts = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
     guard let path = try? ResultPath(String(decoding: parts[0], as: UTF8.self)) else { return }
-    let answer = parts.count > 1 ? parts[1].withUnsafeBufferPointer { try? JSONValue.parse(utf8: $0) } : nil
-    let found = path.values(in: answer ?? .null)
-    precondition(path.value(in: answer ?? .null) == found.first, "value(in:) is not the first of values(in:)")
+    let answer = (parts.count > 1 ? parts[1].withUnsafeBufferPointer { try? JSONValue.parse(utf8: $0) } : nil) ?? .null
+    let found = path.values(in: answer)
+    precondition(path.value(in: answer) == found.first, "value(in:) is not the first of values(in:)")
     _ = found.map(ResultPath.text(of:))
   }
 
