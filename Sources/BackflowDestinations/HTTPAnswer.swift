@@ -3,7 +3,8 @@ import Foundation
 
 /// Reads a protocol server's answer: per-record results of a 2xx, the message of anything else.
 enum HTTPAnswer {
-  /// Server text quoted in a message is cut to about this many characters.
+  /// Server text quoted in a message is cut to about this many characters: the protocol's
+  /// servers are ours to fix. `RESTAnswer.messageLimit` is the rest destination's.
   static let messageLimit = 200
 
   /// One outcome per record of a batch answered with 2xx: succeeded, except the records named in
@@ -30,15 +31,15 @@ enum HTTPAnswer {
   /// `HTTP 503: <message>`, the message being the body's `error` or `message` when the body is
   /// JSON (also `{"error": {"message": …}}`), else the body text, shortened; the status's reason
   /// phrase when the body says nothing.
-  static func failure(status: Int, reasonPhrase: String, body: String, redact: (String) -> String = { $0 })
-    -> String
-  {
-    var message = shortened(body)
+  static func failure(
+    status: Int, reasonPhrase: String, body: String, limit: Int = messageLimit, redact: (String) -> String = { $0 }
+  ) -> String {
+    var message = shortened(body, limit: limit)
     if let json = try? JSONValue.parse(body) {
       if let text = errorText(json["error"]?["message"]) ?? errorText(json["error"])
         ?? errorText(json["message"])
       {
-        message = shortened(text)
+        message = shortened(text, limit: limit)
       }
     }
     if message.isEmpty { message = reasonPhrase }
@@ -55,12 +56,12 @@ enum HTTPAnswer {
     }
   }
 
-  /// Whitespace runs as one space, cut to `messageLimit` characters with an ellipsis.
-  static func shortened(_ text: String) -> String {
+  /// Whitespace runs as one space, cut to `limit` characters with an ellipsis.
+  static func shortened(_ text: String, limit: Int = messageLimit) -> String {
     let words = text.split(whereSeparator: { $0.isWhitespace || $0.isNewline })
     let collapsed = words.joined(separator: " ")
-    guard collapsed.count > messageLimit else { return collapsed }
-    return String(collapsed.prefix(messageLimit)) + "…"
+    guard collapsed.count > limit else { return collapsed }
+    return String(collapsed.prefix(limit)) + "…"
   }
 
   /// A record key as the protocol compares them: by text, so that the number 42 and the string

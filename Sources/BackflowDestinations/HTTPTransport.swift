@@ -27,6 +27,8 @@ final class HTTPTransport: Sendable {
   let name: String
   let endpoint: Result<HTTPEndpoint, DestinationError>
   let redact: HTTPRedactor
+  /// How much of an answer's message a failure quotes (`HTTPAnswer.shortened`).
+  private let messageLimit: Int
   private let headers: HTTPHeaders
   private let timeout: Duration
   private let policy: RetryPolicy
@@ -38,9 +40,10 @@ final class HTTPTransport: Sendable {
   /// parameter's value, a basic password), hidden from messages all the same.
   init(
     baseURL: String, headers: [(String, String)], secrets: [String] = [], timeout: Duration, retryPolicy: RetryPolicy,
-    name: String, concurrency: Int, trace: DestinationTrace?
+    name: String, concurrency: Int, trace: DestinationTrace?, messageLimit: Int = HTTPAnswer.messageLimit
   ) {
     self.name = name
+    self.messageLimit = messageLimit
     self.timeout = timeout
     self.policy = retryPolicy
     self.trace = trace
@@ -218,7 +221,8 @@ final class HTTPTransport: Sendable {
     trace?(.response(status: Int(status.code), reason: status.reasonPhrase, body: answer))
     if (200..<300).contains(status.code) { return .accepted(answer) }
     let reason = HTTPAnswer.failure(
-      status: Int(status.code), reasonPhrase: status.reasonPhrase, body: answer, redact: redact.callAsFunction
+      status: Int(status.code), reasonPhrase: status.reasonPhrase, body: answer, limit: messageLimit,
+      redact: redact.callAsFunction
     )
     let retryable =
       (status == .tooManyRequests && !policy.givesUp(onAnswer: answer)) || (500..<600).contains(status.code)

@@ -3,6 +3,10 @@ import BackflowConfig
 /// Reads a rest API's answer through a request's `result:` paths: which records it names as
 /// failed, and why.
 enum RESTAnswer {
+  /// An API's message quoted in a record's failure is cut to this many characters (DESIGN.md,
+  /// "REST destinations": at most 500, as the PostgreSQL destination quotes its server).
+  static let messageLimit = 500
+
   /// The answer does not have the shape `result:` describes; the whole request fails with this.
   struct Mismatch: Error {
     var reason: String
@@ -18,7 +22,7 @@ enum RESTAnswer {
     guard let json = try? JSONValue.parse(trimmed) else {
       throw Mismatch(
         reason: "HTTP \(status): the answer is not JSON, but result: reads it as JSON: "
-          + HTTPAnswer.shortened(trimmed))
+          + HTTPAnswer.shortened(trimmed, limit: messageLimit))
     }
     var outcomes = [RecordOutcome?](repeating: nil, count: keys.count)
     if let each = paths.each {
@@ -78,6 +82,6 @@ enum RESTAnswer {
       case nil, .null?: ""
       case let value?: value.rendered(compact: true)
       }
-    return text.isEmpty ? "rejected by the API (HTTP \(status))" : HTTPAnswer.shortened(text)
+    return text.isEmpty ? "rejected by the API (HTTP \(status))" : HTTPAnswer.shortened(text, limit: messageLimit)
   }
 }

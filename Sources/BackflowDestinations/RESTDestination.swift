@@ -64,7 +64,8 @@ public final class RESTDestination: DestinationConnector {
       baseURL: connection.baseURL, headers: connection.headers,
       secrets: connection.secrets + (target.requests?.secrets ?? []),
       timeout: connection.timeout, retryPolicy: connection.retryPolicy, name: connection.name,
-      concurrency: max(connection.concurrency, target.concurrency), trace: target.trace)
+      concurrency: max(connection.concurrency, target.concurrency), trace: target.trace,
+      messageLimit: RESTAnswer.messageLimit)
     limits = RESTLimits.shared(destination: connection.name, rate: connection.rate, concurrency: connection.concurrency)
     token = connection.oauth2.map(OAuth2Token.init)
     var requests: [String: RESTRequest] = [:]

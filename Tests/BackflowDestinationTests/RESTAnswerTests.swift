@@ -30,6 +30,21 @@ struct RESTAnswerTests {
     #expect(folded == [nil, .failed("bad email"), nil])
   }
 
+  /// DESIGN.md: the API's message, at most 500 characters (the HTTP protocol's servers get 200).
+  @Test(arguments: [450, 500, 501, 2_000])
+  func anAPIsMessageIsQuotedUpTo500Characters(length: Int) throws {
+    let message = String(repeating: "x", count: length)
+    let body = #"{"errors":[{"index":0,"message":"\#(message)"}]}"#
+    let outcomes = try RESTAnswer.outcomes(
+      body, paths: try Self.paths(errors: "errors", index: "index", message: "message"), keys: [.int(1)], status: 400)
+    #expect(outcomes == [.failed(length <= 500 ? message : String(repeating: "x", count: 500) + "…")])
+    // A batch split down to the record at fault fails it with the answer's own message, as long.
+    let failure = HTTPAnswer.failure(
+      status: 422, reasonPhrase: "Unprocessable Entity", body: #"{"message":"\#(message)"}"#,
+      limit: RESTAnswer.messageLimit)
+    #expect(failure == "HTTP 422: " + (length <= 500 ? message : String(repeating: "x", count: 500) + "…"))
+  }
+
   @Test func errorsNamedByIndexAndNumbersMatchTheirText() throws {
     let body = #"{"errors":[{"index":2,"why":{"code":7}}],"bad":[{"id":"3"}]}"#
     let keys: [JSONValue] = [.string("a"), .string("b"), .int(3)]
