@@ -47,14 +47,17 @@ public final class ADBCConnection: @unchecked Sendable {
     }
   }
 
-  /// Runs `sql` and streams its result.
-  public func query(_ sql: String) throws -> ArrowStream {
-    let statement = try ADBCStatement(connection: self, sql: sql)
+  /// Runs `sql` and streams its result. With a `timeout`, the statement is cancelled once it has
+  /// run that long, and the stream then throws an error whose `timedOut` is set.
+  public func query(_ sql: String, timeout: Duration? = nil) throws -> ArrowStream {
+    let statement = try ADBCStatement(connection: self, sql: sql, timeout: timeout)
     let stream = UnsafeMutablePointer<ArrowArrayStream>.allocate(capacity: 1)
     stream.initialize(to: ArrowArrayStream())
     do {
-      try adbcCall("the query failed", redact: database.redact) {
-        functions.StatementExecuteQuery?(statement.handle, stream, nil, $0) ?? .notImplemented
+      try statement.checked {
+        try adbcCall("the query failed", redact: database.redact) {
+          functions.StatementExecuteQuery?(statement.handle, stream, nil, $0) ?? .notImplemented
+        }
       }
     } catch {
       stream.deallocate()
@@ -77,7 +80,9 @@ final class ADBCStatement {
   let connection: ADBCConnection
   let handle: UnsafeMutablePointer<AdbcStatement>
 
-  init(connection: ADBCConnection, sql: String) throws {
+  private var deadline: StatementDeadline?
+
+  init(connection: ADBCConnection, sql: String, timeout: Duration? = nil) throws {
     self.connection = connection
     handle = .allocate(capacity: 1)
     handle.initialize(to: AdbcStatement())
@@ -88,9 +93,22 @@ final class ADBCStatement {
     try adbcCall("the driver refused the SQL", redact: connection.database.redact) {
       functions.StatementSetSqlQuery?(handle, sql, $0) ?? .notImplemented
     }
+    deadline = timeout.map { StatementDeadline($0, statement: handle, cancel: functions) }
+  }
+
+  /// Runs a step of the statement; once its time limit has passed, whatever the step did (failed
+  /// because cancelled, or returned a batch late) ends in a time-out error.
+  func checked<T>(_ step: () throws -> T) throws -> T {
+    let result = Result { try step() }
+    if let limit = deadline?.state, limit.reached {
+      throw ADBCError(
+        limit.cancelFailure ?? "cancelled at its time limit", timedOut: true, cancelled: limit.cancelFailure == nil)
+    }
+    return try result.get()
   }
 
   deinit {
+    deadline?.disarm()
     if handle.pointee.private_data != nil {
       try? adbcCall("") { connection.functions.StatementRelease?(handle, $0) ?? .notImplemented }
     }

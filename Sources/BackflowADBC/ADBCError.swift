@@ -8,11 +8,20 @@ public struct ADBCError: Error, CustomStringConvertible, Sendable {
   /// Whether the driver said it does not implement the call (a 1.0 driver asked for 1.1, an
   /// option it does not know).
   public let isNotImplemented: Bool
+  /// Whether the statement ran past its time limit (`ADBCConnection.query(_:timeout:)`), and
+  /// whether the driver cancelled it then (else `message` says why it could not).
+  public let timedOut: Bool
+  public let cancelled: Bool
 
-  public init(_ message: String, sqlState: String? = nil, isNotImplemented: Bool = false) {
+  public init(
+    _ message: String, sqlState: String? = nil, isNotImplemented: Bool = false, timedOut: Bool = false,
+    cancelled: Bool = false
+  ) {
     self.message = message
     self.sqlState = sqlState
     self.isNotImplemented = isNotImplemented
+    self.timedOut = timedOut
+    self.cancelled = cancelled
   }
 
   public var description: String { message }

@@ -1,16 +1,20 @@
+import BackflowConfig
 import BackflowSources
 
 /// Models on any ADBC driver: the model's query wrapped to turn its key into text and sort it by
 /// bytes in the warehouse (the dialect says how), its Arrow batches streamed a row at a time.
-/// The connection is read-only where the driver or the dialect allows it.
+/// The connection is read-only where the driver or the dialect allows it. With a `queryTimeout`,
+/// a model query is cancelled once it has run that long.
 public final class ADBCModelReader: ModelReader {
   private let connection: ADBCConnection
   private let dialect: ADBCDialect
+  private let queryTimeout: Interval?
 
   public func quoteIdentifier(_ name: String) -> String { dialect.quoteIdentifier(name) }
 
-  public init(database: ADBCDatabase, dialect: ADBCDialect) throws {
+  public init(database: ADBCDatabase, dialect: ADBCDialect, queryTimeout: Interval? = nil) throws {
     self.dialect = dialect
+    self.queryTimeout = queryTimeout
     do {
       connection = try database.connect()
     } catch {
@@ -35,7 +39,7 @@ public final class ADBCModelReader: ModelReader {
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let keyText = dialect.text(dialect.quoteIdentifier(key))
     let sql = model.wrapped(select: list(keyText, columns), rest: "\nORDER BY \(dialect.byteOrder(keyText))").sql
-    return ADBCRowStream(stream: try reading { try connection.query(sql) }, dialect: dialect)
+    return ADBCRowStream(stream: try reading { try query(sql) }, dialect: dialect, queryTimeout: queryTimeout)
   }
 
   public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
@@ -45,7 +49,7 @@ public final class ADBCModelReader: ModelReader {
     let sql = model.wrapped(
       select: list(keyText, columns), rest: "\nWHERE \(keyText) = \(dialect.literal(value)) LIMIT \(max(0, limit))"
     ).sql
-    let stream = ADBCRowStream(stream: try reading { try connection.query(sql) }, dialect: dialect)
+    let stream = ADBCRowStream(stream: try reading { try query(sql) }, dialect: dialect, queryTimeout: queryTimeout)
     var rows: [ModelRow] = []
     while let row = try stream.next() { rows.append(row) }
     return rows
@@ -55,17 +59,26 @@ public final class ADBCModelReader: ModelReader {
     ([keyText] + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
   }
 
+  private func query(_ sql: String) throws -> ArrowStream {
+    try connection.query(sql, timeout: queryTimeout.map { .seconds($0.seconds) })
+  }
+
   private func reading<T>(_ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as ADBCError {
-      throw SourceError(Self.reason(error, dialect))
+      throw SourceError(Self.reason(error, dialect, queryTimeout: queryTimeout))
     }
   }
 
-  /// The driver's message, saying plainly when the model tried to write.
-  static func reason(_ error: ADBCError, _ dialect: ADBCDialect) -> String {
-    dialect.isWriteRefusal(error) ? SourceError.modelTriedToWrite(error.message) : error.message
+  /// The driver's message, saying plainly when the model tried to write or ran out of time.
+  static func reason(_ error: ADBCError, _ dialect: ADBCDialect, queryTimeout: Interval?) -> String {
+    if error.timedOut, let queryTimeout {
+      return error.cancelled
+        ? SourceError.queryTimedOut(after: queryTimeout)
+        : SourceError.queryTimedOut(after: queryTimeout, notCancelledBecause: error.message)
+    }
+    return dialect.isWriteRefusal(error) ? SourceError.modelTriedToWrite(error.message) : error.message
   }
 }
 
@@ -74,12 +87,14 @@ public final class ADBCModelReader: ModelReader {
 private final class ADBCRowStream: ModelRowStream {
   private let stream: ArrowStream
   private let dialect: ADBCDialect
+  private let queryTimeout: Interval?
   private var previousKey: String?
   private var started = false
 
-  init(stream: ArrowStream, dialect: ADBCDialect) {
+  init(stream: ArrowStream, dialect: ADBCDialect, queryTimeout: Interval?) {
     self.stream = stream
     self.dialect = dialect
+    self.queryTimeout = queryTimeout
   }
 
   func next() throws -> ModelRow? {
@@ -87,7 +102,7 @@ private final class ADBCRowStream: ModelRowStream {
     do {
       values = try stream.next()
     } catch let error as ADBCError {
-      throw SourceError(ADBCModelReader.reason(error, dialect))
+      throw SourceError(ADBCModelReader.reason(error, dialect, queryTimeout: queryTimeout))
     }
     guard let values, let first = values.first else { return nil }
     let key: String?

@@ -20,7 +20,7 @@ public final class ArrowStream {
     self.statement = statement
     self.redact = redact
     var schema = ArrowSchema()
-    let status = stream.pointee.get_schema?(stream, &schema) ?? -1
+    let status = try statement.checked { stream.pointee.get_schema?(stream, &schema) ?? -1 }
     defer { schema.release?(&schema) }
     guard status == 0 else {
       fields = []
@@ -43,7 +43,7 @@ public final class ArrowStream {
       batch.release?(&batch)
       batch = ArrowArray()
       row = 0
-      let status = stream.pointee.get_next?(stream, &batch) ?? -1
+      let status = try statement.checked { stream.pointee.get_next?(stream, &batch) ?? -1 }
       guard status == 0 else {
         throw ADBCError(redact("could not read the next rows: \(Self.lastError(stream) ?? "error \(status)")"))
       }

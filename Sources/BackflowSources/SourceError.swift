@@ -27,4 +27,10 @@ extension SourceError {
   public static func queryTimedOut(after timeout: Interval) -> String {
     "the query ran longer than the source's query_timeout: \(timeout) and was cancelled"
   }
+
+  /// The same for a driver that could not cancel it (ADBC), giving the driver's reason.
+  public static func queryTimedOut(after timeout: Interval, notCancelledBecause reason: String) -> String {
+    "the query ran longer than the source's query_timeout: \(timeout); the driver could not cancel it (\(reason)), "
+      + "so it ran to its end and its rows were not used"
+  }
 }

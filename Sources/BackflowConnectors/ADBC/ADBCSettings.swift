@@ -11,6 +11,8 @@ struct ADBCSettings: ConnectorSettings {
   var driver: Located<String>
   var options: [(name: Located<String>, value: Located<String>)]
   var dialect: Located<ADBCDialect>
+  /// `query_timeout:` (the source driver's keys).
+  var queryTimeout: Located<Interval>?
 
   init?(_ fields: DriverFields) {
     guard let driver = fields.string("driver") else { return nil }
@@ -30,6 +32,7 @@ struct ADBCSettings: ConnectorSettings {
     }
     self.driver = driver
     self.options = options
+    queryTimeout = fields.queryTimeout
   }
 
   /// A path names the library itself; anything else is a driver's name.
@@ -90,6 +93,7 @@ struct ADBCSettings: ConnectorSettings {
     var container = encoder.container(keyedBy: DynamicKey.self)
     try container.encode(driver, forKey: DynamicKey("driver"))
     try container.encode(dialect.value.rawValue, forKey: DynamicKey("dialect"))
+    try container.encodeIfPresent(queryTimeout, forKey: DynamicKey(DriverFields.queryTimeoutKey))
     var nested = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey("options"))
     for option in options {
       let key = DynamicKey(option.name.value)

@@ -8,7 +8,7 @@ import Foundation
 /// PostgreSQL, SQLite, Flight SQL…). See docs/adbc.md.
 struct ADBCSourceDriver: SourceConnectorDriver {
   var kind: String { "adbc" }
-  var keys: [String] { ADBCSettings.keys }
+  var keys: [String] { ADBCSettings.keys + [DriverFields.queryTimeoutKey] }
   var requiredKeys: [String] { ["driver"] }
   var example: String {
     "{ type: adbc, driver: adbc_driver_postgresql, options: { uri: \"${WAREHOUSE_URL}\" } }"
@@ -24,7 +24,8 @@ struct ADBCSourceDriver: SourceConnectorDriver {
     } catch let error as ADBCError {
       throw SourceError(error.message, kind: .connection)
     }
-    return try ADBCModelReader(database: database, dialect: settings.dialect.value)
+    return try ADBCModelReader(
+      database: database, dialect: settings.dialect.value, queryTimeout: settings.queryTimeout?.value)
   }
 
   /// Sync logs write on a connection of their own, apart from the models' read-only one.

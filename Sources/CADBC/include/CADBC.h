@@ -133,7 +133,8 @@ struct AdbcDriver {
   void *ConnectionSetOptionBytes;
   void *ConnectionSetOptionDouble;
   void *ConnectionSetOptionInt;
-  void *StatementCancel;
+  // The one call the specification lets another thread make while a statement runs.
+  AdbcStatusCode (*StatementCancel)(struct AdbcStatement *, struct AdbcError *);
   void *StatementExecuteSchema;
   void *StatementGetOption;
   void *StatementGetOptionBytes;
