@@ -425,13 +425,13 @@ extension MappingTemplate {
     /// text in text, an item in a list or a member name in an object.
     static func compare(_ left: JSONValue, _ comparison: Comparison, _ right: JSONValue) -> Bool {
       switch comparison {
-      case .equal: return same(left, right)
-      case .notEqual: return !same(left, right)
+      case .equal: return left == right
+      case .notEqual: return left != right
       case .contains: return contains(left, right)
       case .in: return contains(right, left)
       case .less, .greater, .lessOrEqual, .greaterOrEqual:
         let (less, equal): (Bool, Bool)
-        if let a = left.numeric, let b = right.numeric {
+        if let a = left.numericValue, let b = right.numericValue {
           (less, equal) = (a < b, a == b)
         } else if case let .string(a) = left, case let .string(b) = right {
           (less, equal) = (a < b, a == b)
@@ -447,17 +447,12 @@ extension MappingTemplate {
       }
     }
 
-    private static func same(_ left: JSONValue, _ right: JSONValue) -> Bool {
-      if let a = left.numeric, let b = right.numeric { return a == b }
-      return left == right
-    }
-
     private static func contains(_ whole: JSONValue, _ part: JSONValue) -> Bool {
       switch whole {
       case let .string(text):
         guard let value = part.templateValue else { return false }
         return text.contains(templateText(value))
-      case let .array(items): return items.contains { same($0, part) }
+      case let .array(items): return items.contains(part)
       case let .object(members):
         guard case let .string(name) = part else { return false }
         return members.contains { $0.0 == name }
@@ -468,21 +463,11 @@ extension MappingTemplate {
 }
 
 extension JSONValue {
-  /// The value as a number when it is one, whatever its JSON spelling.
-  fileprivate var numeric: Double? {
-    switch self {
-    case let .int(number): Double(number)
-    case let .double(number): number
-    case let .number(text): Double(text)
-    default: nil
-    }
-  }
-
   fileprivate var isTruthy: Bool {
     switch self {
     case .null: false
     case let .bool(flag): flag
-    case .int, .double, .number: numeric != 0
+    case .int, .double, .number: numericValue != 0
     case let .string(text): !text.isEmpty
     case let .array(items): !items.isEmpty
     case let .object(members): !members.isEmpty

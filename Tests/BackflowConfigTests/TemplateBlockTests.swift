@@ -11,15 +11,6 @@ struct TemplateBlockTests {
     try MappingTemplate(text).render(row)
   }
 
-  func parseError(_ text: String, variables: [String]? = nil) -> MappingTemplateError? {
-    do {
-      _ = try MappingTemplate(text, variables: variables)
-      return nil
-    } catch {
-      return error as? MappingTemplateError
-    }
-  }
-
   // MARK: Loops
 
   @Test func loopsWalkListsWithForloop() throws {
@@ -114,47 +105,21 @@ struct TemplateBlockTests {
     #expect(template.lists == [["records"], ["records", "[]", "row", "tags"]])
   }
 
-  // MARK: Refused at parse
-
-  @Test(arguments: [
-    ("a\n{% for t in tags %}{{ t }}", "{% for %} is not closed; end it with {% endfor %}", 2, 1),
-    ("{% if x %}a{% else %}b", "{% if %} is not closed; end it with {% endif %}", 1, 1),
-    ("x {% if a %}{% for t in b %}{% endif %}", "{% for %} is not closed; end it with {% endfor %}", 1, 13),
-    ("{% for t in b %}{% endunless %}{% endfor %}", "{% for %} is not closed", 1, 1),
-    ("{% endfor %}", "{% endfor %} has no {% for %} before it", 1, 1),
-    ("ab {% else %}", "{% else %} has no {% if %} before it", 1, 4),
-    ("{% include \"x\" %}", "unknown tag {% include %}", 1, 1),
-    ("{% fro t in tags %}{% endfor %}", "unknown tag {% fro %}; did you mean \"for\"?", 1, 1),
-    ("{% for t tags %}{% endfor %}", "is not a loop; write {% for item in list %}", 1, 1),
-    ("{% for t.x in tags %}{% endfor %}", "is not a loop", 1, 1),
-    ("{% for t in tags limit: many %}{% endfor %}", "limit needs a whole number", 1, 1),
-    ("{% if %}a{% endif %}", "{% if %} needs a condition", 1, 1),
-    ("{% if a == %}a{% endif %}", "== needs a value on each side", 1, 1),
-    ("{% if a and %}a{% endif %}", "need a value on each side", 1, 1),
-    ("{% if a %}{% else %}{% elsif b %}{% endif %}", "{% elsif %} cannot follow {% else %}", 1, 21),
-    ("{% for t in tags %}{{ t | lowr }}{% endfor %}", "unknown filter \"lowr\"", 1, 20),
-    ("{% if a | nope %}{% endif %}", "unknown filter \"nope\"", 1, 1),
-    ("{% for t in tags %}\n  {{ first-name }}{% endfor %}", "\"first-name\" is not a column name", 2, 3),
-  ])
-  func refusedWhereTheTagOpens(_ text: String, _ message: String, _ line: Int, _ column: Int) throws {
-    let error = try #require(parseError(text), "\(text) parsed")
-    #expect(error.message.contains(message), "\(error.message)")
-    #expect(error.line == line && error.column == column, "\(String(describing: error.line)):\(String(describing: error.column))")
-  }
+  // MARK: Refused at parse (MappingTemplateTests.refusesAtParse has the blocks' other cases)
 
   @Test func aLoopVariableIsKnownInsideItsLoopOnly() throws {
     let variables = RequestTemplates.variables
-    #expect(parseError("{% for r in records %}{{ r.key }}{{ forloop.index }}{% endfor %}", variables: variables) == nil)
-    let outside = try #require(parseError("{% for r in records %}{% endfor %}{{ r.key }}", variables: variables))
+    #expect(MappingTemplateTests().parseError("{% for r in records %}{{ r.key }}{{ forloop.index }}{% endfor %}", variables: variables) == nil)
+    let outside = try #require(MappingTemplateTests().parseError("{% for r in records %}{% endfor %}{{ r.key }}", variables: variables))
     #expect(outside.message.hasPrefix("unknown variable \"r\""), "\(outside.message)")
     #expect(outside.line == 1 && outside.column == 35)
-    let forloop = try #require(parseError("{{ forloop.index }}", variables: variables))
+    let forloop = try #require(MappingTemplateTests().parseError("{{ forloop.index }}", variables: variables))
     #expect(forloop.message.hasPrefix("unknown variable \"forloop\""))
     // Inside a loop, "did you mean" knows the loop's variable.
-    let typo = try #require(parseError("{% for item in records %}{% if itme.key %}{% endif %}{% endfor %}", variables: variables))
+    let typo = try #require(MappingTemplateTests().parseError("{% for item in records %}{% if itme.key %}{% endif %}{% endfor %}", variables: variables))
     #expect(typo.message.contains("unknown variable \"itme\"; did you mean \"item\"?"), "\(typo.message)")
     #expect(typo.column == 26)
-    let list = try #require(parseError("{% for r in recrods %}{% endfor %}", variables: variables))
+    let list = try #require(MappingTemplateTests().parseError("{% for r in recrods %}{% endfor %}", variables: variables))
     #expect(list.message.contains("unknown variable \"recrods\"; did you mean \"records\"?"), "\(list.message)")
   }
 }

@@ -36,14 +36,13 @@ struct RESTTemplateApplyTests {
     return scenario
   }
 
-  static let restSync = """
-    model: users
-    destination: api
-    object: contacts
-    match: { email: email }
-    mappings:
-      - { from: first_name, to: profile.name }
-      - { from: tags, to: profile.tags }
+  /// A sync of users to `destination` by email, with `fields` (`from: to` pairs) and `rest`.
+  static func sync(to destination: String, _ fields: [(String, String)], _ rest: String = "") -> String {
+    "model: users\ndestination: \(destination)\nobject: contacts\nmatch: { email: email }\nmappings:\n"
+      + fields.map { "  - { from: \($0), to: \($1) }\n" }.joined() + rest
+  }
+
+  static let restSync = sync(to: "api", [("first_name", "profile.name"), ("tags", "profile.tags")]) + """
     requests:
       upsert:
         method: POST
@@ -101,17 +100,7 @@ struct RESTTemplateApplyTests {
   }
 
   @Test func aJSONLinesFileNestsDottedFieldsAndParsesJSONColumns() async throws {
-    let sync = """
-      model: users
-      destination: out
-      object: contacts
-      match: { email: email }
-      mappings:
-        - { from: first_name, to: profile.name }
-        - { from: tags, to: profile.tags }
-        - { from: plan, to: plan }
-
-      """
+    let sync = Self.sync(to: "out", [("first_name", "profile.name"), ("tags", "profile.tags"), ("plan", "plan")])
     let scenario = try scenario("  out: { type: file, dir: out }", sync: sync)
     let run = try await scenario.apply().run()
     #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
@@ -136,16 +125,7 @@ struct RESTTemplateApplyTests {
   }
 
   @Test func aTableGetsAJSONColumnsTextAsItIs() async throws {
-    let sync = """
-      model: users
-      destination: local
-      object: contacts
-      match: { email: email }
-      mappings:
-        - { from: first_name, to: first_name }
-        - { from: tags, to: tier }
-
-      """
+    let sync = Self.sync(to: "local", [("first_name", "first_name"), ("tags", "tier")])
     let scenario = try scenario("  local: { type: sqlite, path: crm.db }", sync: sync)
     let run = try await scenario.apply().run()
     #expect(run.succeeded == OperationCounts(add: 3))
