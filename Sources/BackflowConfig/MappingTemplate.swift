@@ -75,9 +75,34 @@ public struct MappingTemplate: @unchecked Sendable {
     } else {
       plainPath = nil
     }
-    // Filters check their arguments before their input, so rendering a row of NULLs finds a
-    // missing or malformed argument (`date` without a format) now rather than on every row.
-    _ = try render([:])
+    // Filters check their arguments before their input, so rendering each output tag and each
+    // block's values over NULLs finds a missing or malformed argument (`date` without a format)
+    // now rather than on every row, inside loops and untaken branches too.
+    try Self.checkArguments(pieces, Context(dictionary: [:], environment: environment))
+  }
+
+  private static func checkArguments(_ pieces: [Piece], _ empty: Context) throws {
+    for piece in pieces {
+      do {
+        switch piece.kind {
+        case .text, .column: break
+        case let .node(node): _ = try node.render(empty)
+        case let .loop(loop):
+          _ = try loop.list.value(in: [:]) { empty }
+          try checkArguments(loop.body, empty)
+          try checkArguments(loop.empty, empty)
+        case let .branches(branches):
+          for branch in branches {
+            _ = try branch.condition?.holds(in: [:]) { empty }
+            try checkArguments(branch.body, empty)
+          }
+        }
+      } catch let error as MappingTemplateError where error.line == nil {
+        throw MappingTemplateError(error.message, at: piece.at)
+      } catch let error as TemplateSyntaxError {
+        throw MappingTemplateError(Self.message(for: error), at: piece.at)
+      }
+    }
   }
 
   /// The template filled in from `row` (model column → value). NULL renders as "", numbers as

@@ -197,6 +197,8 @@ struct MappingTemplateTests {
     ("{{ x | truncate: \"many\" }}", "truncate needs a length", 1, 1),
     ("{{ x | join: \",\" }}", "unknown filter \"join\"", 1, 1),
     // Blocks: an unclosed or unknown tag where it opens, what is inside where it is.
+    ("{% for t in tags %}{% if t %}{{ t | date }}{% endif %}{% endfor %}", "date takes one argument", 1, 30),
+    ("{% if x | truncate: \"n\" %}{% endif %}", "truncate needs a length", 1, 1),
     ("a\n{% for t in tags %}{{ t }}", "{% for %} is not closed; end it with {% endfor %}", 2, 1),
     ("{% if x %}a{% else %}b", "{% if %} is not closed; end it with {% endif %}", 1, 1),
     ("x {% if a %}{% for t in b %}{% endif %}", "{% for %} is not closed; end it with {% endfor %}", 1, 13),
