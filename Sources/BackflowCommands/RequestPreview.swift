@@ -24,13 +24,17 @@ struct RequestPreview {
         let destination = project.destinations.first(where: { $0.name.value == declared.destination.value }),
         destination.driver.takesRequests
       else { continue }
-      for (planned, operation) in [(DataPlan.Operation.add, RowTest.Operation.added), (.change, .changed)] {
+      for (planned, operation) in [(DataPlan.Operation.add, RowTest.Operation.added), (.change, .changed), (.remove, .removed)] {
         guard let key = data.sampleKeys[planned]?.first else { continue }
         lines.append(terminal.paint("\(sync.name), \(operation.rawValue) row \(key):", .bold))
         let events = Events()
         let outcome: RowTestOutcome
         do {
-          let prepared = try tester.prepare(RowTest(sync: sync.name, key: key, operation: operation))
+          // A removed row has left the model: its request is rendered from the snapshot, as apply sends it.
+          let prepared =
+            operation == .removed
+            ? try tester.prepareRemoval(sync: sync.name, key: key)
+            : try tester.prepare(RowTest(sync: sync.name, key: key, operation: operation))
           outcome = await tester.send(prepared, dryRun: true) { events.append($0) }
         } catch {
           outcome = .failed(FailureKind.message(of: error))
@@ -41,11 +45,6 @@ struct RequestPreview {
         case let .failed(reason): lines.append("  " + terminal.paint("cannot render: \(reason)", .red))
         case .succeeded, .dryRun: break
         }
-      }
-      if data.remove > 0 {
-        lines.append(
-          terminal.paint("\(sync.name), removed rows:", .bold)
-            + " not rendered: the rows are gone from the model (`backflow test --as removed` renders one while it is there)")
       }
     }
     guard !lines.isEmpty else { return [] }

@@ -15,7 +15,7 @@ public enum ConfigKeys {
   /// `dbt:`
   public static let dbt = ["project", "manifest", "source"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping
-  public static let model = ["source", "primary_key", "query", "table", "dbt"]
+  public static let model = ["source", "primary_key", "query", "table", "dbt", "json"]
   /// A sync file under `syncs/`
   public static let sync = [
     "name", "model", "destination", "type", "object", "mode", "match", "mappings", "batch",

@@ -7,8 +7,10 @@ public struct DestinationCapabilities: Sendable {
   public var clearable: Set<Sync.Kind>
   /// Whether records can be read back (mirror's first run, drift).
   public var readsBack: Bool
-  /// Whether a dotted `to` (`properties.firstname`) writes a nested field; a table's fields are
-  /// columns, so there it is refused.
+  /// Whether records are JSON objects (rest, http, JSON Lines): a dotted `to`
+  /// (`properties.firstname`) writes a nested field, and a model's `json:` columns travel as
+  /// objects and arrays. A table's fields are columns: there a dotted `to` is refused and JSON
+  /// columns are sent as their text.
   public var nestsFields = false
 
   public init(modes: [Sync.Kind: Set<Sync.Mode>], clearable: Set<Sync.Kind>, readsBack: Bool) {

@@ -46,7 +46,8 @@ public enum JSONValue: Sendable, Equatable {
     }
   }
 
-  private var numericValue: Double? {
+  /// The value as a number when it is one, whatever its JSON spelling.
+  var numericValue: Double? {
     switch self {
     case let .int(number): Double(number)
     case let .double(number): number

@@ -1,40 +1,57 @@
 import Stencil
 
 /// A mapping's `template:` text, parsed once and rendered for every row: Liquid-style
-/// `{{ column }}` placeholders with `|` filters (`{{ nickname | default: first_name }}`), as
-/// Hightouch and Census users write them. Parsing and rendering are Stencil's; the filters are
-/// Backflow's own (`MappingTemplate+Filters.swift`).
+/// `{{ column }}` placeholders with `|` filters (`{{ nickname | default: first_name }}`), and the
+/// blocks `{% for %}` and `{% if %}`, as Hightouch and Census users write them. Output tags are
+/// parsed and rendered by Stencil; the blocks are Backflow's own (`MappingTemplate+Blocks.swift`),
+/// so every variable inside them is checked with the rest, and the filters too
+/// (`MappingTemplate+Filters.swift`).
 ///
-/// Only output tags and `{# comments #}` are allowed: block tags (`{% if %}`, `{% include %}`)
-/// would make the columns a template reads, and so the CDC fingerprint, depend on the data.
+/// Blocks never make the columns a template reads depend on the data: every branch's and every
+/// loop's variables count, taken or not, so the CDC fingerprint covers them all.
 public struct MappingTemplate: @unchecked Sendable {
   // @unchecked: Stencil's nodes are classes without Sendable conformances, but they are built
   // once here and only read afterwards; every render makes its own Context.
 
   /// The template as written.
   public let text: String
-  /// The model columns the template reads, in order of first use: each `{{ variable }}` and each
-  /// variable passed to a filter. `user.email` reads `user`; literals read nothing.
+  /// The model columns the template reads, in order of first use: each `{{ variable }}`, each
+  /// variable passed to a filter, each list a `{% for %}` walks and each value an `{% if %}`
+  /// tests. `user.email` reads `user`; literals and loop variables read nothing of their own.
   public let columns: [String]
+  /// Every variable the template reads, as steps, in order of first use, a loop variable written
+  /// as the list it walks followed by `[]`: `{% for r in records %}{{ r.row.email }}{% endfor %}`
+  /// reads `records`, `[]`, `row`, `email`.
+  public let paths: [[String]]
+  /// The lists `{% for %}` loops walk, as steps, apart from `paths`: walking `records` reads
+  /// only what the loop reads of each record.
+  public let lists: [[String]]
 
   private let pieces: [Piece]
-  /// Where each piece's tag starts, for messages about a row that does not render.
-  private let positions: [Tag?]
   private let environment: Environment
-  /// Whether any piece needs Stencil at render time (filters, members).
-  private let needsContext: Bool
+  /// The names a render's Stencil context holds: the columns, loop variables and `forloop`.
+  private let contextNames: [String]
   /// Whether the template is exactly one `{{ … }}`, whose value keeps its JSON type (`value(_:)`).
   private let singleTag: Bool
   /// The steps of a single `{{ a.b.c }}` without filters, read straight from the JSON values.
   private let plainPath: [String]?
 
-  /// What a parsed node renders. Text and bare `{{ column }}` tags, most of what templates hold,
-  /// are rendered directly: Stencil re-parses a variable's key path on every resolve, which made
+  /// What a parsed template renders, with where its tag starts for messages about a row that
+  /// does not render. Text and bare `{{ column }}` tags, most of what templates hold, are
+  /// rendered directly: Stencil re-parses a variable's key path on every resolve, which made
   /// `{{ first_name }} {{ last_name }}` cost about 4 µs a row (docs/decisions.md).
-  private enum Piece {
-    case text(String)
-    case column(String)
-    case node(NodeType)
+  struct Piece {
+    indirect enum Kind {
+      case text(String)
+      case column(String)
+      case node(NodeType)
+      case loop(Loop)
+      /// `{% if %}`, its `elsif`s and `else` (a `nil` condition), in order.
+      case branches([(condition: Condition?, body: [Piece])])
+    }
+
+    var kind: Kind
+    var at: Tag?
   }
 
   /// Parses `text`; throws a `MappingTemplateError` that says what is wrong and where. With
@@ -42,110 +59,102 @@ public struct MappingTemplate: @unchecked Sendable {
   /// unknown one is an error with "did you mean"; without, any column name.
   public init(_ text: String, variables: [String]? = nil) throws {
     self.text = text
-    let tags = try Self.tags(in: text)
     environment = Self.makeEnvironment()
-    let tokens = Template(templateString: text, environment: environment).tokens
-    // Stencil's tokens for tags come in the same order as `tags`, which know their positions.
-    var tagIndex = 0
-    var pieces: [Piece] = []
-    var positions: [Tag?] = []
-    var columns: [String] = []
-    for token in tokens {
-      var tag: Tag?
-      if token.kind != .text, tagIndex < tags.count {
-        tag = tags[tagIndex]
-        tagIndex += 1
-      }
-      switch token.kind {
-      case .block:
-        throw MappingTemplateError(
-          "tags such as {% \(token.components.first ?? "") %} are not supported in mapping templates; "
-            + "use {{ column }} with filters, e.g. {{ nickname | default: first_name }}", at: tag)
-      case .variable:
-        if token.contents.allSatisfy(\.isWhitespace) {
-          throw MappingTemplateError("{{ }} is empty; put a column name in it, e.g. {{ email }}", at: tag)
-        }
-        if token.components.count != 1 {
-          throw MappingTemplateError(
-            "{{ \(token.contents) }} is not a column with filters; write {{ column }} or {{ column | filter: argument }}",
-            at: tag)
-        }
-      case .text, .comment: break
-      }
-      // One token at a time, so an error belongs to the tag being parsed (Stencil reports some
-      // errors against a token it makes up, with no position in our text).
-      let parsed: [NodeType]
-      do {
-        parsed = try TokenParser(tokens: [token], environment: environment).parse()
-      } catch let error as TemplateSyntaxError {
-        throw MappingTemplateError(Self.message(for: error), at: tag)
-      }
-      for node in parsed {
-        for variable in Self.variables(in: node) where !Self.isLiteral(variable) {
-          guard let column = Self.column(of: variable) else {
-            throw MappingTemplateError(
-              "\"\(variable)\" is not a column name; columns are letters, digits and _, and a dot reads a member (user.email)",
-              at: tag)
-          }
-          if let variables, !variables.contains(column) {
-            throw MappingTemplateError(
-              "unknown variable \"\(column)\"\(Suggestion.hint(for: column, in: variables)); "
-                + "the variables are \(variables.joined(separator: ", "))", at: tag)
-          }
-          if !columns.contains(column) { columns.append(column) }
-        }
-        if let text = node as? TextNode, text.trimBehaviour == .nothing {
-          pieces.append(.text(text.text))
-        } else if node is VariableNode, let contents = token.components.first, contents == token.contents,
-          !Self.isLiteral(contents), Self.column(of: contents) == contents
-        {
-          pieces.append(.column(contents))
-        } else {
-          pieces.append(.node(node))
-        }
-        positions.append(tag)
-      }
-    }
-    self.pieces = pieces
-    self.positions = positions
+    var parser = try BlockParser(text: text, environment: environment, variables: variables)
+    let tokens = parser.tokens
+    pieces = try parser.parseAll()
+    columns = parser.columns
+    paths = parser.paths
+    lists = parser.lists
+    contextNames = parser.columns + parser.loopNames
     singleTag = pieces.count == 1 && tokens.count == 1 && tokens[0].kind == .variable
-    if singleTag, case .node = pieces[0], tokens[0].components.count == 1, !tokens[0].contents.contains("|"),
+    if singleTag, case .node = pieces[0].kind, tokens[0].components.count == 1, !tokens[0].contents.contains("|"),
       Self.column(of: tokens[0].contents.trimmingCharacters(in: .whitespaces)) != nil
     {
       plainPath = tokens[0].contents.trimmingCharacters(in: .whitespaces).split(separator: ".").map(String.init)
     } else {
       plainPath = nil
     }
-    needsContext = pieces.contains { if case .node = $0 { true } else { false } }
-    self.columns = columns
-    // Filters check their arguments before their input, so rendering a row of NULLs finds a
-    // missing or malformed argument (`date` without a format) now rather than on every row.
-    _ = try render([:])
+    // Filters check their arguments before their input, so rendering each output tag and each
+    // block's values over NULLs finds a missing or malformed argument (`date` without a format)
+    // now rather than on every row, inside loops and untaken branches too.
+    try Self.checkArguments(pieces, Context(dictionary: [:], environment: environment))
+  }
+
+  private static func checkArguments(_ pieces: [Piece], _ empty: Context) throws {
+    for piece in pieces {
+      do {
+        switch piece.kind {
+        case .text, .column: break
+        case let .node(node): _ = try node.render(empty)
+        case let .loop(loop):
+          _ = try loop.list.value(in: [:]) { empty }
+          try checkArguments(loop.body, empty)
+          try checkArguments(loop.empty, empty)
+        case let .branches(branches):
+          for branch in branches {
+            _ = try branch.condition?.holds(in: [:]) { empty }
+            try checkArguments(branch.body, empty)
+          }
+        }
+      } catch let error as MappingTemplateError where error.line == nil {
+        throw MappingTemplateError(error.message, at: piece.at)
+      } catch let error as TemplateSyntaxError {
+        throw MappingTemplateError(Self.message(for: error), at: piece.at)
+      }
+    }
   }
 
   /// The template filled in from `row` (model column → value). NULL renders as "", numbers as
   /// the database printed them, booleans as true and false. The result is not trimmed.
   public func render(_ row: [String: JSONValue]) throws -> String {
-    let context = needsContext ? self.context(row) : nil
     var output = ""
-    for (piece, position) in zip(pieces, positions) {
-      switch piece {
-      case let .text(text):
-        output += text
-      case let .column(name):
-        if let value = row[name]?.templateValue { output += templateText(value) }
-      case let .node(node):
-        guard let context else { continue }
-        do {
-          output += try node.render(context)
-        } catch let error as MappingTemplateError {
-          throw MappingTemplateError(error.message, at: position)
-        } catch let error as TemplateSyntaxError {
-          throw MappingTemplateError(Self.message(for: error), at: position)
+    try render(pieces, row, into: &output)
+    return output
+  }
+
+  private func render(_ pieces: [Piece], _ scope: [String: JSONValue], into output: inout String) throws {
+    var context: Context?
+    func stencil() -> Context {
+      if let context { return context }
+      let made = self.context(scope)
+      context = made
+      return made
+    }
+    for piece in pieces {
+      do {
+        switch piece.kind {
+        case let .text(text):
+          output += text
+        case let .column(name):
+          if let value = scope[name]?.templateValue { output += templateText(value) }
+        case let .node(node):
+          output += try node.render(stencil())
+        case let .loop(loop):
+          let items = try loop.items(in: scope, stencil)
+          if items.isEmpty {
+            try render(loop.empty, scope, into: &output)
+            continue
+          }
+          var inner = scope
+          for (index, item) in items.enumerated() {
+            inner[loop.variable] = item
+            inner["forloop"] = Loop.forloop(index: index, count: items.count)
+            try render(loop.body, inner, into: &output)
+          }
+        case let .branches(branches):
+          for branch in branches {
+            if let condition = branch.condition, try !condition.holds(in: scope, stencil) { continue }
+            try render(branch.body, scope, into: &output)
+            break
+          }
         }
+      } catch let error as MappingTemplateError where error.line == nil {
+        throw MappingTemplateError(error.message, at: piece.at)
+      } catch let error as TemplateSyntaxError {
+        throw MappingTemplateError(Self.message(for: error), at: piece.at)
       }
     }
-    return output
   }
 
   /// The value of a template that is exactly one `{{ … }}`, keeping its JSON type (a number,
@@ -153,8 +162,8 @@ public struct MappingTemplate: @unchecked Sendable {
   /// body's `"{{ record.fields.properties }}"` stays an object this way.
   public func value(_ row: [String: JSONValue]) throws -> JSONValue? {
     guard singleTag, let piece = pieces.first else { return nil }
-    switch piece {
-    case .text: return nil
+    switch piece.kind {
+    case .text, .loop, .branches: return nil
     case let .column(name): return row[name] ?? .null
     case let .node(node):
       if let plainPath, let first = plainPath.first {
@@ -164,18 +173,18 @@ public struct MappingTemplate: @unchecked Sendable {
       do {
         return JSONValue(templateValue: try variable.variable.resolve(context(row)))
       } catch let error as MappingTemplateError {
-        throw MappingTemplateError(error.message, at: positions.first ?? nil)
+        throw MappingTemplateError(error.message, at: piece.at)
       } catch let error as TemplateSyntaxError {
-        throw MappingTemplateError(Self.message(for: error), at: positions.first ?? nil)
+        throw MappingTemplateError(Self.message(for: error), at: piece.at)
       }
     }
   }
 
-  /// The columns' values as Stencil reads them.
-  private func context(_ row: [String: JSONValue]) -> Context {
+  /// The values Stencil reads: the columns, and inside a loop its variable and `forloop`.
+  private func context(_ scope: [String: JSONValue]) -> Context {
     var values: [String: Any] = [:]
-    for column in columns {
-      if let value = row[column]?.templateValue { values[column] = value }
+    for name in contextNames {
+      if let value = scope[name]?.templateValue { values[name] = value }
     }
     return Context(dictionary: values, environment: environment)
   }
@@ -207,13 +216,17 @@ extension MappingTemplate {
   struct Tag {
     var line: Int
     var column: Int
+    /// `{%-`: the text before the tag loses its trailing whitespace.
+    var trimsBefore = false
+    /// `-%}`: the text after the tag loses its leading whitespace.
+    var trimsAfter = false
   }
 
   private static let closing: [Character: String] = ["{": "}}", "%": "%}", "#": "#}"]
 
   /// Every tag of `text` in order, with where it starts; a tag that is never closed is an error
   /// (Stencil would drop it and the rest of the text silently).
-  private static func tags(in text: String) throws -> [Tag] {
+  static func tags(in text: String) throws -> [Tag] {
     var tags: [Tag] = []
     var line = 1
     var column = 1
@@ -236,10 +249,15 @@ extension MappingTemplate {
         continue
       }
       advance(to: open.lowerBound)
-      let tag = Tag(line: line, column: column)
+      var tag = Tag(line: line, column: column)
       let opening = "{" + String(text[kindIndex])
-      guard let end = text[text.index(after: kindIndex)...].firstRange(of: close) else {
+      let inside = text.index(after: kindIndex)
+      guard let end = text[inside...].firstRange(of: close) else {
         throw MappingTemplateError("\(opening) is not closed; end it with \(close)", at: tag)
+      }
+      if opening == "{%" {
+        tag.trimsBefore = text[inside...].hasPrefix("-")
+        tag.trimsAfter = end.lowerBound > inside && text[text.index(before: end.lowerBound)] == "-"
       }
       tags.append(tag)
       advance(to: end.upperBound)
@@ -248,7 +266,7 @@ extension MappingTemplate {
   }
 
   /// Stencil's message in diagnostic style: lower-case, no trailing period, our filter names.
-  private static func message(for error: TemplateSyntaxError) -> String {
+  static func message(for error: TemplateSyntaxError) -> String {
     var reason = error.reason
     if reason.hasPrefix("Unknown filter '"), let name = reason.split(separator: "'").dropFirst().first {
       let hint = Suggestion.hint(for: String(name), in: filterNames)
@@ -259,9 +277,9 @@ extension MappingTemplate {
     return first.lowercased() + reason.dropFirst()
   }
 
-  /// The template variables inside a parsed node: Stencil keeps them in internal types, so they
-  /// are found by reflection rather than by scanning the text a second time.
-  private static func variables(in node: NodeType) -> [String] {
+  /// The template variables inside a parsed node or expression: Stencil keeps them in internal
+  /// types, so they are found by reflection rather than by scanning the text a second time.
+  static func variables(in node: Any) -> [String] {
     var found: [String] = []
     func visit(_ value: Any, depth: Int) {
       guard depth < 16 else { return }
@@ -280,13 +298,13 @@ extension MappingTemplate {
   }
 
   /// What Stencil reads as a literal rather than a variable: quoted text, numbers, true/false.
-  private static func isLiteral(_ variable: String) -> Bool {
+  static func isLiteral(_ variable: String) -> Bool {
     if variable.count > 1, let first = variable.first, first == "\"" || first == "'", variable.last == first { return true }
     return Int(variable) != nil || Float(variable) != nil || Bool(variable) != nil
   }
 
   /// The column a variable reads: the first step of `user.email`; nil when it is not a name.
-  private static func column(of variable: String) -> String? {
+  static func column(of variable: String) -> String? {
     let steps = variable.split(separator: ".", omittingEmptySubsequences: false)
     func isName(_ step: Substring) -> Bool {
       guard let first = step.first, first.isLetter || first == "_" else { return false }

@@ -26,6 +26,34 @@ public struct Model: Sendable, Encodable {
   public var source: Located<String>
   public var primaryKey: Located<String>
   public var relation: Relation
+  /// Columns whose text is JSON (`json: [payload]`): read as objects and arrays where fields are
+  /// JSON (rest, http and JSON Lines destinations), sent as the text elsewhere.
+  public var json: [Located<String>] = []
+
+  public init(name: Located<String>, source: Located<String>, primaryKey: Located<String>, relation: Relation) {
+    self.name = name
+    self.source = source
+    self.primaryKey = primaryKey
+    self.relation = relation
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(name, forKey: .name)
+    try container.encode(source, forKey: .source)
+    try container.encode(primaryKey, forKey: .primaryKey)
+    try container.encode(relation, forKey: .relation)
+    // Absent when empty, so a model without it keeps the applied config it had.
+    if !json.isEmpty { try container.encode(json, forKey: .json) }
+  }
+
+  private enum Key: String, CodingKey {
+    case name
+    case source
+    case primaryKey
+    case relation
+    case json
+  }
 }
 
 extension Model {

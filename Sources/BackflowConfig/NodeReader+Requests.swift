@@ -12,7 +12,18 @@ extension NodeReader {
         ok = false
         continue
       }
-      requests.append((Located(entry.key, at: entry.keyLocation), request))
+      let operation = Located(entry.key, at: entry.keyLocation)
+      // A removed row has left the model: its record has a key, and no row to read.
+      if RequestTemplates.removals.contains(entry.key),
+        let read = RequestTemplates(requests: [(operation, request)], location: location(of: node)).rowReads.named.first
+      {
+        error(
+          "requests.\(entry.key) reads record.row.\(read.name), but \(entry.key) is sent for rows that left the model "
+            + "(or for none): its records have a key and no row; read record.key", at: read.location)
+        ok = false
+        continue
+      }
+      requests.append((operation, request))
     }
     guard ok else { return nil }
     if requests.isEmpty {

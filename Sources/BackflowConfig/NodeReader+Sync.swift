@@ -27,11 +27,18 @@ extension NodeReader {
       }
       return nil
     }
+    var json: [Located<String>] = []
+    if let node = fields["json"] {
+      guard let columns = jsonColumns(node, path: fields.path("json")) else { return nil }
+      json = columns
+    }
     if let node = fields["dbt"] {
       guard fields["source"] == nil || source != nil, fields["primary_key"] == nil || primaryKey != nil,
         let dbt = dbtModel(node, fields: fields, source: source, primaryKey: primaryKey)
       else { return nil }
-      return Model(name: name, source: dbt.source, primaryKey: dbt.primaryKey, relation: dbt.relation)
+      var model = Model(name: name, source: dbt.source, primaryKey: dbt.primaryKey, relation: dbt.relation)
+      model.json = json
+      return model
     }
     var relation: Model.Relation?
     if let query = fields["query"] {
@@ -48,7 +55,29 @@ extension NodeReader {
       }
     }
     guard let source, let primaryKey, let relation else { return nil }
-    return Model(name: name, source: source, primaryKey: primaryKey, relation: relation)
+    var model = Model(name: name, source: source, primaryKey: primaryKey, relation: relation)
+    model.json = json
+    return model
+  }
+
+  /// A model's `json:`: column names, each once. Whether the model returns them is known only
+  /// to `plan`, which reads its columns.
+  private func jsonColumns(_ node: Node, path: String) -> [Located<String>]? {
+    guard let items = list(node, path: path) else { return nil }
+    var columns: [Located<String>] = []
+    var ok = true
+    for (index, item) in items.enumerated() {
+      guard let column = nonEmptyString(item, path: "\(path)[\(index)]", fromEnvironment: false) else {
+        ok = false
+        continue
+      }
+      if columns.contains(where: { $0.value == column.value }) {
+        error("\(path) names \(column.value) twice", at: item)
+        ok = false
+      }
+      columns.append(column)
+    }
+    return ok ? columns : nil
   }
 
   /// The name a sync file gives itself: `name:` or the file stem.

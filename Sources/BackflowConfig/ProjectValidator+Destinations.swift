@@ -12,7 +12,7 @@ extension ProjectValidator {
           diagnostics.error(
             "to \"\(mapping.to.value)\" is dotted, which writes a nested field, but destination "
               + "\(destination.name.value) is \(kind), whose fields are columns: name a column, or send to a rest or http "
-              + "destination", at: mapping.to.location)
+              + "destination or a JSON Lines file", at: mapping.to.location)
         }
       }
       let type = sync.type.value

@@ -7,6 +7,9 @@ public struct RequestTemplates: Sendable, Encodable {
   ]
   /// What a request template may read.
   public static let variables = ["records", "record", "object", "sync", "sync_id", "run_id", "batch", "operation"]
+  /// The operations sent for rows that left the model, or for none (`clear`): their records
+  /// have no row.
+  public static let removals = ["delete", "remove", "clear_fields", "clear"]
 
   /// Requests by operation, in file order.
   public var requests: [(operation: Located<String>, request: RequestTemplate)]
@@ -15,15 +18,7 @@ public struct RequestTemplates: Sendable, Encodable {
 
   /// The values read from the environment (a webhook key in a `path`): never shown.
   public var secrets: [String] {
-    requests.flatMap { _, request -> [Located<String>] in
-      var texts = [request.path] + request.query.map(\.value) + request.headers.map(\.value)
-      switch request.body {
-      case let .text(text, _)?: texts.append(text)
-      case let .json(tree)?: texts += tree.templates
-      case nil: break
-      }
-      return texts
-    }.filter(\.isSecret).map(\.value)
+    requests.flatMap(\.request.templates).filter(\.isSecret).map(\.value)
   }
 
   public func request(for operation: String) -> RequestTemplate? {
@@ -50,6 +45,17 @@ public struct RequestTemplate: Sendable, Encodable {
   public var result: ResultPaths?
   /// What a cleared field is sent as (`clear_fields`); `null` when not given.
   public var clearValue: Located<ScalarValue>?
+
+  /// Every template of the request: path, query and header values, the body's strings.
+  public var templates: [Located<String>] {
+    var texts = [path] + query.map(\.value) + headers.map(\.value)
+    switch body {
+    case let .text(text, _)?: texts.append(text)
+    case let .json(tree)?: texts += tree.templates
+    case nil: break
+    }
+    return texts
+  }
 
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: ConnectorKey.self)

@@ -44,7 +44,8 @@ public struct DestinationTarget: Sendable {
 
 extension DestinationTarget {
   /// The mapped fields with `values`, nested by their dotted names: `properties.firstname`
-  /// writes `{"properties": {"firstname": …}}` (http and rest destinations).
+  /// writes `{"properties": {"firstname": …}}` (http and rest destinations; JSON Lines files
+  /// write each field into the line's object the same way, `FileTable`).
   public func nestedFields(_ values: [JSONValue]) -> JSONValue {
     var fields: JSONValue = .object([])
     for (field, value) in zip(self.fields, values) { fields.set(value, at: Self.path(field)) }
@@ -56,7 +57,8 @@ extension DestinationTarget {
     path(field).reduce(Optional(fields)) { found, step in found?[step] }
   }
 
-  private static func path(_ field: String) -> [String] {
+  /// The steps of a field's dotted name: `properties.firstname` is properties, firstname.
+  static func path(_ field: String) -> [String] {
     field.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
   }
 }
@@ -92,10 +94,14 @@ public struct DestinationRecord: Sendable, Equatable {
   /// The mapped fields' values in `DestinationTarget.fields` order; empty for `delete` and
   /// `remove`.
   public var values: [JSONValue]
+  /// The model row, column → value, when the sync's request templates read it (`record.row`);
+  /// `nil` otherwise, and for rows that left the model.
+  public var row: JSONValue?
 
-  public init(key: JSONValue, values: [JSONValue]) {
+  public init(key: JSONValue, values: [JSONValue], row: JSONValue? = nil) {
     self.key = key
     self.values = values
+    self.row = row
   }
 }
 

@@ -4,15 +4,18 @@ import BackflowConfig
 /// match field, in the order records were first created. Pure, so every operation is tested
 /// without a file.
 struct FileTable {
-  /// The file's columns: the match field (if any), the sync's fields, then any other columns the
-  /// file already had, which are kept as they are.
+  /// The file's columns: the match field (if any), the sync's fields (a dotted field's first step:
+  /// `properties` for `properties.firstname`), then any other columns the file already had, which
+  /// are kept as they are.
   private(set) var columns: [String]
   /// Records in creation order; nil where one was deleted.
   private var rows: [[JSONValue]?] = []
   /// Match value (as text) → position in `rows`.
   private var index: [String: Int] = [:]
   private let keyColumn: Int?
-  private let fieldColumns: [Int]
+  /// Where each of the sync's fields is written: a column, and inside it the path of a dotted
+  /// field (JSON Lines), which leaves the object's other members as they are.
+  private let fields: [(column: Int, path: [String])]
 
   /// An empty table for `target`.
   init(target: DestinationTarget) {
@@ -23,12 +26,21 @@ struct FileTable {
   private init(columns: [String], target: DestinationTarget) {
     self.columns = columns
     keyColumn = target.matchField.flatMap { columns.firstIndex(of: $0) }
-    fieldColumns = target.fields.compactMap { columns.firstIndex(of: $0) }
+    fields = target.fields.compactMap { field in
+      let steps = DestinationTarget.path(field)
+      return columns.firstIndex(of: steps[0]).map { ($0, Array(steps.dropFirst())) }
+    }
   }
 
-  /// The columns a file must have for `target`: the match field, then the mapped fields.
+  /// The columns a file must have for `target`: the match field, then the mapped fields' first
+  /// steps, each once.
   static func required(by target: DestinationTarget) -> [String] {
-    (target.matchField.map { [$0] } ?? []) + target.fields.filter { $0 != target.matchField }
+    var columns = target.matchField.map { [$0] } ?? []
+    for field in target.fields {
+      let column = DestinationTarget.path(field)[0]
+      if !columns.contains(column) { columns.append(column) }
+    }
+    return columns
   }
 
   /// A table read back from a file: `columns` as its header says and `records` in file order.
@@ -64,14 +76,11 @@ struct FileTable {
 
   private mutating func apply(_ operation: DestinationOperation, _ record: DestinationRecord) -> RecordOutcome {
     let writesValues = [.upsert, .update, .insert, .add, .track].contains(operation)
-    if writesValues, record.values.count != fieldColumns.count {
-      return .failed("expected \(fieldColumns.count) field values, got \(record.values.count)")
+    if writesValues, record.values.count != fields.count {
+      return .failed("expected \(fields.count) field values, got \(record.values.count)")
     }
     if operation == .insert || operation == .track {
-      var row = Array(repeating: JSONValue.null, count: columns.count)
-      if let keyColumn { row[keyColumn] = record.key }
-      for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
-      append(row)
+      append(newRow(record))
       return .succeeded
     }
     guard let key = Self.keyText(record.key) else {
@@ -83,10 +92,7 @@ struct FileTable {
       if let position {
         set(record.values, at: position)
       } else {
-        var row = Array(repeating: JSONValue.null, count: columns.count)
-        if let keyColumn { row[keyColumn] = record.key }
-        for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
-        append(row)
+        append(newRow(record))
       }
     case .update:
       guard let position else { return .failed("not found") }
@@ -97,7 +103,7 @@ struct FileTable {
         index[key] = nil
       }
     case .clearFields:
-      if let position { set(Array(repeating: .null, count: fieldColumns.count), at: position) }
+      if let position { set(Array(repeating: .null, count: fields.count), at: position) }
     case .insert, .track, .clear:
       break
     }
@@ -114,7 +120,7 @@ struct FileTable {
   func newRow(_ record: DestinationRecord) -> [JSONValue] {
     var row = Array(repeating: JSONValue.null, count: columns.count)
     if let keyColumn { row[keyColumn] = record.key }
-    for (column, value) in zip(fieldColumns, record.values) { row[column] = value }
+    for (field, value) in zip(fields, record.values) { row[field.column].set(value, at: field.path) }
     return row
   }
 
@@ -136,7 +142,7 @@ struct FileTable {
 
   private mutating func set(_ values: [JSONValue], at position: Int) {
     guard var row = rows[position] else { return }
-    for (column, value) in zip(fieldColumns, values) { row[column] = value }
+    for (field, value) in zip(fields, values) { row[field.column].set(value, at: field.path) }
     rows[position] = row
   }
 

@@ -251,8 +251,9 @@ public final class RESTDestination: DestinationConnector {
     ]
   }
 
-  /// A record as templates see it: `{key, fields}`, `fields` nested by the mappings' dotted
-  /// `to`; a `clear_fields` record's fields are the request's `clear_value`.
+  /// A record as templates see it: `{key, fields, row}`, `fields` nested by the mappings' dotted
+  /// `to`, `row` the model row when a template reads it; a `clear_fields` record's fields are the
+  /// request's `clear_value`.
   private func record(for record: DestinationRecord, operation: DestinationOperation, request: RESTRequest)
     -> JSONValue
   {
@@ -260,7 +261,7 @@ public final class RESTDestination: DestinationConnector {
       operation == .clearFields
       ? Array(repeating: request.template.clearValue.map { JSONValue($0.value) } ?? .null, count: target.fields.count)
       : record.values
-    return .object([("key", record.key), ("fields", target.nestedFields(values))])
+    return .object([("key", record.key), ("fields", target.nestedFields(values))] + (record.row.map { [("row", $0)] } ?? []))
   }
 
   /// `POST /crm/v3/objects/{{ object }}/batch/upsert`: the template, which holds no secret

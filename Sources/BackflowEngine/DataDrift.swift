@@ -123,7 +123,7 @@ public final class DataDrift {
     let reader = try ConnectorRegistry.standard.modelReader(for: source, in: directory)
     let sql = reader.sql(of: model.relation)
     let columns = try usedColumns(of: sync, model: model, available: try reader.columns(of: sql))
-    var mapper = try RecordMapper(sync: sync)
+    var mapper = try RecordMapper(sync: sync, jsonColumns: project.jsonColumns(of: sync))
     mapper.bind(columns)
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint
     let target = DestinationTarget(
@@ -222,22 +222,14 @@ public final class DataDrift {
   /// The model columns the sync reads besides the primary key, sorted: what its fingerprint covers,
   /// as the planner computes it.
   private func usedColumns(of sync: Sync, model: Model, available: [String]) throws -> [String] {
-    var wanted: [String] = []
-    if let match = sync.match { wanted.append(match.column.value) }
-    for mapping in sync.mappings {
-      switch mapping.origin {
-      case let .column(name): wanted.append(name.value)
-      case let .template(text): wanted += try MappingTemplate(text.value).columns
-      case .value: break
-      }
-    }
-    let missing = ([model.primaryKey.value] + wanted).filter { !available.contains($0) }
+    let reads = try sync.columnReads()
+    let missing = ([model.primaryKey.value] + reads.named.map(\.name)).filter { !available.contains($0) }
     guard missing.isEmpty else {
       throw PlanError(
-        "model \(model.name.value) does not return \(missing.joined(separator: ", ")), which the sync reads; "
+        "model \(model.name.value) does not return \(Array(Set(missing)).sorted().joined(separator: ", ")), which the sync reads; "
           + "`backflow plan` says more")
     }
-    return Set(wanted).sorted()
+    return reads.used(of: available)
   }
 
   /// A model row as the JSON object apply reads back from a plan file, typed the same way.

@@ -274,7 +274,7 @@ public final class Engine {
         syncRun = try SyncRun(
           sync: sync, run: run, rows: PlanFileSource(url: planFile, sync: sync.name.value), sweep: data.sweep,
           connector: connector, ledger: state, changelog: spool, cancellation: cancellation, clock: SystemPacingClock(),
-          progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          jsonColumns: project.jsonColumns(of: sync), progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()

@@ -125,17 +125,7 @@ public final class RowTester {
   /// Reads the row and builds its record; throws `RowTestError` when the sync, the key or an
   /// overridden column does not exist.
   public func prepare(_ test: RowTest) throws -> PreparedRowTest {
-    guard let sync = project.sync(named: test.sync) else {
-      throw RowTestError(
-        "no sync named \(test.sync) in the project"
-          + Suggestion.hint(for: test.sync, in: project.syncs.map(\.name.value)))
-    }
-    guard let model = project.model(of: sync) else {
-      throw RowTestError("model \(sync.model.value) of sync \(test.sync) is not declared")
-    }
-    guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
-      throw RowTestError("destination \(sync.destination.value) of sync \(test.sync) is not declared")
-    }
+    let (sync, model, destination) = try parts(of: test.sync)
     let record = try state.syncs().first { $0.name == test.sync && $0.retiredAt == nil }
     let (columns, values) = try read(test, model: model)
     let row = try overridden(columns: columns, values: values, with: test.overrides, model: model)
@@ -155,17 +145,14 @@ public final class RowTester {
       batchNumber: Int(Date().timeIntervalSince1970 * 1_000_000), sync: sync, destinationConfig: destination)
     guard let operation else { return prepared }
 
-    var mapper = try RecordMapper(sync: sync)
+    var mapper = try RecordMapper(sync: sync, jsonColumns: project.jsonColumns(of: sync))
     let members: [(String, JSONValue)] = if case let .object(members) = row { members } else { [] }
     mapper.bind(members.map(\.0))
     let modelValues = members.map { FieldValue(json: $0.1) }
     let key = text(of: row[model.primaryKey.value] ?? .null) ?? test.key
     if planned == .remove {
       // As apply removes: by the match value the snapshot recorded, here the row's own.
-      let match = mapper.matchValue(of: modelValues).flatMap { try? JSONValue.parse($0) }
-      let recordKey = match.flatMap { $0 == .null ? nil : $0 } ?? .string(key)
-      let values: [JSONValue] = operation == .clearFields ? mapper.fields.map { _ in .null } : []
-      prepared.record = DestinationRecord(key: recordKey, values: values)
+      prepared.record = mapper.removal(key: key, matchValue: mapper.matchValue(of: modelValues), operation: operation)
     } else {
       do {
         prepared.record = try mapper.record(key: key, values: modelValues)
@@ -175,6 +162,48 @@ public final class RowTester {
     }
     prepared.fields = Array(zip(mapper.fields, prepared.record?.values ?? []))
     return prepared
+  }
+
+  /// A row the last apply synced and the model no longer holds, as apply would send its removal:
+  /// from its snapshot entry, whose match value keys the record (`plan --show-requests`).
+  public func prepareRemoval(sync name: String, key: String) throws -> PreparedRowTest {
+    let (sync, model, destination) = try parts(of: name)
+    guard let record = try state.syncs().first(where: { $0.name == name && $0.retiredAt == nil }) else {
+      throw RowTestError("sync \(name) has not been applied, so it has synced no row to remove")
+    }
+    let snapshot = try state.snapshot(syncID: record.id)
+    var found: SnapshotEntry?
+    // Read to the end: a stream left open would keep a PostgreSQL state store's connection busy.
+    while let entry = try snapshot.next() {
+      if found == nil, entry.key == key { found = entry }
+    }
+    guard let entry = found else { throw RowTestError("the snapshot of sync \(name) has no row with key \(key)") }
+    let operation = sync.destinationOperation(for: .remove)
+    var prepared = PreparedRowTest(
+      test: RowTest(sync: name, key: key, operation: .removed), syncID: record.id, model: model.name.value,
+      primaryKey: model.primaryKey.value, row: .null, destination: "\(sync.destination.value)/\(sync.object.value)",
+      operation: operation, unsentReason: sync.unsentReason(for: .remove), record: nil, fields: [],
+      batchNumber: Int(Date().timeIntervalSince1970 * 1_000_000), sync: sync, destinationConfig: destination)
+    guard let operation else { return prepared }
+    let mapper = try RecordMapper(sync: sync)
+    prepared.record = mapper.removal(key: key, matchValue: entry.matchValue, operation: operation)
+    prepared.fields = Array(zip(mapper.fields, prepared.record?.values ?? []))
+    return prepared
+  }
+
+  /// The sync named `name`, its model and its destination.
+  private func parts(of name: String) throws -> (Sync, Model, Destination) {
+    guard let sync = project.sync(named: name) else {
+      throw RowTestError(
+        "no sync named \(name) in the project" + Suggestion.hint(for: name, in: project.syncs.map(\.name.value)))
+    }
+    guard let model = project.model(of: sync) else {
+      throw RowTestError("model \(sync.model.value) of sync \(name) is not declared")
+    }
+    guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
+      throw RowTestError("destination \(sync.destination.value) of sync \(name) is not declared")
+    }
+    return (sync, model, destination)
   }
 
   /// Sends the prepared record: `DestinationConnectors.open`, `prepare`, `send`, and always
@@ -280,22 +309,11 @@ public final class RowTester {
   /// Fails when the sync's match or mappings name a column the model does not return, as `plan`
   /// would report it.
   private func checkUsedColumns(of sync: Sync, in columns: [String], model: Model) throws {
-    var wanted: [(String, String)] = []
-    if let match = sync.match { wanted.append(("match", match.column.value)) }
-    for (index, mapping) in sync.mappings.enumerated() {
-      switch mapping.origin {
-      case let .column(name): wanted.append(("mappings[\(index)].from", name.value))
-      case let .template(text):
-        for name in (try? MappingTemplate(text.value))?.columns ?? [] {
-          wanted.append(("mappings[\(index)].template", name))
-        }
-      case .value: break
-      }
-    }
-    if let (path, column) = wanted.first(where: { !columns.contains($0.1) }) {
+    let reads = (try? sync.columnReads())?.named ?? []
+    if let read = reads.first(where: { !columns.contains($0.name) }) {
       throw RowTestError(
-        "\(path) names column \"\(column)\", which model \(model.name.value) does not return"
-          + Self.didYouMean(column, in: columns) + "; `backflow plan` reports every such problem")
+        "\(read.path) names column \"\(read.name)\", which model \(model.name.value) does not return"
+          + Self.didYouMean(read.name, in: columns) + "; `backflow plan` reports every such problem")
     }
   }
 

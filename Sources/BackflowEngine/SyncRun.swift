@@ -76,28 +76,29 @@ public final class SyncRun {
   ///   - run: the run as the state store started it, with its planned counts.
   ///   - sweep: whether this is mirror's full run that deletes what the model does not hold.
   ///   - progress: called after each batch's outcome is recorded.
+  ///   - jsonColumns: the model's columns read as JSON (`Project.jsonColumns(of:)`).
   public convenience init(
     sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
-    ledger: any RunLedger, cancellation: Cancellation, clock: any PacingClock,
+    ledger: any RunLedger, cancellation: Cancellation, clock: any PacingClock, jsonColumns: [String] = [],
     progress: @escaping (RunRecord) -> Void = { _ in }
   ) throws {
     try self.init(
       sync: sync, run: run, rows: rows, sweep: sweep, connector: connector, ledger: ledger, changelog: nil,
-      cancellation: cancellation, clock: clock, progress: progress)
+      cancellation: cancellation, clock: clock, jsonColumns: jsonColumns, progress: progress)
   }
 
   /// With `changelog`, every row's outcome is also written for the sync logs.
   init(
     sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
     ledger: any RunLedger, changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
-    progress: @escaping (RunRecord) -> Void
+    jsonColumns: [String], progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
     self.changelog = changelog
     self.run = run
     self.rows = rows
     self.sweep = sweep
-    mapper = try RecordMapper(sync: sync)
+    mapper = try RecordMapper(sync: sync, jsonColumns: jsonColumns)
     self.connector = connector
     self.ledger = ledger
     writer = SnapshotWriter(ledger: ledger, syncID: run.syncID, runID: run.id)
@@ -241,11 +242,7 @@ public final class SyncRun {
     case let .remove(entry):
       let ref = PlannedRef(operation: .remove, key: entry.key, fingerprint: entry.fingerprint, matchValue: nil, row: changelogRow)
       guard let operation = sync.destinationOperation(for: .remove) else { return skip(ref) }
-      let match = entry.matchValue.flatMap { try? JSONValue.parse($0) }
-      let record = DestinationRecord(
-        key: match.flatMap { $0 == .null ? nil : $0 } ?? .string(entry.key),
-        values: operation == .clearFields ? mapper.fields.map { _ in .null } : [])
-      return add(record, ref, to: operation)
+      return add(mapper.removal(key: entry.key, matchValue: entry.matchValue, operation: operation), ref, to: operation)
     case let .add(planned), let .change(planned):
       let operation: PlannedOperation = if case .add = row { .add } else { .change }
       let ref = PlannedRef(

@@ -58,8 +58,15 @@ public enum FuzzEntry: String, CaseIterable, Sendable {
 
   private static func renderTemplate(_ text: String) {
     guard let template = try? MappingTemplate(text) else { return }
-    let row = Dictionary(template.columns.map { ($0, JSONValue.string("x")) }, uniquingKeysWith: { first, _ in first })
+    // Lists and objects too, so loops walk something and members are found.
+    let values: [JSONValue] = [
+      .string("x"), .array([.string("a"), .int(2), .null]), .object([("k", .array([.object([("v", .int(1))])]))]),
+      .int(0), .null,
+    ]
+    let row = Dictionary(
+      template.columns.enumerated().map { ($1, values[$0 % values.count]) }, uniquingKeysWith: { first, _ in first })
     _ = try? template.render(row)
+    _ = try? template.value(row)
   }
 
   private static func readJSON(_ bytes: [UInt8]) {

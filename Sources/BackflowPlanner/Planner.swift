@@ -245,40 +245,31 @@ public final class Planner {
     return warnings
   }
 
-  /// The model columns the sync reads, sorted; each missing one is reported where the config names it.
+  /// The model columns the sync reads, sorted; each missing one, and each `json:` column the
+  /// model does not return, is reported where the config names it.
   private func usedColumns(of sync: Sync, model: Model, available: [String]) throws -> [String] {
-    var wanted: [(name: String, location: SourceLocation, path: String)] = [
-      (model.primaryKey.value, model.primaryKey.location, "primary_key")
-    ]
-    if let match = sync.match { wanted.append((match.column.value, match.column.location, "match")) }
-    for (index, mapping) in sync.mappings.enumerated() {
-      switch mapping.origin {
-      case let .column(name): wanted.append((name.value, name.location, "mappings[\(index)].from"))
-      case let .template(text):
-        let template: MappingTemplate
-        do {
-          template = try MappingTemplate(text.value)
-        } catch {
-          // Validation reports this first; a plan must not guess which columns a template reads.
-          throw PlanningFailure(message: "mappings[\(index)].template: \(error)", location: text.location)
-        }
-        for name in template.columns {
-          wanted.append((name, text.location, "mappings[\(index)].template"))
-        }
-      case .value: break
-      }
+    let reads: ColumnReads
+    do {
+      reads = try sync.columnReads()
+    } catch let error as ColumnReadError {
+      // Validation reports this first; a plan must not guess which columns a template reads.
+      throw PlanningFailure(message: error.message, location: error.location)
     }
+    let wanted =
+      [ColumnRead(name: model.primaryKey.value, location: model.primaryKey.location, path: "primary_key")]
+      + reads.named + model.json.map { ColumnRead(name: $0.value, location: $0.location, path: "json") }
     let missing = wanted.filter { !available.contains($0.name) }
     guard missing.isEmpty else {
       for column in missing {
+        let reading = column.path.hasPrefix("requests.") ? "reads record.row.\(column.name)" : "names column \"\(column.name)\""
         diagnostics.error(
-          "\(column.path) names column \"\(column.name)\", which model \(model.name.value) does not return"
+          "\(column.path) \(reading), which model \(model.name.value) does not return"
             + Suggestion.hint(for: column.name, in: available) + "; its columns are \(available.joined(separator: ", "))",
           at: column.location)
       }
       throw PlanningFailure.reported
     }
-    return Set(wanted.dropFirst().map(\.name)).sorted()
+    return reads.used(of: available)
   }
 
   private func reader(for model: Model) throws -> any ModelReader {

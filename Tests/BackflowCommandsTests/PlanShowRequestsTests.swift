@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowSQLite
 import BackflowTestSupport
 import Foundation
@@ -57,6 +58,54 @@ struct PlanShowRequestsTests {
       #expect(!output.contains("cannot render") && !output.contains(Self.secret))
       // Without --show-rows the plan itself lists no keys.
       #expect(!output.contains("      + 1, 2"))
+    }
+  }
+
+  /// A removed row has left the model: its request is rendered from the snapshot the last apply
+  /// recorded, keyed by its match value, and nothing is sent.
+  @Test func aRemovedRowsRequestIsRenderedFromTheSnapshot() async throws {
+    let api: @Sendable (ProtocolServer.Request) -> ProtocolServer.Answer = { request in
+      guard request.path == "/token" else { return ProtocolServer.Answer(status: 200, json: .object([])) }
+      return ProtocolServer.Answer(
+        status: 200, json: .object([("access_token", .string("t0k")), ("token_type", .string("bearer")), ("expires_in", .int(3600))]))
+    }
+    try await withAPIServer(api) { server in
+      try await withTemporaryDirectory { directory in
+        let project = Self.project.replacingOccurrences(of: "http://127.0.0.1:9", with: server.url)
+        let sync = Self.sync + """
+            delete:
+              method: DELETE
+              path: "/contacts/{{ record.key | url_encode }}"
+              batch: 1
+              headers: { X-Key: "${SECRET}" }
+          on_delete: delete
+
+          """
+        ProjectFixture.write(["backflow.yaml": project, "syncs/users_to_crm.yaml": sync], into: directory)
+        let warehouse = try SQLiteDatabase(path: directory.appendingPathComponent("warehouse.db").path)
+        try warehouse.execute(
+          """
+          create table users (user_id integer, email text, first_name text);
+          insert into users values (1, 'ada@example.com', 'Ada'), (2, 'grace@example.com', 'Grace');
+          """)
+        let environment = ["SECRET": Self.secret]
+        let applied = try await onThreadOfItsOwn {
+          try BackflowProcess.run(["apply", "--auto-approve"], in: directory, environment: environment)
+        }
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        try warehouse.execute("delete from users where user_id = 2")
+        let sent = server.requests.count
+        let result = try await onThreadOfItsOwn {
+          try BackflowProcess.run(["plan", "--show-requests"], in: directory, environment: environment)
+        }
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let output = result.stdout
+        #expect(output.contains("users_to_crm, removed row 2:"), "\(output)")
+        #expect(output.contains("DELETE \(server.url)/contacts/grace%40example.com"), "\(output)")
+        #expect(output.contains("X-Key: [redacted]") && !output.contains(Self.secret), "\(output)")
+        #expect(!output.contains("cannot render"), "\(output)")
+        #expect(server.requests.count == sent)
+      }
     }
   }
 }

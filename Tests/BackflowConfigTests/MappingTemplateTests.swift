@@ -8,9 +8,9 @@ struct MappingTemplateTests {
     try MappingTemplate(text).render(row)
   }
 
-  func parseError(_ text: String) -> MappingTemplateError? {
+  func parseError(_ text: String, variables: [String]? = nil) -> MappingTemplateError? {
     do {
-      _ = try MappingTemplate(text)
+      _ = try MappingTemplate(text, variables: variables)
       return nil
     } catch {
       return error as? MappingTemplateError
@@ -182,7 +182,7 @@ struct MappingTemplateTests {
     ("a\n  {{ x | nope }}", "unknown filter \"nope\"", 2, 3),
     ("Hi {{ email", "{{ is not closed; end it with }}", 1, 4),
     ("{{ email }", "{{ is not closed", 1, 1),
-    ("{% if vip %}VIP{% endif %}", "tags such as {% if %} are not supported", 1, 1),
+    ("{% include \"x\" %}", "unknown tag {% include %}", 1, 1),
     ("x {{ }}", "{{ }} is empty", 1, 3),
     ("{{ first_name last_name }}", "is not a column with filters", 1, 1),
     ("{{ a if b else c }}", "is not a column with filters", 1, 1),
@@ -196,6 +196,27 @@ struct MappingTemplateTests {
     ("{{ x | date: \"%99999999999999999999999d\" }}", "has a width over 64", 1, 1),
     ("{{ x | truncate: \"many\" }}", "truncate needs a length", 1, 1),
     ("{{ x | join: \",\" }}", "unknown filter \"join\"", 1, 1),
+    // Blocks: an unclosed or unknown tag where it opens, what is inside where it is.
+    ("{% for t in tags %}{% if t %}{{ t | date }}{% endif %}{% endfor %}", "date takes one argument", 1, 30),
+    ("{% if x | truncate: \"n\" %}{% endif %}", "truncate needs a length", 1, 1),
+    ("a\n{% for t in tags %}{{ t }}", "{% for %} is not closed; end it with {% endfor %}", 2, 1),
+    ("{% if x %}a{% else %}b", "{% if %} is not closed; end it with {% endif %}", 1, 1),
+    ("x {% if a %}{% for t in b %}{% endif %}", "{% for %} is not closed; end it with {% endfor %}", 1, 13),
+    ("{% for t in b %}{% endunless %}{% endfor %}", "{% for %} is not closed", 1, 1),
+    ("{% endfor %}", "{% endfor %} has no {% for %} before it", 1, 1),
+    ("ab {% else %}", "{% else %} has no {% if %} before it", 1, 4),
+    ("{% include \"x\" %}", "unknown tag {% include %}", 1, 1),
+    ("{% fro t in tags %}{% endfor %}", "unknown tag {% fro %}; did you mean \"for\"?", 1, 1),
+    ("{% for t tags %}{% endfor %}", "is not a loop; write {% for item in list %}", 1, 1),
+    ("{% for t.x in tags %}{% endfor %}", "is not a loop", 1, 1),
+    ("{% for t in tags limit: many %}{% endfor %}", "limit needs a whole number", 1, 1),
+    ("{% if %}a{% endif %}", "{% if %} needs a condition", 1, 1),
+    ("{% if a == %}a{% endif %}", "== needs a value on each side", 1, 1),
+    ("{% if a and %}a{% endif %}", "need a value on each side", 1, 1),
+    ("{% if a %}{% else %}{% elsif b %}{% endif %}", "{% elsif %} cannot follow {% else %}", 1, 21),
+    ("{% for t in tags %}{{ t | lowr }}{% endfor %}", "unknown filter \"lowr\"", 1, 20),
+    ("{% if a | nope %}{% endif %}", "unknown filter \"nope\"", 1, 1),
+    ("{% for t in tags %}\n  {{ first-name }}{% endfor %}", "\"first-name\" is not a column name", 2, 3),
   ])
   func refusesAtParse(_ text: String, _ message: String, _ line: Int, _ column: Int) throws {
     let error = try #require(parseError(text), "\(text) parsed")

@@ -134,8 +134,97 @@ struct RESTConfigTests {
     #expect(
       loaded.diagnostics.sorted.filter { $0.severity == .error }.map(\.description) == [
         "syncs/s.yaml:6:29: error: to \"profile.first\" is dotted, which writes a nested field, but destination local is "
-          + "sqlite, whose fields are columns: name a column, or send to a rest or http destination"
+          + "sqlite, whose fields are columns: name a column, or send to a rest or http destination or a JSON Lines file"
       ])
+  }
+
+  @Test func aDottedToNestsInJSONLinesFilesOnly() {
+    func errors(format: String) -> [String] {
+      ProjectFixture.load([
+        "backflow.yaml": "version: 1\nsources:\n  warehouse: { type: sqlite, path: warehouse.db }\ndestinations:\n  out: { type: file, dir: out, format: \(format) }\n",
+        "syncs/s.yaml": "model: users\ndestination: out\nobject: contacts\nmatch: { email: email }\nmappings:\n  - { from: first_name, to: profile.first }\n",
+        "syncs/models/users.yaml": "source: warehouse\nprimary_key: user_id\ntable: users\n",
+      ]).diagnostics.sorted.filter { $0.severity == .error }.map(\.description)
+    }
+    #expect(errors(format: "jsonl") == [])
+    #expect(errors(format: "csv").first?.hasPrefix("syncs/s.yaml:6:29: error: to \"profile.first\" is dotted") == true)
+  }
+
+  @Test func blocksInRequestTemplatesAreCheckedWhereTheyAre() {
+    let upsert = """
+        upsert:
+          method: POST
+          path: /contacts
+          body_text: "{% for r in records %}{{ r.key }}{% if r.fields.missing %}{% endfor %}"
+          content_type: text/plain
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(upsert, extra: "")]) == [
+        "syncs/s.yaml:11:50: error: requests.upsert.body_text: {% if %} is not closed; end it with {% endif %}"
+      ])
+    let typo = """
+        upsert:
+          method: POST
+          path: /contacts
+          body: { inputs: "{% for r in records %}{{ r.kee }}{{ rr.key }}{% endfor %}" }
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(typo, extra: "")]) == [
+        "syncs/s.yaml:11:55: error: requests.upsert.body.inputs: unknown variable \"rr\"; did you mean \"r\"?; the "
+          + "variables are records, record, object, sync, sync_id, run_id, batch, operation, r, forloop"
+      ])
+  }
+
+  @Test func aRemovalRequestCannotReadTheRow() {
+    let delete = """
+        delete:
+          method: DELETE
+          path: "/contacts/{{ record.row.email | url_encode }}"
+          batch: 1
+
+      """
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + delete)]) == [
+        "syncs/s.yaml:16:11: error: requests.delete reads record.row.email, but delete is sent for rows that left the "
+          + "model (or for none): its records have a key and no row; read record.key"
+      ])
+  }
+
+  @Test(arguments: [
+    (["record", "row", "email"], RowReadCase.column("email")),
+    (["records", "[]", "row", "plan"], .column("plan")),
+    (["records", "0", "row", "plan"], .column("plan")),
+    (["record", "row"], .whole),
+    (["record"], .whole),
+    (["records"], .whole),
+    (["records", "[]"], .whole),
+    (["record", "key"], .none),
+    (["record", "fields", "row"], .none),
+    (["records", "size"], .none),
+    (["object"], .none),
+  ])
+  func whatATemplatePathReadsOfTheRow(_ path: [String], _ expected: RowReadCase) throws {
+    // Through a template: `{{ record.row.email }}` and the like, in a request of one record.
+    let text = "{{ " + path.map { $0 == "[]" ? "first" : $0 }.joined(separator: ".") + " }}"
+    let requests = try #require(
+      ProjectFixture.load([
+        "backflow.yaml": Self.project,
+        "syncs/s.yaml": Self.sync("  upsert: { method: POST, path: /x, batch: 1, body: { v: \"\(text)\" } }\n", extra: ""),
+      ], environment: ["HUBSPOT_TOKEN": "t"]).project.syncs.first?.requests)
+    let reads = requests.rowReads
+    switch expected {
+    case let .column(name): #expect(reads.named.map(\.name) == [name] && reads.wholeRow == nil, "\(text)")
+    case .whole: #expect(reads.named.isEmpty && reads.wholeRow != nil, "\(text)")
+    case .none: #expect(reads.named.isEmpty && reads.wholeRow == nil, "\(text)")
+    }
+  }
+
+  enum RowReadCase: Sendable {
+    case column(String)
+    case whole
+    case none
   }
 
   @Test func authTakesExactlyOneKindAndRateAWindow() {

@@ -60,8 +60,8 @@ let semanticCases: [DiagnosticCase] = [
     errors: [.error(s, 6, 17, "mappings[0].template: unknown filter \"nope\"")]),
   DiagnosticCase(
     name: "template block tags",
-    files: [s: DiagnosticCase.sync("mappings:\n  - { template: \"{% if vip %}VIP{% endif %}\", to: name }")],
-    errors: [.error(s, 6, 18, "mappings[0].template: tags such as {% if %} are not supported in mapping templates")]),
+    files: [s: DiagnosticCase.sync("mappings:\n  - { template: \"{% if vip %}VIP{% endfi %}\", to: name }")],
+    errors: [.error(s, 6, 33, "mappings[0].template: unknown tag {% endfi %}; did you mean \"endif\"?")]),
   DiagnosticCase(
     name: "a template from the environment is not shown",
     files: [s: DiagnosticCase.sync("mappings:\n  - { template: \"${TEMPLATE}\", to: name }")],

@@ -11,7 +11,12 @@ struct FileDestinationDriver: DestinationConnectorDriver {
   var example: String { "{ type: file, dir: out }" }
 
   func settings(_ fields: DriverFields) -> (any ConnectorSettings)? { FileSettings(fields) }
-  func capabilities(_ settings: any ConnectorSettings) -> DestinationCapabilities { .everything }
+  /// A JSON Lines record is an object, so a dotted `to` writes a nested field; a CSV column is flat.
+  func capabilities(_ settings: any ConnectorSettings) -> DestinationCapabilities {
+    var capabilities = DestinationCapabilities.everything
+    capabilities.nestsFields = ((try? settings.typed(FileSettings.self))?.format?.value ?? .jsonl) == .jsonl
+    return capabilities
+  }
 
   func readRefusal(_ settings: any ConnectorSettings) -> String? {
     "the destination cannot be read back: drift reads database tables and readable http destinations only"
