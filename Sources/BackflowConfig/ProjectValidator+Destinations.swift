@@ -58,5 +58,10 @@ extension ProjectValidator {
         "requests has no \(operation), which this sync sends (\(sync.reason(for: operation))); add requests.\(operation)",
         at: requests.location)
     }
+    if sync.mode.value == .mirror, sync.type.value == .object, requests.request(for: "list") == nil {
+      diagnostics.error(
+        "mode mirror's first run deletes the records absent from the model, so it lists them: add requests.list "
+          + "(a paginated request, docs/rest.md), or use mode: upsert with on_delete: delete", at: sync.mode.location)
+    }
   }
 }
