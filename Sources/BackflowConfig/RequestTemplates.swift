@@ -201,14 +201,11 @@ public struct ResultPaths: Sendable, Encodable {
   }
 
   public func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: ConnectorKey.self)
-    for (key, path) in [
-      ("errors", errors), ("error_key", errorKey), ("error_index", errorIndex), ("error_message", errorMessage),
-      ("each", each), ("ok", ok), ("ids", ids), ("id_key", idKey), ("id", id),
-    ] {
-      if let path { try container.encode(Located(path.value.description, at: path.location), forKey: ConnectorKey(key)) }
-    }
-    if caseInsensitiveKeys { try container.encode("case_insensitive", forKey: ConnectorKey("keys")) }
+    try encodePaths(
+      [
+        ("errors", errors), ("error_key", errorKey), ("error_index", errorIndex), ("error_message", errorMessage),
+        ("each", each), ("ok", ok), ("ids", ids), ("id_key", idKey), ("id", id),
+      ], caseInsensitiveKeys: caseInsensitiveKeys, to: encoder)
   }
 }
 
@@ -230,28 +227,22 @@ public struct RecordPaths: Sendable, Encodable {
   /// Keys compare without regard to case (APIs that lower-case emails).
   public var caseInsensitiveKeys: Bool
 
-  public init(
-    records: Located<ResultPath>, key: Located<ResultPath>, fields: Located<ResultPath>?, id: Located<ResultPath>?,
-    next: Located<ResultPath>?, nextURL: Located<ResultPath>?, caseInsensitiveKeys: Bool
-  ) {
-    self.records = records
-    self.key = key
-    self.fields = fields
-    self.id = id
-    self.next = next
-    self.nextURL = nextURL
-    self.caseInsensitiveKeys = caseInsensitiveKeys
-  }
-
   public func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: ConnectorKey.self)
-    for (key, path) in [
-      ("records", records), ("key", key), ("fields", fields), ("id", id), ("next", next), ("next_url", nextURL),
-    ] {
-      if let path { try container.encode(Located(path.value.description, at: path.location), forKey: ConnectorKey(key)) }
-    }
-    if caseInsensitiveKeys { try container.encode("case_insensitive", forKey: ConnectorKey("keys")) }
+    try encodePaths(
+      [("records", records), ("key", key), ("fields", fields), ("id", id), ("next", next), ("next_url", nextURL)],
+      caseInsensitiveKeys: caseInsensitiveKeys, to: encoder)
   }
+}
+
+/// A `result:` as the applied config stores it: each path as written, then `keys`.
+private func encodePaths(
+  _ paths: [(String, Located<ResultPath>?)], caseInsensitiveKeys: Bool, to encoder: any Encoder
+) throws {
+  var container = encoder.container(keyedBy: ConnectorKey.self)
+  for (key, path) in paths {
+    if let path { try container.encode(Located(path.value.description, at: path.location), forKey: ConnectorKey(key)) }
+  }
+  if caseInsensitiveKeys { try container.encode("case_insensitive", forKey: ConnectorKey("keys")) }
 }
 
 /// `offset: { param: offset, size_param: count, size: 1000 }`: a `list` request pages by

@@ -55,6 +55,9 @@ public struct RESTConnection: Sendable {
 /// a header value.
 public final class RESTDestination: DestinationConnector {
   static let noKeptID = "no destination id is kept for this record; declare `read:` to look it up"
+  /// Mirror's sweep numbers its deletions from here, so their idempotency keys never meet the
+  /// run's batches.
+  static let sweepBatches = 1_000_000
 
   private let client: RESTClient
   private let requests: [String: RESTRequest]
@@ -176,8 +179,8 @@ public final class RESTDestination: DestinationConnector {
     return try HTTPSweep(
       name: connection.name, pages: { page in try await readBack.eachPage(page) }, fold: { readBack.folded($0) }
     ) { [self] records, number in
-      // Numbered apart from the run's batches, so their idempotency keys differ.
-      try await self.sendKeepingIDs(DestinationBatch(number: 1_000_000 + number, operation: .delete, records: records))
+      try await self.sendKeepingIDs(
+        DestinationBatch(number: Self.sweepBatches + number, operation: .delete, records: records))
         .map(\.outcome)
     }
   }

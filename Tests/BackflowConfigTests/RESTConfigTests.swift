@@ -111,6 +111,19 @@ struct RESTConfigTests {
     #expect(errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + offset, extra: "mode: mirror\n")]) == [])
   }
 
+  @Test func anIDNoRequestGivesIsWarnedAbout() {
+    let loaded = ProjectFixture.load(
+      ["backflow.yaml": Self.project, "syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID)],
+      environment: ["HUBSPOT_TOKEN": "pat-secret"])
+    #expect(
+      loaded.diagnostics.sorted.map(\.description) == [
+        "syncs/s.yaml:14:3: warning: requests.delete reads record.destination_id, but no request gives ids: add id: to "
+          + "the result: of the request that makes the records, or declare read: with result.id to look them up; until "
+          + "then each record it sends fails"
+      ])
+    #expect(errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + Self.read)]) == [])
+  }
+
   @Test func mirrorNeedsAListRequest() {
     #expect(
       errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID, extra: "mode: mirror\n")]) == [

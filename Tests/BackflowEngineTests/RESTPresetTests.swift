@@ -56,6 +56,7 @@ struct RESTPresetTests {
       #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.contacts.keys.sorted() == ["ada@example.com"])
       let archive = try #require(server.requests.last { $0.path.hasSuffix("/batch/archive") })
       #expect(archive.body == .object([("inputs", .array([.object([("id", .string("502"))])]))]))
+      #expect(!server.requests.contains { $0.path.hasSuffix("/batch/read") }, "kept ids need no look-up")
       #expect(try scenario.snapshot("hubspot_contacts").map(\.destinationID) == ["\"501\""])
       try expectNoSecretStored(scenario)
     }
