@@ -63,6 +63,32 @@ struct RESTReadBackTests {
     }
   }
 
+  /// `backflow test --dry-run` shows the look-up it would make, sends nothing, and says why the
+  /// record cannot go: a dry run learns no id.
+  @Test func aDryRunOfARowWithNoKeptIDSendsNoLookUp() async throws {
+    let api = RESTPresetTests.hubspotAPI()
+    try await withAPIServer({ api($0) }) { server in
+      let scenario = try hubspot(server)
+      try await scenario.apply()
+      try await resetCDC(scenario)
+      let sent = server.requests.count
+      let tester = RowTester(project: try scenario.loadProject(), directory: scenario.directory, state: try scenario.openState())
+      let prepared = try tester.prepare(RowTest(sync: "hubspot_contacts", key: "2", operation: .removed))
+      let outcome = await tester.send(prepared, dryRun: true) { _ in }
+      #expect(
+        outcome
+          == .failed(
+            "no destination id is kept for this record; apply looks it up with read: first (a dry run sends nothing)"))
+      #expect(server.requests.count == sent)
+      // With the id kept, the same dry run renders the archive.
+      try scenario.sql("update users set plan = 'team' where user_id = 2")
+      try await scenario.apply()
+      let kept = try tester.prepare(RowTest(sync: "hubspot_contacts", key: "2", operation: .removed))
+      #expect(kept.record?.destinationID == .string("502"))
+      #expect(await tester.send(kept, dryRun: true) { _ in } == .dryRun)
+    }
+  }
+
   @Test func withoutReadARowWithNoKeptIDFailsAndNothingIsSent() async throws {
     let api = RESTPresetTests.hubspotAPI()
     try await withAPIServer({ api($0) }) { server in
