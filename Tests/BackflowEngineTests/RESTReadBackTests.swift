@@ -14,9 +14,16 @@ import Testing
 struct RESTReadBackTests {
   let presets = RESTPresetTests()
 
-  /// The HubSpot preset against `server`; without its `read:` request when `read` is false.
-  func hubspot(_ server: ProtocolServer, read: Bool = true) throws -> Scenario {
+  /// The HubSpot preset against `server`, its state in `state`; without its `read:` request when
+  /// `read` is false.
+  func hubspot(_ server: ProtocolServer, read: Bool = true, state: Backend = .sqlite) throws -> Scenario {
     let scenario = try presets.preset("hubspot_contacts", server: server, users: RESTPresetTests.users)
+    if state == .postgres {
+      let file = scenario.directory.appendingPathComponent("backflow.yaml")
+      let text = try String(contentsOf: file, encoding: .utf8)
+      let url = try PostgresDatabase.create("restids").url
+      scenario.write(["backflow.yaml": text.replacingOccurrences(of: "version: 1\n", with: "version: 1\nstate: \(url)\n")])
+    }
     if !read {
       let file = scenario.directory.appendingPathComponent("syncs/hubspot_contacts.yaml")
       let text = try String(contentsOf: file, encoding: .utf8)
@@ -109,10 +116,13 @@ struct RESTReadBackTests {
     }
   }
 
-  @Test func keptIDsSurviveAFailedRunAndFailedRowsClaimNone() async throws {
+  @Test(arguments: Backend.allCases)
+  func keptIDsSurviveAFailedRunAndFailedRowsClaimNone(state: Backend) async throws {
+    guard state.available else { return }
     let api = RESTPresetTests.hubspotAPI()
     try await withAPIServer({ api($0) }) { server in
-      let scenario = try hubspot(server)
+      let scenario = try hubspot(server, state: state)
+      #expect(try scenario.loadProject().state.value.hasPrefix(state == .postgres ? "postgres" : "sqlite"))
       try await scenario.apply()
       // bad@ failed: its row is not in the snapshot, with or without an id.
       #expect(try scenario.snapshot("hubspot_contacts").map(\.key) == ["1", "2"])
