@@ -24,9 +24,16 @@ public enum ConfigKeys {
   /// One operation's request under a sync's `requests:` (rest destinations)
   public static let request = [
     "method", "path", "query", "headers", "batch", "body", "body_text", "content_type", "result", "clear_value",
+    "offset",
   ]
   /// A request's `result:`
-  public static let result = ["errors", "error_key", "error_index", "error_message", "each", "ok", "keys"]
+  public static let result = [
+    "errors", "error_key", "error_index", "error_message", "each", "ok", "keys", "ids", "id_key", "id",
+  ]
+  /// The `result:` of a `read` or `list` request, which returns records
+  public static let recordsResult = ["records", "key", "fields", "id", "next", "next_url", "keys"]
+  /// A `list` request's `offset:`
+  public static let offset = ["param", "size_param", "size"]
   /// An item of a sync's `mappings:`
   public static let mapping = ["from", "value", "template", "to"]
   /// A sync's `batch:`

@@ -58,5 +58,18 @@ extension ProjectValidator {
         "requests has no \(operation), which this sync sends (\(sync.reason(for: operation))); add requests.\(operation)",
         at: requests.location)
     }
+    if sync.mode.value == .mirror, sync.type.value == .object, requests.request(for: "list") == nil {
+      diagnostics.error(
+        "mode mirror's first run deletes the records absent from the model, so it lists them: add requests.list "
+          + "(a paginated request, docs/rest.md), or use mode: upsert with on_delete: delete", at: sync.mode.location)
+    }
+    // An id no request can give: every record of that request would fail at apply.
+    let givesIDs = requests.requests.contains { $0.request.result?.id != nil || $0.request.records?.id != nil }
+    if !givesIDs, let reading = requests.requests.first(where: { $0.request.readsDestinationID }) {
+      diagnostics.warning(
+        "requests.\(reading.operation.value) reads record.destination_id, but no request gives ids: add id: to the "
+          + "result: of the request that makes the records, or declare read: with result.id to look them up; until "
+          + "then each record it sends fails", at: reading.operation.location)
+    }
   }
 }

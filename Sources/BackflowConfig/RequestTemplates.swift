@@ -5,11 +5,17 @@ public struct RequestTemplates: Sendable, Encodable {
   public static let operations = [
     "upsert", "update", "insert", "delete", "clear_fields", "add", "remove", "track", "clear",
   ]
+  /// The requests that read records back rather than send them: `read` (records by key, for
+  /// drift and id look-ups) and `list` (every record, page by page, for mirror).
+  public static let readingRequests = ["read", "list"]
   /// What a request template may read.
   public static let variables = ["records", "record", "object", "sync", "sync_id", "run_id", "batch", "operation"]
   /// The operations sent for rows that left the model, or for none (`clear`): their records
   /// have no row.
   public static let removals = ["delete", "remove", "clear_fields", "clear"]
+  /// What a `list` request's templates may read besides: the cursor `result.next` found on the
+  /// page before (`null` on the first).
+  public static let listVariables = variables + ["cursor"]
 
   /// Requests by operation, in file order.
   public var requests: [(operation: Located<String>, request: RequestTemplate)]
@@ -23,6 +29,12 @@ public struct RequestTemplates: Sendable, Encodable {
 
   public func request(for operation: String) -> RequestTemplate? {
     requests.first { $0.operation.value == operation }?.request
+  }
+
+  /// Whether some request reads `record.destination_id` (or a record's `destination_id` inside
+  /// `$each`): the API's own id, kept in state.
+  public var readsDestinationIDs: Bool {
+    requests.contains { $0.request.readsDestinationID }
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -45,6 +57,16 @@ public struct RequestTemplate: Sendable, Encodable {
   public var result: ResultPaths?
   /// What a cleared field is sent as (`clear_fields`); `null` when not given.
   public var clearValue: Located<ScalarValue>?
+  /// Where a `read` or `list` answer holds its records (instead of `result`).
+  public var records: RecordPaths?
+  /// How a `list` request pages by position, when its answer gives no cursor.
+  public var offset: ListOffset?
+
+  /// Whether a template reads a record's `destination_id`. By name: the template language has no
+  /// other use for the word, and a look-up request must know before rendering.
+  public var readsDestinationID: Bool {
+    templates.contains { $0.value.contains("destination_id") }
+  }
 
   /// Every template of the request: path, query and header values, the body's strings.
   public var templates: [Located<String>] {
@@ -72,7 +94,9 @@ public struct RequestTemplate: Sendable, Encodable {
     case nil: break
     }
     try container.encodeIfPresent(result, forKey: ConnectorKey("result"))
+    try container.encodeIfPresent(records, forKey: ConnectorKey("result"))
     try container.encodeIfPresent(clearValue, forKey: ConnectorKey("clear_value"))
+    try container.encodeIfPresent(offset, forKey: ConnectorKey("offset"))
   }
 }
 
@@ -159,6 +183,12 @@ public struct ResultPaths: Sendable, Encodable {
   public var ok: Located<ResultPath>?
   /// Keys compare without regard to case (APIs that lower-case emails).
   public var caseInsensitiveKeys: Bool
+  /// The objects the API created or updated (`results`), each naming its record by `idKey`.
+  public var ids: Located<ResultPath>?
+  /// In one of `ids`: the record's key.
+  public var idKey: Located<ResultPath>?
+  /// In one of `ids`, or one result of `each`: the API's own id, kept in state.
+  public var id: Located<ResultPath>?
 
   public init(
     errors: Located<ResultPath>?, errorKey: Located<ResultPath>?, errorIndex: Located<ResultPath>?,
@@ -174,13 +204,66 @@ public struct ResultPaths: Sendable, Encodable {
   }
 
   public func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: ConnectorKey.self)
-    for (key, path) in [
-      ("errors", errors), ("error_key", errorKey), ("error_index", errorIndex), ("error_message", errorMessage),
-      ("each", each), ("ok", ok),
-    ] {
-      if let path { try container.encode(Located(path.value.description, at: path.location), forKey: ConnectorKey(key)) }
-    }
-    if caseInsensitiveKeys { try container.encode("case_insensitive", forKey: ConnectorKey("keys")) }
+    try encodePaths(
+      [
+        ("errors", errors), ("error_key", errorKey), ("error_index", errorIndex), ("error_message", errorMessage),
+        ("each", each), ("ok", ok), ("ids", ids), ("id_key", idKey), ("id", id),
+      ], caseInsensitiveKeys: caseInsensitiveKeys, to: encoder)
+  }
+}
+
+/// The `result:` of a `read` or `list` request: where its answer holds records, and where each
+/// holds its key, fields and the API's own id.
+public struct RecordPaths: Sendable, Encodable {
+  /// The list of records (`results`).
+  public var records: Located<ResultPath>
+  /// In one record: its key, the match value (`properties.email`).
+  public var key: Located<ResultPath>
+  /// In one record: the object holding the mapped fields; the record itself when not given.
+  public var fields: Located<ResultPath>?
+  /// In one record: the API's own id.
+  public var id: Located<ResultPath>?
+  /// `list`: the cursor of the next page, given to the next request as `{{ cursor }}`.
+  public var next: Located<ResultPath>?
+  /// `list`: the whole URL of the next page.
+  public var nextURL: Located<ResultPath>?
+  /// Keys compare without regard to case (APIs that lower-case emails).
+  public var caseInsensitiveKeys: Bool
+
+  public func encode(to encoder: any Encoder) throws {
+    try encodePaths(
+      [("records", records), ("key", key), ("fields", fields), ("id", id), ("next", next), ("next_url", nextURL)],
+      caseInsensitiveKeys: caseInsensitiveKeys, to: encoder)
+  }
+}
+
+/// A `result:` as the applied config stores it: each path as written, then `keys`.
+private func encodePaths(
+  _ paths: [(String, Located<ResultPath>?)], caseInsensitiveKeys: Bool, to encoder: any Encoder
+) throws {
+  var container = encoder.container(keyedBy: ConnectorKey.self)
+  for (key, path) in paths {
+    if let path { try container.encode(Located(path.value.description, at: path.location), forKey: ConnectorKey(key)) }
+  }
+  if caseInsensitiveKeys { try container.encode("case_insensitive", forKey: ConnectorKey("keys")) }
+}
+
+/// `offset: { param: offset, size_param: count, size: 1000 }`: a `list` request pages by
+/// position, each page's query carrying where it starts and how many records it asks for.
+public struct ListOffset: Sendable, Encodable {
+  public var param: Located<String>
+  public var sizeParam: Located<String>?
+  public var size: Located<Int>
+
+  public init(param: Located<String>, sizeParam: Located<String>?, size: Located<Int>) {
+    self.param = param
+    self.sizeParam = sizeParam
+    self.size = size
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case param
+    case sizeParam = "size_param"
+    case size
   }
 }

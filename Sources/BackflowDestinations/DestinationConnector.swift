@@ -97,11 +97,15 @@ public struct DestinationRecord: Sendable, Equatable {
   /// The model row, column → value, when the sync's request templates read it (`record.row`);
   /// `nil` otherwise, and for rows that left the model.
   public var row: JSONValue?
+  /// The id the destination's API gave this record, as kept in state (a rest request's
+  /// `record.destination_id`); `nil` when none is kept.
+  public var destinationID: JSONValue?
 
-  public init(key: JSONValue, values: [JSONValue], row: JSONValue? = nil) {
+  public init(key: JSONValue, values: [JSONValue], row: JSONValue? = nil, destinationID: JSONValue? = nil) {
     self.key = key
     self.values = values
     self.row = row
+    self.destinationID = destinationID
   }
 }
 
@@ -138,6 +142,14 @@ public protocol DestinationConnector: Sendable {
   /// records then fail with the error's message and the run stops.
   func send(_ batch: DestinationBatch) async throws -> [RecordOutcome]
 
+  /// As `send`, with the id the destination gave each record when its answer names one (a rest
+  /// request's `result.id`, or one found by `read:`): kept in state for the row's later requests.
+  func sendKeepingIDs(_ batch: DestinationBatch) async throws -> [DeliveredRecord]
+
+  /// Whether records need the ids kept in state (`DestinationRecord.destinationID`) when they
+  /// are sent.
+  var readsDestinationIDs: Bool { get }
+
   /// Empties the object (`resync --clear`). Only called when the capabilities allow it.
   func clear() async throws
 
@@ -151,6 +163,25 @@ public protocol DestinationConnector: Sendable {
 
   /// Whether outcomes only hold once `finish` returns; the engine then advances the snapshot after it.
   var writesAtFinish: Bool { get }
+}
+
+extension DestinationConnector {
+  public func sendKeepingIDs(_ batch: DestinationBatch) async throws -> [DeliveredRecord] {
+    try await send(batch).map { DeliveredRecord(outcome: $0) }
+  }
+
+  public var readsDestinationIDs: Bool { false }
+}
+
+/// What became of one record sent, and the destination's own id for it when one is known.
+public struct DeliveredRecord: Sendable, Equatable {
+  public var outcome: RecordOutcome
+  public var destinationID: JSONValue?
+
+  public init(outcome: RecordOutcome, destinationID: JSONValue? = nil) {
+    self.outcome = outcome
+    self.destinationID = destinationID
+  }
 }
 
 /// Mirror's first run: the keys to keep, then one deletion of the rest.

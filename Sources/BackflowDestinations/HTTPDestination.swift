@@ -81,8 +81,11 @@ public final class HTTPDestination: DestinationConnector {
     }
     // Its deletions are not batches of the run: their idempotency keys say so.
     let prefix = "\(target.syncID)-\(target.runID)-sweep-"
-    return try HTTPSweep(name: name, reader: HTTPReadEndpoints(transport: transport, target: target)) {
-      [self] records, number in
+    let reader = HTTPReadEndpoints(transport: transport, target: target)
+    return try HTTPSweep(
+      name: name,
+      pages: { page in try await reader.eachPage { keys in try await page(keys.map { DestinationRecord(key: $0, values: []) }) } }
+    ) { [self] records, number in
       try await self.send(.delete, records, idempotencyKey: prefix + String(number))
     }
   }

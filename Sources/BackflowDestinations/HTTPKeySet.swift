@@ -17,7 +17,7 @@ final class HTTPKeySet: @unchecked Sendable {
   init() throws {
     do {
       database = try SQLiteDatabase(path: "")
-      try database.execute("CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+      try database.execute("CREATE TABLE keys (key TEXT PRIMARY KEY, value TEXT NOT NULL, id TEXT) WITHOUT ROWID")
     } catch let error as SQLiteError {
       throw DestinationError("cannot create a temporary database for the keys to keep: \(error.message)")
     }
@@ -25,12 +25,18 @@ final class HTTPKeySet: @unchecked Sendable {
 
   /// Adds keys; `null` is never a record's key and is skipped.
   func insert(_ keys: [JSONValue]) throws {
+    try insert(keys.map { DestinationRecord(key: $0, values: []) })
+  }
+
+  /// Adds the records' keys with the destination's ids for them (a rest `list:` gives them).
+  func insert(_ records: [DestinationRecord]) throws {
     try locked {
       try database.execute("BEGIN")
       do {
-        for key in keys where key != .null {
+        for record in records where record.key != .null {
           _ = try database.query(
-            "INSERT OR IGNORE INTO keys (key, value) VALUES (?1, ?2)", [Self.text(key), key.rendered(compact: true)])
+            "INSERT OR IGNORE INTO keys (key, value, id) VALUES (?1, ?2, ?3)",
+            [Self.text(record.key), record.key.rendered(compact: true), record.destinationID?.rendered(compact: true)])
         }
         try database.execute("COMMIT")
       } catch {
@@ -56,13 +62,16 @@ final class HTTPKeySet: @unchecked Sendable {
     return candidates.filter { !present.contains(Self.text($0)) }
   }
 
-  /// Up to `limit` keys of the set, as they were inserted, in the order of their text and after
-  /// the key whose text is `after`: `nil` for the first page.
-  func page(after: String?, limit: Int) throws -> [JSONValue] {
+  /// Up to `limit` keys of the set, as records with the ids inserted with them, in the order of
+  /// their text and after the key whose text is `after`: `nil` for the first page.
+  func page(after: String?, limit: Int) throws -> [DestinationRecord] {
     try locked {
       let rows = try database.query(
-        "SELECT value FROM keys WHERE ?1 IS NULL OR key > ?1 ORDER BY key LIMIT \(max(limit, 1))", [after])
-      return rows.compactMap { row in (row.first ?? nil).flatMap { try? JSONValue.parse($0) } }
+        "SELECT value, id FROM keys WHERE ?1 IS NULL OR key > ?1 ORDER BY key LIMIT \(max(limit, 1))", [after])
+      return rows.compactMap { row in
+        guard let key = row[0].flatMap({ try? JSONValue.parse($0) }) else { return nil }
+        return DestinationRecord(key: key, values: [], destinationID: row[1].flatMap { try? JSONValue.parse($0) })
+      }
     }
   }
 

@@ -58,9 +58,34 @@ enum RESTAnswer {
     return outcomes
   }
 
+  /// The API's own id for each record sent, in request order, where the answer names one:
+  /// `result.id` in the record's result of `each`, or in the one of `ids` whose `id_key` is the
+  /// record's key. A body that is not JSON names none.
+  static func ids(_ body: String, paths: ResultPaths, keys: [JSONValue]) -> [JSONValue?] {
+    var ids = [JSONValue?](repeating: nil, count: keys.count)
+    guard let idPath = paths.id?.value, let json = try? JSONValue.parse(body) else { return ids }
+    func usable(_ id: JSONValue?) -> JSONValue? { id == .null ? nil : id }
+    if let each = paths.each {
+      for (index, result) in items(each.value, in: json).enumerated() where index < ids.count {
+        ids[index] = usable(idPath.value(in: result))
+      }
+      return ids
+    }
+    guard let objects = paths.ids, let keyPath = paths.idKey else { return ids }
+    var positions: [String: [Int]] = [:]
+    for (index, key) in keys.enumerated() {
+      if let text = comparable(key, paths.caseInsensitiveKeys) { positions[text, default: []].append(index) }
+    }
+    for object in items(objects.value, in: json) {
+      guard let key = keyPath.value.value(in: object), let text = comparable(key, paths.caseInsensitiveKeys) else { continue }
+      for index in positions[text] ?? [] { ids[index] = usable(idPath.value(in: object)) }
+    }
+    return ids
+  }
+
   /// The items of the list `path` names (`errors`), or what it finds when that is not a list
   /// (`errors[*]`, `[*]`).
-  private static func items(_ path: ResultPath, in json: JSONValue) -> [JSONValue] {
+  static func items(_ path: ResultPath, in json: JSONValue) -> [JSONValue] {
     path.values(in: json).flatMap { found -> [JSONValue] in
       if case let .array(items) = found { return items }
       return [found]
@@ -68,7 +93,7 @@ enum RESTAnswer {
   }
 
   /// A key as keys compare: its text (the number 42 and the string "42" are one key).
-  private static func comparable(_ key: JSONValue, _ caseInsensitive: Bool) -> String? {
+  static func comparable(_ key: JSONValue, _ caseInsensitive: Bool) -> String? {
     let text = ResultPath.text(of: key)
     return caseInsensitive ? text?.lowercased() : text
   }

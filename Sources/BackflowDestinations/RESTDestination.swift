@@ -45,62 +45,105 @@ public struct RESTConnection: Sendable {
 /// A destination any REST API can be: each operation is sent as the request the sync's
 /// `requests:` describes, its answer read through `result:` (docs/rest.md). Retries, back-off
 /// and redaction are the HTTP destination's (`HTTPTransport`); `rate` and `concurrency` are shared
-/// by every sync on the destination (`RESTLimits`).
+/// by every sync on the destination (`RESTLimits`), through `RESTClient`.
+///
+/// Ids the answers name (`result.id`) go back to the run, which keeps them in state and gives
+/// them to the row's later requests as `record.destination_id`; a record that needs one and has
+/// none is looked up with the sync's `read:` request, or fails.
 ///
 /// Messages name the destination and the request's method and path template, never the URL or
 /// a header value.
 public final class RESTDestination: DestinationConnector {
-  private let connection: RESTConnection
-  private let target: DestinationTarget
-  private let transport: HTTPTransport
-  private let limits: RESTLimits
-  private let token: OAuth2Token?
+  static let noKeptID = "no destination id is kept for this record; declare `read:` to look it up"
+  /// Mirror's sweep numbers its deletions from here, so their idempotency keys never meet the
+  /// run's batches.
+  static let sweepBatches = 1_000_000
+
+  private let client: RESTClient
   private let requests: [String: RESTRequest]
+  private let readBack: RESTReadBack
 
   public init(connection: RESTConnection, target: DestinationTarget) throws {
-    self.connection = connection
-    self.target = target
-    transport = HTTPTransport(
-      baseURL: connection.baseURL, headers: connection.headers,
-      secrets: connection.secrets + (target.requests?.secrets ?? []),
-      timeout: connection.timeout, retryPolicy: connection.retryPolicy, name: connection.name,
-      concurrency: max(connection.concurrency, target.concurrency), trace: target.trace,
-      messageLimit: RESTAnswer.messageLimit)
-    limits = RESTLimits.shared(destination: connection.name, rate: connection.rate, concurrency: connection.concurrency)
-    token = connection.oauth2.map(OAuth2Token.init)
+    client = RESTClient(connection: connection, target: target)
     var requests: [String: RESTRequest] = [:]
     for (operation, template) in target.requests?.requests ?? [] {
       requests[operation.value] = try RESTRequest(template)
     }
     self.requests = requests
+    readBack = RESTReadBack(client: client, read: requests["read"], list: requests["list"])
   }
 
+  private var connection: RESTConnection { client.connection }
+  private var target: DestinationTarget { client.target }
+  private var transport: HTTPTransport { client.transport }
+
   public var writesAtFinish: Bool { false }
+
+  public var readsDestinationIDs: Bool { target.requests?.readsDestinationIDs ?? false }
 
   public func prepare() async throws {
     _ = try transport.endpoint.get()
   }
 
   public func send(_ batch: DestinationBatch) async throws -> [RecordOutcome] {
+    try await sendKeepingIDs(batch).map(\.outcome)
+  }
+
+  public func sendKeepingIDs(_ batch: DestinationBatch) async throws -> [DeliveredRecord] {
     guard !batch.records.isEmpty else { return [] }
     guard let request = requests[batch.operation.rawValue] else {
       throw DestinationError(
         "destination \(connection.name): the sync has no request for \(batch.operation.rawValue); add "
           + "requests.\(batch.operation.rawValue) to \(target.syncName)")
     }
-    let records = batch.records.map { record(for: $0, operation: batch.operation, request: request) }
-    var outcomes = [RecordOutcome](repeating: .succeeded, count: records.count)
+    var delivered = batch.records.map { DeliveredRecord(outcome: .succeeded, destinationID: $0.destinationID) }
+    var sendable = Array(batch.records.indices)
+    if request.template.readsDestinationID {
+      sendable = try await lookUpMissingIDs(batch.records, into: &delivered)
+    }
+    let records = batch.records.enumerated().map { index, record in
+      self.record(for: record, id: delivered[index].destinationID, operation: batch.operation, request: request)
+    }
     var part = 0
     let size = request.batchSize ?? records.count
-    for start in stride(from: 0, to: records.count, by: size) {
-      let indices = Array(start..<min(start + size, records.count))
-      for (index, outcome) in try await send(
+    for start in stride(from: 0, to: sendable.count, by: size) {
+      let indices = Array(sendable[start..<min(start + size, sendable.count)])
+      for (index, outcome, id) in try await send(
         request, indices, of: records, keys: batch.records.map(\.key), batch: batch, part: &part)
       {
-        outcomes[index] = outcome
+        delivered[index].outcome = outcome
+        if let id { delivered[index].destinationID = id }
       }
     }
-    return outcomes
+    return delivered
+  }
+
+  /// Looks up, with `read:`, the ids of records that have none kept; fails the records it cannot
+  /// give one, since a template never sends `null` where an id is needed. Returns the indices of
+  /// the records that can be sent.
+  private func lookUpMissingIDs(_ records: [DestinationRecord], into delivered: inout [DeliveredRecord]) async throws
+    -> [Int]
+  {
+    let missing = records.indices.filter { records[$0].destinationID == nil || records[$0].destinationID == .null }
+    guard !missing.isEmpty else { return Array(records.indices) }
+    guard readBack.canRead else {
+      for index in missing { delivered[index].outcome = .failed(Self.noKeptID) }
+      return records.indices.filter { !missing.contains($0) }
+    }
+    let found = try await readBack.read(missing.map { records[$0].key })
+    var unsendable: Set<Int> = []
+    for index in missing {
+      if let id = found[readBack.comparable(records[index].key)]?.id, id != .null {
+        delivered[index].destinationID = id
+      } else {
+        delivered[index].outcome = .failed(
+          target.trace?.dryRun == true
+            ? "no destination id is kept for this record; apply looks it up with read: first (a dry run sends nothing)"
+            : "no destination id is kept for this record, and read: found no record with this key")
+        unsendable.insert(index)
+      }
+    }
+    return records.indices.filter { !unsendable.contains($0) }
   }
 
   /// `resync --clear`: the sync's `clear` request, sent once with no records.
@@ -112,19 +155,34 @@ public final class RESTDestination: DestinationConnector {
     }
     let rendered: RESTRequest.Rendered
     do {
-      rendered = try request.render(context(batch: 0, operation: .clear), records: [])
+      rendered = try request.render(client.context(batch: 0, operation: DestinationOperation.clear.rawValue), records: [])
     } catch {
-      throw DestinationError("destination \(connection.name): \(requestLine(request)) (clear): \(FailureKind.message(of: error))")
+      throw DestinationError(
+        "destination \(connection.name): \(client.requestLine(request)) (clear): \(FailureKind.message(of: error))")
     }
-    if case let .failed(reason, _, _) = try await deliver(rendered, request, key: idempotencyKey(batch: 0, part: 0)) {
-      throw DestinationError("destination \(connection.name): \(requestLine(request)) (clear): \(reason)")
+    let delivery = try await client.deliver(rendered, request, key: client.idempotencyKey(batch: 0, part: 0))
+    if case let .failed(reason, _, _) = delivery {
+      throw DestinationError("destination \(connection.name): \(client.requestLine(request)) (clear): \(reason)")
     }
   }
 
+  /// Mirror's first run: the sync's `list:` request pages through the destination's records,
+  /// and those absent from the model go out through its `delete` request, by the ids the listing
+  /// gives (or looked up with `read:`).
   public func sweep() async throws -> any DestinationSweep {
-    throw DestinationError(
-      "destination \(connection.name): a rest destination cannot list its records yet, so mirror's first run "
-        + "cannot find the ones to delete")
+    guard readBack.canList else {
+      throw DestinationError(
+        "destination \(connection.name): the sync has no requests.list, so mirror's first run cannot find the "
+          + "records absent from the model")
+    }
+    let readBack = readBack
+    return try HTTPSweep(
+      name: connection.name, pages: { page in try await readBack.eachPage(page) }, fold: { readBack.folded($0) }
+    ) { [self] records, number in
+      try await self.sendKeepingIDs(
+        DestinationBatch(number: Self.sweepBatches + number, operation: .delete, records: records))
+        .map(\.outcome)
+    }
   }
 
   public func finish() async throws {
@@ -133,39 +191,42 @@ public final class RESTDestination: DestinationConnector {
 
   // MARK: Sending
 
-  /// Sends the records at `indices` in one request and returns their outcomes. A 4xx answer the
-  /// `result:` paths read fails the records it names and sends the others again; any other 400 or
-  /// 422 is split in halves down to the record at fault.
+  /// Sends the records at `indices` in one request and returns their outcomes, with the ids the
+  /// answer names. A 4xx answer the `result:` paths read fails the records it names and sends the
+  /// others again; any other 400 or 422 is split in halves down to the record at fault.
   private func send(
     _ request: RESTRequest, _ indices: [Int], of records: [JSONValue], keys: [JSONValue], batch: DestinationBatch,
     part: inout Int
-  ) async throws -> [(Int, RecordOutcome)] {
+  ) async throws -> [(Int, RecordOutcome, JSONValue?)] {
     var sending = indices
-    var outcomes: [(Int, RecordOutcome)] = []
+    var outcomes: [(Int, RecordOutcome, JSONValue?)] = []
     // A record whose `$item` does not render fails alone; the request goes without it.
     var rendered: RESTRequest.Rendered?
+    let context = client.context(batch: batch.number, operation: batch.operation.rawValue)
     while rendered == nil, !sending.isEmpty {
       do {
-        rendered = try request.render(context(batch: batch.number, operation: batch.operation), records: sending.map { records[$0] })
+        rendered = try request.render(context, records: sending.map { records[$0] })
       } catch let failure as RESTRequest.RecordFailure {
-        outcomes.append((sending[failure.index], .failed(transport.redact(failure.reason))))
+        outcomes.append((sending[failure.index], .failed(transport.redact(failure.reason)), nil))
         sending.remove(at: failure.index)
       } catch {
-        return outcomes + sending.map { ($0, .failed(transport.redact(FailureKind.message(of: error)))) }
+        return outcomes + sending.map { ($0, .failed(transport.redact(FailureKind.message(of: error))), nil) }
       }
     }
     guard let rendered else { return outcomes }
     part += 1
-    let delivery = try await deliver(rendered, request, key: idempotencyKey(batch: batch.number, part: part))
+    let delivery = try await client.deliver(
+      rendered, request, key: client.idempotencyKey(batch: batch.number, part: part))
     let sentKeys = sending.map { keys[$0] }
     switch delivery {
     case let .accepted(body):
-      guard let paths = request.template.result else { return outcomes + sending.map { ($0, .succeeded) } }
+      guard let paths = request.template.result else { return outcomes + sending.map { ($0, .succeeded, nil) } }
       do {
         let named = try RESTAnswer.outcomes(body, paths: paths, keys: sentKeys, status: 200)
-        return outcomes + zip(sending, named).map { ($0, redacted($1 ?? .succeeded)) }
+        let ids = RESTAnswer.ids(body, paths: paths, keys: sentKeys)
+        return outcomes + sending.indices.map { (sending[$0], client.redacted(named[$0] ?? .succeeded), ids[$0]) }
       } catch {
-        return outcomes + sending.map { ($0, .failed(transport.redact(error.reason))) }
+        return outcomes + sending.map { ($0, .failed(transport.redact(error.reason)), nil) }
       }
     case let .failed(reason, status?, body) where (400..<500).contains(status) && ![401, 403, 429].contains(status):
       if let paths = request.template.result,
@@ -174,105 +235,38 @@ public final class RESTDestination: DestinationConnector {
       {
         // The API rejected the whole request for the records it names: the others go again.
         let again = zip(sending, named).filter { $0.1 == nil }.map(\.0)
-        outcomes += zip(sending, named).compactMap { index, outcome in outcome.map { (index, redacted($0)) } }
+        outcomes += zip(sending, named).compactMap { index, outcome in outcome.map { (index, client.redacted($0), nil) } }
         if !again.isEmpty {
           outcomes += try await send(request, again, of: records, keys: keys, batch: batch, part: &part)
         }
         return outcomes
       }
       guard status == 400 || status == 422, sending.count > 1 else {
-        return outcomes + sending.map { ($0, .failed(reason)) }
+        return outcomes + sending.map { ($0, .failed(reason), nil) }
       }
       let half = sending.count / 2
       outcomes += try await send(request, Array(sending[..<half]), of: records, keys: keys, batch: batch, part: &part)
       outcomes += try await send(request, Array(sending[half...]), of: records, keys: keys, batch: batch, part: &part)
       return outcomes
     case let .failed(reason, _, _):
-      return outcomes + sending.map { ($0, .failed(reason)) }
+      return outcomes + sending.map { ($0, .failed(reason), nil) }
     }
-  }
-
-  /// One request through the destination's shared limits, retried by the transport.
-  private func deliver(_ rendered: RESTRequest.Rendered, _ request: RESTRequest, key: String) async throws
-    -> HTTPTransport.Delivery
-  {
-    let url = try transport.endpoint.get().url(path: rendered.path, query: connection.query + rendered.query)
-    let outgoing = HTTPTransport.Outgoing(
-      method: rendered.method, url: url, headers: rendered.headers, body: rendered.body)
-    await limits.acquire()
-    do {
-      let delivery = try await deliverWithToken(outgoing, requestLine: requestLine(request), key: key)
-      await limits.release()
-      return delivery
-    } catch {
-      await limits.release()
-      throw error
-    }
-  }
-
-  /// Sends with the current OAuth2 token, if any; a 401 renews the token and sends once more,
-  /// outside the `retries` count.
-  private func deliverWithToken(_ outgoing: HTTPTransport.Outgoing, requestLine: String, key: String) async throws
-    -> HTTPTransport.Delivery
-  {
-    var renewed = false
-    while true {
-      var used: String?
-      let delivery = try await transport.deliver(
-        outgoing, requestLine: requestLine, idempotencyKey: connection.idempotencyHeader ? key : nil,
-        beforeAttempt: { [limits, token, transport] in
-          try await limits.paced()
-          guard let token else { return [] }
-          let value = try await token.value(through: transport)
-          used = value
-          return [("Authorization", "Bearer \(value)")]
-        })
-      if case .failed(_, 401?, _) = delivery, let token, let used, !renewed {
-        await token.refused(used)
-        renewed = true
-        continue
-      }
-      return delivery
-    }
-  }
-
-  private func redacted(_ outcome: RecordOutcome) -> RecordOutcome {
-    guard case let .failed(reason) = outcome else { return outcome }
-    return .failed(transport.redact(reason))
   }
 
   // MARK: The template context
 
-  /// What every template of a request may read besides `records` and `record`.
-  private func context(batch: Int, operation: DestinationOperation) -> [String: JSONValue] {
-    [
-      "object": .string(target.object), "sync": .string(target.syncName), "sync_id": .int(target.syncID),
-      "run_id": .int(target.runID), "batch": .int(batch), "operation": .string(operation.rawValue),
-    ]
-  }
-
-  /// A record as templates see it: `{key, fields, row}`, `fields` nested by the mappings' dotted
-  /// `to`, `row` the model row when a template reads it; a `clear_fields` record's fields are the
-  /// request's `clear_value`.
-  private func record(for record: DestinationRecord, operation: DestinationOperation, request: RESTRequest)
-    -> JSONValue
-  {
+  /// A record as templates see it: `{key, fields, destination_id, row}`, `fields` nested by the
+  /// mappings' dotted `to`, `row` the model row when a template reads it; a `clear_fields`
+  /// record's fields are the request's `clear_value`.
+  private func record(
+    for record: DestinationRecord, id: JSONValue?, operation: DestinationOperation, request: RESTRequest
+  ) -> JSONValue {
     let values =
       operation == .clearFields
       ? Array(repeating: request.template.clearValue.map { JSONValue($0.value) } ?? .null, count: target.fields.count)
       : record.values
-    return .object([("key", record.key), ("fields", target.nestedFields(values))] + (record.row.map { [("row", $0)] } ?? []))
-  }
-
-  /// `POST /crm/v3/objects/{{ object }}/batch/upsert`: the template, which holds no secret
-  /// unless it reads `${…}`, redacted all the same.
-  private func requestLine(_ request: RESTRequest) -> String {
-    transport.redact("\(request.method.rawValue) \(request.template.path.isSecret ? "[redacted]" : request.template.path.value)")
-  }
-
-  /// `{sync_id}-{run_id}-{batch}-{part}`: the same on every retry of one request, and never the
-  /// same for two requests.
-  private func idempotencyKey(batch: Int, part: Int) -> String {
-    "\(target.syncID)-\(target.runID)-\(batch)-\(part)"
+    return .object(
+      [("key", record.key), ("fields", target.nestedFields(values)), ("destination_id", id ?? .null)]
+        + (record.row.map { [("row", $0)] } ?? []))
   }
 }

@@ -50,8 +50,9 @@ struct RESTRequest: Sendable {
   init(_ template: RequestTemplate) throws {
     self.template = template
     method = HTTPMethod(rawValue: template.method.value)
+    // Every variable any request may read: `validate` checked each request against its own.
     func compile(_ text: Located<String>) throws -> MappingTemplate {
-      try MappingTemplate(text.value, variables: RequestTemplates.variables)
+      try MappingTemplate(text.value, variables: RequestTemplates.listVariables)
     }
     path = try compile(template.path)
     query = try template.query.map { ($0.name.value, try compile($0.value)) }

@@ -87,7 +87,7 @@ public final class DataDrift {
     guard let destination = project.destinations.first(where: { $0.name.value == sync.destination.value }) else {
       return notChecked("destination \(sync.destination.value) is not declared")
     }
-    if let refusal = destination.driver.readRefusal(destination.settings) { return notChecked(refusal) }
+    if let refusal = destination.driver.readRefusal(destination.settings, sync: sync) { return notChecked(refusal) }
     guard let match = sync.match else { return notChecked("the sync has no match, so its records cannot be found") }
     let moving = config.movingChanges(to: destination)
     guard moving.isEmpty else {
@@ -128,7 +128,8 @@ public final class DataDrift {
     let fingerprint = try SyncConfiguration(sync: sync, in: project).fingerprint
     let target = DestinationTarget(
       syncName: sync.name.value, syncID: record.id, runID: 0, type: sync.type.value, mode: sync.mode.value,
-      object: sync.object.value, matchField: match.field.value, fields: mapper.fields, concurrency: 1)
+      object: sync.object.value, matchField: match.field.value, fields: mapper.fields, concurrency: 1,
+      requests: sync.requests)
     let destinationReader = try ConnectorRegistry.standard.reader(for: destination, target: target, in: directory)
     // Mirror's extras are records no model row or snapshot row names; before the first-run sweep
     // has deleted them they are pending, not drift.

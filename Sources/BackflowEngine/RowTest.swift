@@ -160,6 +160,11 @@ public final class RowTester {
         throw RowTestError("the row cannot be mapped: \(FailureKind.message(of: error))")
       }
     }
+    if planned != .add, let record {
+      // As apply sends it: with the id the destination gave this row, when one is kept.
+      prepared.record?.destinationID = try state.destinationIDs(syncID: record.id, keys: [key])[key]
+        .flatMap { try? JSONValue.parse($0) }
+    }
     prepared.fields = Array(zip(mapper.fields, prepared.record?.values ?? []))
     return prepared
   }

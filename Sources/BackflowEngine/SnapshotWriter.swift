@@ -24,6 +24,8 @@ public protocol RunLedger: AnyObject {
   func record(_ advance: SnapshotAdvance, syncID: Int, runID: Int) throws
   /// Mirror's first full sweep is done.
   func markSwept(syncID: Int) throws
+  /// The ids kept for the rows of `keys` (compact JSON), by row key.
+  func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String]
 }
 
 extension StateStore: RunLedger {
@@ -69,6 +71,13 @@ final class SnapshotWriter: @unchecked Sendable {
         failure = error
       }
     }
+  }
+
+  /// The ids kept for the rows of `keys`, read after the writes in flight, on the writer's
+  /// thread: the ledger is used by one thread at a time.
+  func destinationIDs(_ keys: [String]) throws -> [String: String] {
+    try drain()
+    return try queue.sync { try ledger.destinationIDs(syncID: syncID, keys: keys) }
   }
 
   /// Waits until every write started has ended; throws the error of one that failed.

@@ -17,6 +17,8 @@ public final class SyncRun {
     var key: String?
     var fingerprint: String
     var matchValue: String?
+    /// The id the destination gave the record (compact JSON): kept, or named by its answer.
+    var destinationID: String?
     /// The plan file's row, kept only when the run writes a changelog.
     var row: PlannedRow?
   }
@@ -29,7 +31,7 @@ public final class SyncRun {
 
   private struct BatchResult: Sendable {
     var refs: [PlannedRef]
-    var outcome: Result<[RecordOutcome], DestinationError>
+    var outcome: Result<[DeliveredRecord], DestinationError>
   }
 
   private typealias Batch = (operation: DestinationOperation, records: [DestinationRecord], refs: [PlannedRef])
@@ -162,8 +164,9 @@ public final class SyncRun {
       await withTaskGroup(of: BatchResult.self) { group in
         var inFlight = 0
         do {
-          while let batch = try nextBatch(from: rows) {
+          while var batch = try nextBatch(from: rows) {
             try await sweeper?.keep(batch.records.map(\.key))
+            try attachDestinationIDs(&batch)
             while inFlight >= limit, let result = await group.next() {
               inFlight -= 1
               handle(result)
@@ -202,6 +205,20 @@ public final class SyncRun {
     return nil
   }
 
+  /// Gives the records of rows the snapshot holds the ids kept for them, when the destination
+  /// reads them (a rest request's `record.destination_id`).
+  private func attachDestinationIDs(_ batch: inout Batch) throws {
+    guard connector.readsDestinationIDs else { return }
+    let keys = batch.refs.filter { $0.operation != .add }.compactMap(\.key)
+    guard !keys.isEmpty else { return }
+    let kept = try writer.destinationIDs(keys)
+    for index in batch.refs.indices {
+      guard let key = batch.refs[index].key, let id = kept[key] else { continue }
+      batch.refs[index].destinationID = id
+      batch.records[index].destinationID = try? JSONValue.parse(id)
+    }
+  }
+
   /// Waits for the rate limit and numbers the batch.
   private func pace(_ batch: Batch) async -> DestinationBatch {
     if let wait = bucket?.take(now: clock.now()), wait > 0 {
@@ -215,7 +232,7 @@ public final class SyncRun {
     -> BatchResult
   {
     do {
-      return BatchResult(refs: refs, outcome: .success(try await connector.send(batch)))
+      return BatchResult(refs: refs, outcome: .success(try await connector.sendKeepingIDs(batch)))
     } catch {
       return BatchResult(refs: refs, outcome: .failure(DestinationError(FailureKind.message(of: error), kind: FailureKind.of(error))))
     }
@@ -295,21 +312,23 @@ public final class SyncRun {
   }
 
   private func handle(_ result: BatchResult) {
-    var outcomes: [RecordOutcome]
+    var outcomes: [DeliveredRecord]
     switch result.outcome {
     case let .success(list) where list.count == result.refs.count:
       outcomes = list
     case let .success(list):
       let message = "the destination answered \(list.count) outcomes for \(result.refs.count) records"
-      outcomes = result.refs.map { _ in .failed(message) }
+      outcomes = result.refs.map { _ in DeliveredRecord(outcome: .failed(message)) }
       stop(message)
     case let .failure(error):
-      outcomes = result.refs.map { _ in .failed(error.message) }
+      outcomes = result.refs.map { _ in DeliveredRecord(outcome: .failed(error.message)) }
       stop(error.message)
     }
-    for (ref, outcome) in zip(result.refs, outcomes) {
+    for (var ref, delivered) in zip(result.refs, outcomes) {
       run.attempted[ref.operation] += 1
-      switch outcome {
+      // Only a record that arrived has its id kept.
+      if let id = delivered.destinationID { ref.destinationID = id.rendered(compact: true) }
+      switch delivered.outcome {
       case .succeeded:
         run.succeeded[ref.operation] += 1
         record(success: ref)
@@ -332,7 +351,8 @@ public final class SyncRun {
     if ref.operation == .remove {
       if let key = ref.key { advance.removedKeys.append(key) }
     } else if let key = ref.key {
-      let entry = SnapshotEntry(key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue)
+      let entry = SnapshotEntry(
+        key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue, destinationID: ref.destinationID)
       if ref.operation == .add { advance.newEntries.append(entry) } else { advance.entries.append(entry) }
     }
   }

@@ -8,8 +8,55 @@ extension StateStore {
   public func snapshot(syncID: Int) throws -> SnapshotStream {
     guard exists else { return SnapshotStream(rows: nil) }
     let rows = try connection.stream(
-      "SELECT row_key, fingerprint, match_value FROM \(try table("snapshots")) WHERE sync_id = \(syncID) ORDER BY row_key")
+      """
+      SELECT row_key, fingerprint, match_value, \(keepsDestinationIDs ? "destination_id" : "NULL")
+      FROM \(try table("snapshots")) WHERE sync_id = \(syncID) ORDER BY row_key
+      """)
     return SnapshotStream(rows: rows)
+  }
+
+  /// The ids the destination's API gave the records of `keys` (compact JSON), by row key; keys
+  /// with none kept are absent.
+  public func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
+    guard exists, keepsDestinationIDs, !keys.isEmpty else { return [:] }
+    let snapshots = try table("snapshots")
+    var found: [String: String] = [:]
+    for start in stride(from: 0, to: keys.count, by: Self.rowsPerStatement) {
+      let chunk = keys[start..<min(start + Self.rowsPerStatement, keys.count)]
+      let placeholders = (0..<chunk.count).map { "$\($0 + 2)" }.joined(separator: ", ")
+      let rows = try connection.query(
+        """
+        SELECT row_key, destination_id FROM \(snapshots)
+        WHERE sync_id = $1 AND row_key IN (\(placeholders)) AND destination_id IS NOT NULL
+        """, [String(syncID)] + chunk.map { $0 })
+      for row in rows {
+        if let key = row[0], let id = row[1] { found[key] = id }
+      }
+    }
+    return found
+  }
+
+  /// Adds `snapshots.destination_id` to a store made before ids were kept; the rows it holds
+  /// keep none until their records are sent again.
+  func ensureDestinationIDColumn() throws {
+    guard try !destinationIDColumnExists() else { return }
+    let database = try connection
+    try database.execute("ALTER TABLE \(database.dialect.table("snapshots")) ADD COLUMN destination_id TEXT")
+  }
+
+  func destinationIDColumnExists() throws -> Bool {
+    let database = try connection
+    switch database.dialect {
+    case .sqlite:
+      return try !database.query(
+        "SELECT 1 FROM pragma_table_info('snapshots') WHERE name = 'destination_id'", []).isEmpty
+    case .postgres:
+      return try !database.query(
+        """
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = 'backflow_state' AND table_name = 'snapshots' AND column_name = 'destination_id'
+        """, []).isEmpty
+    }
   }
 
   /// How many rows a sync's snapshot holds.
@@ -45,9 +92,10 @@ extension StateStore {
         let chunk = entries[start..<min(start + Self.rowsPerStatement, entries.count)]
         try connection.execute(
           """
-          INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value) VALUES \(Self.placeholders(rows: chunk.count, columns: 4))
-          ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint, match_value = excluded.match_value
-          """, chunk.flatMap { [id, $0.key, $0.fingerprint, $0.matchValue] })
+          INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value, destination_id)
+          VALUES \(Self.placeholders(rows: chunk.count, columns: 5))
+          ON CONFLICT (sync_id, row_key) DO UPDATE SET \(Self.conflictUpdate)
+          """, chunk.flatMap { [id, $0.key, $0.fingerprint, $0.matchValue, $0.destinationID] })
       }
       for start in stride(from: 0, to: removedKeys.count, by: Self.rowsPerStatement) {
         let chunk = removedKeys[start..<min(start + Self.rowsPerStatement, removedKeys.count)]
@@ -68,12 +116,14 @@ extension StateStore {
     guard !entries.isEmpty else { return }
     try connection.execute("SAVEPOINT backflow_new_entries")
     do {
-      let copy = try connection.copyIn("COPY \(snapshots) (sync_id, row_key, fingerprint, match_value) FROM STDIN")
-      var row: [String?] = [syncID, nil, nil, nil]
+      let copy = try connection.copyIn(
+        "COPY \(snapshots) (sync_id, row_key, fingerprint, match_value, destination_id) FROM STDIN")
+      var row: [String?] = [syncID, nil, nil, nil, nil]
       for entry in entries {
         row[1] = entry.key
         row[2] = entry.fingerprint
         row[3] = entry.matchValue
+        row[4] = entry.destinationID
         try copy.write(row)
       }
       try copy.finish()
@@ -97,18 +147,19 @@ extension StateStore {
       let unique = zip(entries, entries.dropFirst()).allSatisfy { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
       let rows =
         unique
-        ? "SELECT $1::bigint, k, f, m FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, f, m)"
-        : "SELECT DISTINCT ON (k) $1::bigint, k, f, m\n"
-          + "FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(k, f, m, o) ORDER BY k, o DESC"
+        ? "SELECT $1::bigint, k, f, m, d FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(k, f, m, d)"
+        : "SELECT DISTINCT ON (k) $1::bigint, k, f, m, d\n"
+          + "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(k, f, m, d, o) "
+          + "ORDER BY k, o DESC"
       try connection.execute(
         """
-        INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value)
+        INSERT INTO \(snapshots) (sync_id, row_key, fingerprint, match_value, destination_id)
         \(rows)
-        ON CONFLICT (sync_id, row_key) DO UPDATE SET fingerprint = excluded.fingerprint, match_value = excluded.match_value
+        ON CONFLICT (sync_id, row_key) DO UPDATE SET \(conflictUpdate)
         """,
         [
           syncID, arrayLiteral(entries.lazy.map { $0.key as String? }), arrayLiteral(entries.lazy.map { $0.fingerprint as String? }),
-          arrayLiteral(entries.lazy.map(\.matchValue)),
+          arrayLiteral(entries.lazy.map(\.matchValue)), arrayLiteral(entries.lazy.map(\.destinationID)),
         ])
     }
     if !removedKeys.isEmpty {
@@ -117,6 +168,12 @@ extension StateStore {
         [syncID, arrayLiteral(removedKeys.lazy.map { $0 as String? })])
     }
   }
+
+  /// What an entry for a key the snapshot holds replaces: everything but a kept id, which only
+  /// a new id replaces.
+  static let conflictUpdate =
+    "fingerprint = excluded.fingerprint, match_value = excluded.match_value, "
+    + "destination_id = COALESCE(excluded.destination_id, snapshots.destination_id)"
 
   /// A PostgreSQL array literal of text: `{"a","b \\"c\\"",NULL}`.
   static func arrayLiteral(_ values: some Sequence<String?>) -> String {
@@ -159,6 +216,6 @@ public final class SnapshotStream {
     guard let key = row[0], let fingerprint = row[1] else {
       throw StateError("the state store holds a snapshot row without a key or fingerprint")
     }
-    return SnapshotEntry(key: key, fingerprint: fingerprint, matchValue: row[2])
+    return SnapshotEntry(key: key, fingerprint: fingerprint, matchValue: row[2], destinationID: row[3])
   }
 }

@@ -21,6 +21,9 @@ public final class StateStore {
   /// A random ID given to the state when it is created, so a plan can tell it was made against
   /// another state store.
   public private(set) var lineage: String?
+  /// Whether the snapshot has its `destination_id` column: a store written before ids were kept
+  /// lacks it until it is opened for writing.
+  private(set) var keepsDestinationIDs = false
 
   private init(database: (any StateDatabase)?, location: StateLocation, directory: URL, writer: String?) {
     self.database = database
@@ -99,6 +102,7 @@ public final class StateStore {
           + "this Backflow reads up to version \(Self.schemaVersion): upgrade Backflow")
     }
     lineage = meta["lineage"]
+    keepsDestinationIDs = try destinationIDColumnExists()
   }
 
   /// Creates the schema, or brings an older one up to `schemaVersion`.
@@ -123,6 +127,8 @@ public final class StateStore {
     // Version 1 is the only one yet; stores created before locking existed lack only this table.
     try ensureLocksTable()
     try ensureAlertTables()
+    try ensureDestinationIDColumn()
+    keepsDestinationIDs = true
   }
 
   /// Creates the version-1 schema in one transaction.
@@ -162,6 +168,7 @@ public final class StateStore {
           row_key \(text) NOT NULL,
           fingerprint TEXT NOT NULL,
           match_value TEXT,
+          destination_id TEXT,
           PRIMARY KEY (sync_id, row_key)
         )\(dialect == .sqlite ? " WITHOUT ROWID" : "");
         CREATE TABLE IF NOT EXISTS \(runs) (

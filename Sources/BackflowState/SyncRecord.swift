@@ -50,10 +50,15 @@ public struct SnapshotEntry: Sendable, Equatable {
   public var fingerprint: String
   /// Compact JSON of the match column's value; `nil` for syncs without `match`.
   public var matchValue: String?
+  /// Compact JSON of the id the destination's API gave the record (a rest request's
+  /// `result.id`), kept for the row's later requests; `nil` when none is known. A `nil` never
+  /// replaces a kept id.
+  public var destinationID: String?
 
-  public init(key: String, fingerprint: String, matchValue: String? = nil) {
+  public init(key: String, fingerprint: String, matchValue: String? = nil, destinationID: String? = nil) {
     self.key = key
     self.fingerprint = fingerprint
     self.matchValue = matchValue
+    self.destinationID = destinationID
   }
 }

@@ -27,7 +27,11 @@ public final class MemoryLedger: RunLedger, Sendable {
       for entry in advance.newEntries where contents.snapshot[entry.key] != nil {
         throw StateError("the snapshot already holds \(entry.key)")
       }
-      for entry in advance.entries + advance.newEntries { contents.snapshot[entry.key] = entry }
+      for var entry in advance.entries + advance.newEntries {
+        // As the state store does: no id replaces a kept one.
+        entry.destinationID = entry.destinationID ?? contents.snapshot[entry.key]?.destinationID
+        contents.snapshot[entry.key] = entry
+      }
       for key in advance.removedKeys { contents.snapshot[key] = nil }
       contents.failures += advance.failures
       contents.writes += 1
@@ -36,6 +40,14 @@ public final class MemoryLedger: RunLedger, Sendable {
 
   public func markSwept(syncID: Int) throws {
     contents.withLock { $0.swept = true }
+  }
+
+  public func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
+    contents.withLock { contents in
+      var found: [String: String] = [:]
+      for key in keys { found[key] = contents.snapshot[key]?.destinationID }
+      return found
+    }
   }
 
   /// Makes every later write fail with `message`, as a state store that went away.

@@ -70,6 +70,126 @@ struct RESTConfigTests {
       ])
   }
 
+  static let archiveByID = """
+      delete:
+        method: POST
+        path: /crm/v3/objects/{{ object }}/batch/archive
+        body: { inputs: { $each: records, $item: { id: "{{ record.destination_id }}" } } }
+
+    """
+
+  static let read = """
+      read:
+        method: POST
+        path: /crm/v3/objects/{{ object }}/batch/read
+        body: { idProperty: email, inputs: { $each: records, $item: { id: "{{ record.key }}" } } }
+        result: { records: results, key: properties.email, id: id, keys: case_insensitive }
+
+    """
+
+  @Test func keptIDsReadAndListValidate() {
+    let upsert = Self.upsert.replacingOccurrences(
+      of: "error_message: message }", with: "error_message: message, ids: results, id_key: properties.email, id: id }")
+    let list = """
+        list:
+          method: GET
+          path: /crm/v3/objects/{{ object }}
+          query: { limit: "100", after: "{{ cursor }}" }
+          result: { records: results, key: properties.email, id: id, next: paging.next.after }
+
+      """
+    #expect(errors(["syncs/s.yaml": Self.sync(upsert + Self.archiveByID + Self.read + list)]) == [])
+    #expect(errors(["syncs/s.yaml": Self.sync(upsert + Self.archiveByID + list, extra: "mode: mirror\n")]) == [])
+    let offset = """
+        list:
+          method: GET
+          path: /people
+          offset: { param: offset, size_param: count, size: 500 }
+          result: { records: members, key: email_address }
+
+      """
+    #expect(errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + offset, extra: "mode: mirror\n")]) == [])
+  }
+
+  @Test func anIDNoRequestGivesIsWarnedAbout() {
+    let loaded = ProjectFixture.load(
+      ["backflow.yaml": Self.project, "syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID)],
+      environment: ["HUBSPOT_TOKEN": "pat-secret"])
+    #expect(
+      loaded.diagnostics.sorted.map(\.description) == [
+        "syncs/s.yaml:14:3: warning: requests.delete reads record.destination_id, but no request gives ids: add id: to "
+          + "the result: of the request that makes the records, or declare read: with result.id to look them up; until "
+          + "then each record it sends fails"
+      ])
+    #expect(errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + Self.read)]) == [])
+  }
+
+  @Test func mirrorNeedsAListRequest() {
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID, extra: "mode: mirror\n")]) == [
+        "syncs/s.yaml:7:7: error: mode mirror's first run deletes the records absent from the model, so it lists them: "
+          + "add requests.list (a paginated request, docs/rest.md), or use mode: upsert with on_delete: delete"
+      ])
+  }
+
+  @Test func readingRequestsSayWhatTheyLack() {
+    let noPaging = """
+        list:
+          method: GET
+          path: /contacts
+          result: { records: results, key: email }
+
+      """
+    let twoPagings = """
+        list:
+          method: GET
+          path: /contacts
+          offset: { param: offset, size: 100 }
+          result: { records: results, key: email, next_url: next }
+
+      """
+    let readPaging = """
+        read:
+          method: POST
+          path: /contacts/read
+          result: { records: results, key: email, next: after }
+
+      """
+    let cursorInRead = """
+        read:
+          method: POST
+          path: /contacts/read?after={{ cursor }}
+          result: { records: results }
+
+      """
+    let ids = Self.upsert.replacingOccurrences(of: "error_message: message }", with: "error_message: message, ids: results }")
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + noPaging)]) == [
+        "syncs/s.yaml:19:5: error: requests.list pages by exactly one of result.next (a cursor), result.next_url (a whole "
+          + "URL) or offset: { param, size_param, size }"
+      ])
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + twoPagings)]) == [
+        "syncs/s.yaml:19:5: error: requests.list pages by exactly one of result.next (a cursor), result.next_url (a whole "
+          + "URL) or offset: { param, size_param, size }"
+      ])
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + readPaging)]) == [
+        "syncs/s.yaml:21:45: error: requests.read.result.next pages a list request; read takes a batch of keys"
+      ])
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(Self.upsert + Self.archiveByID + cursorInRead)]) == [
+        "syncs/s.yaml:20:32: error: requests.read.path: unknown variable \"cursor\"; the variables are records, record, "
+          + "object, sync, sync_id, run_id, batch, operation",
+        "syncs/s.yaml:21:13: error: requests.read.result is missing required key \"key\"",
+      ])
+    #expect(
+      errors(["syncs/s.yaml": Self.sync(ids + Self.archiveByID)]) == [
+        "syncs/s.yaml:13:13: error: requests.upsert.result.ids needs id_key (the record's key in one of them) and id "
+          + "(the API's own id)"
+      ])
+  }
+
   @Test func unknownVariablesAndFiltersArePointedAtWithASuggestion() {
     let requests = """
         upsert:

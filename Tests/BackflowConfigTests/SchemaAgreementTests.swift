@@ -45,6 +45,14 @@ struct SchemaAgreementTests {
       ("batch", try keys(sync, ["definitions", "batch", "properties"]), ConfigKeys.batch),
       ("schedule", try keys(sync, ["definitions", "schedule", "properties"]), ConfigKeys.schedule),
       ("weekly", try keys(sync, ["definitions", "weekly", "properties"]), ConfigKeys.weekly),
+      (
+        "requests", try keys(sync, ["properties", "requests", "properties"]),
+        RequestTemplates.operations + RequestTemplates.readingRequests
+      ),
+      ("request", try keys(sync, ["definitions", "request", "properties"]), ConfigKeys.request),
+      ("result", try keys(sync, ["definitions", "result", "properties"]), ConfigKeys.result),
+      ("records result", try keys(sync, ["definitions", "records_result", "properties"]), ConfigKeys.recordsResult),
+      ("offset", try keys(sync, ["definitions", "request", "properties", "offset", "properties"]), ConfigKeys.offset),
     ]
     for (name, inSchema, inValidator) in pairs {
       #expect(inSchema == Set(inValidator), "\(name): schema-only \(inSchema.subtracting(inValidator)), validator-only \(Set(inValidator).subtracting(inSchema))")

@@ -90,10 +90,11 @@ struct SemanticValidationTests {
       for type in Sync.Kind.allCases {
         for mode in type.modes {
           let match = mode.matchesRecords ? "match: { email: email }\n" : ""
-          // A destination that takes requests gets one for every operation.
+          // A destination that takes requests gets one for every operation, and a listing (mirror's).
           let requests =
             driver.takesRequests
-            ? "requests:\n" + RequestTemplates.operations.map { "  \($0): { method: POST, path: /x }\n" }.joined() : ""
+            ? "requests:\n" + RequestTemplates.operations.map { "  \($0): { method: POST, path: /x }\n" }.joined()
+              + "  list: { method: GET, path: /x, result: { records: r, key: k, next: n } }\n" : ""
           let loaded = ProjectFixture.load(
             [
               "backflow.yaml": ProjectFixture.projectFile + "  target: \(driver.example)\n",

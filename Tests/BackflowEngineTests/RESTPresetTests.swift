@@ -15,32 +15,7 @@ struct RESTPresetTests {
 
   /// A scenario holding the preset project and only the sync `name`, every API at `server`.
   func preset(_ name: String, server: ProtocolServer, users: [(Int, String, String, String)]) throws -> Scenario {
-    let scenario = try Scenario(.sqlite)
-    func read(_ path: String) throws -> String {
-      try String(contentsOf: Self.presets.appendingPathComponent(path), encoding: .utf8)
-    }
-    let project = try read("backflow.yaml").replacingOccurrences(
-      of: #"warehouse: { type: postgres, url: "${WAREHOUSE_URL}" }"#, with: "warehouse: { type: sqlite, path: warehouse.db }")
-    try scenario.remove("syncs/users_to_crm.yaml")
-    scenario.write([
-      "backflow.yaml": project, "syncs/models/users.yaml": try read("syncs/models/users.yaml"),
-      "syncs/\(name).yaml": try read("syncs/\(name).yaml"),
-    ])
-    for api in ["HUBSPOT", "BRAZE", "SLACK", "SALESFORCE", "CUSTOMERIO", "MAILCHIMP"] {
-      scenario.environment["\(api)_URL"] = server.url
-    }
-    for variable in [
-      "HUBSPOT_TOKEN", "BRAZE_API_KEY", "SALESFORCE_CLIENT_SECRET", "CUSTOMERIO_API_KEY", "MAILCHIMP_API_KEY",
-      "SLACK_WEBHOOK_KEY",
-    ] {
-      scenario.environment[variable] = variable == "SLACK_WEBHOOK_KEY" ? "T0001/B0001/\(Self.secret)" : Self.secret
-    }
-    scenario.environment["SALESFORCE_CLIENT_ID"] = "3MVG9-client"
-    scenario.environment["CUSTOMERIO_SITE_ID"] = "site-7"
-    try scenario.insert(users)
-    try scenario.sql("alter table users add column created_at text")
-    try scenario.sql("update users set created_at = '2026-03-0' || user_id || 'T09:30:00Z'")
-    return scenario
+    try Scenario.restPreset(name, server: server, secret: Self.secret, users: users)
   }
 
   static let users = [
@@ -55,77 +30,34 @@ struct RESTPresetTests {
     }
   }
 
-  /// Answers `api`'s requests from one state behind a lock.
-  final class Stand<State>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: State
-    private let answer: (inout State, ProtocolServer.Request) -> ProtocolServer.Answer
+  typealias Stand<State> = APIStandIn<State>
 
-    init(_ state: State, _ answer: @escaping (inout State, ProtocolServer.Request) -> ProtocolServer.Answer) {
-      self.state = state
-      self.answer = answer
-    }
-
-    var current: State {
-      lock.lock()
-      defer { lock.unlock() }
-      return state
-    }
-
-    func callAsFunction(_ request: ProtocolServer.Request) -> ProtocolServer.Answer {
-      lock.lock()
-      defer { lock.unlock() }
-      return answer(&state, request)
-    }
-  }
+  static func hubspotAPI() -> APIStandIn<HubSpotStandIn> { HubSpotStandIn.api(token: secret) }
 
   // MARK: HubSpot
 
-  /// developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts
-  /// (200, or 207 Multi-Status with `errors[].context.ids`, emails lower-cased) and
-  /// .../contacts/gdpr-delete (204 No Content).
-  static let hubspot = Stand([String: JSONValue]()) { contacts, request in
-    guard request.header("Authorization") == "Bearer \(secret)" else {
-      return ProtocolServer.Answer(status: 401, json: .object([("status", .string("error")), ("category", .string("INVALID_AUTHENTICATION"))]))
-    }
-    if request.path == "/crm/v3/objects/contacts/gdpr-delete" {
-      guard case let .string(email)? = request.body?["objectId"], contacts.removeValue(forKey: email.lowercased()) != nil else {
-        return ProtocolServer.Answer(status: 404, json: .object([("status", .string("error")), ("message", .string("resource not found"))]))
-      }
-      return ProtocolServer.Answer(status: 204, body: "")
-    }
-    var results: [JSONValue] = []
-    var errors: [JSONValue] = []
-    for input in request.body?["inputs"]?.items ?? [] {
-      guard case let .string(email)? = input["id"] else { continue }
-      guard email.contains(".") else {
-        errors.append(
-          .object([
-            ("status", .string("error")), ("category", .string("VALIDATION_ERROR")),
-            ("message", .string("Email address \(email.lowercased()) is invalid")),
-            ("context", .object([("ids", .array([.string(email.lowercased())]))])),
-          ]))
-        continue
-      }
-      contacts[email.lowercased()] = input["properties"]
-      results.append(.object([("id", .string("5\(contacts.count)")), ("properties", input["properties"] ?? .null)]))
-    }
-    var body: [(String, JSONValue)] = [("status", .string("COMPLETE")), ("results", .array(results))]
-    if !errors.isEmpty { body += [("numErrors", .int(errors.count)), ("errors", .array(errors))] }
-    return ProtocolServer.Answer(status: errors.isEmpty ? 200 : 207, json: .object(body))
-  }
-
   @Test func hubspotContacts() async throws {
-    let api = Self.hubspot
+    let api = Self.hubspotAPI()
     try await withAPIServer({ api($0) }) { server in
       let scenario = try preset("hubspot_contacts", server: server, users: Self.users)
       let run = try await scenario.apply().run("hubspot_contacts")
       #expect(run.succeeded == OperationCounts(add: 2) && run.failed == OperationCounts(add: 1))
       #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == ["Email address bad@ is invalid"])
-      #expect(api.current["grace@example.com"] == .object([("firstname", .string("Grace")), ("plan", .string("free"))]))
+      #expect(api.current.contacts["grace@example.com"] == .object([("firstname", .string("Grace")), ("plan", .string("free"))]))
+      // HubSpot's ids are kept, matched to Grace's row although HubSpot lower-cased her email.
+      let kept = try scenario.snapshot("hubspot_contacts").map { [$0.key, $0.destinationID] }
+      #expect(kept == [["1", "\"501\""], ["2", "\"502\""]])
+
+      try scenario.sql("update users set plan = 'team' where user_id = 1")
+      let change = try await scenario.apply().run("hubspot_contacts")
+      #expect(change.succeeded == OperationCounts(change: 1) && api.current.ids["ada@example.com"] == "501")
       try scenario.sql("delete from users where user_id = 2")
       let removal = try await scenario.apply().run("hubspot_contacts")
-      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["ada@example.com"])
+      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.contacts.keys.sorted() == ["ada@example.com"])
+      let archive = try #require(server.requests.last { $0.path.hasSuffix("/batch/archive") })
+      #expect(archive.body == .object([("inputs", .array([.object([("id", .string("502"))])]))]))
+      #expect(!server.requests.contains { $0.path.hasSuffix("/batch/read") }, "kept ids need no look-up")
+      #expect(try scenario.snapshot("hubspot_contacts").map(\.destinationID) == ["\"501\""])
       try expectNoSecretStored(scenario)
     }
   }
@@ -213,8 +145,10 @@ struct RESTPresetTests {
   // MARK: Salesforce
 
   /// developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_upsert.htm
-  /// (200, one `{id, success, errors, created}` per record in request order), the DELETE of an
-  /// sObject by external id (204), and the OAuth 2.0 client credentials flow's token endpoint.
+  /// (200, one `{id, success, errors, created}` per record in request order),
+  /// .../resources_composite_sobjects_collections_delete.htm (`DELETE …/composite/sobjects?ids=`,
+  /// 200 with one `{id, success, errors}` per id in order, `errors[].statusCode` for an id it
+  /// cannot delete), and the OAuth 2.0 client credentials flow's token endpoint.
   static let salesforce = Stand([String: JSONValue]()) { contacts, request in
     if request.path == "/services/oauth2/token" {
       guard request.text.contains("client_id=3MVG9-client"), request.text.contains("client_secret=\(secret)") else {
@@ -225,11 +159,21 @@ struct RESTPresetTests {
     guard request.header("Authorization") == "Bearer 00D-token" else {
       return ProtocolServer.Answer(status: 401, json: .array([.object([("errorCode", .string("INVALID_SESSION_ID"))])]))
     }
-    if request.method == "DELETE" {
-      let email = String(request.path.split(separator: "/").last ?? "")
-      return contacts.removeValue(forKey: email) == nil
-        ? ProtocolServer.Answer(status: 404, json: .array([.object([("errorCode", .string("NOT_FOUND"))])]))
-        : ProtocolServer.Answer(status: 204, body: "")
+    // Records by external id; each holds its Salesforce id under "Id".
+    if request.method == "DELETE", request.path == "/services/data/v60.0/composite/sobjects" {
+      let query = URLComponents(string: "?" + request.query)?.queryItems ?? []
+      let ids = (query.first { $0.name == "ids" }?.value ?? "").split(separator: ",").map(String.init)
+      let results: [JSONValue] = ids.map { id in
+        guard let email = contacts.first(where: { $0.value["Id"] == .string(id) })?.key else {
+          return .object([
+            ("success", .bool(false)),
+            ("errors", .array([.object([("statusCode", .string("INVALID_CROSS_REFERENCE_KEY")), ("message", .string("invalid cross reference id")), ("fields", .array([]))])])),
+          ])
+        }
+        contacts[email] = nil
+        return .object([("id", .string(id)), ("success", .bool(true)), ("errors", .array([]))])
+      }
+      return ProtocolServer.Answer(status: 200, json: .array(results))
     }
     let results: [JSONValue] = (request.body?["records"]?.items ?? []).map { record in
       guard case let .string(email)? = record["Email__c"], email.contains(".") else {
@@ -239,8 +183,11 @@ struct RESTPresetTests {
         ])
       }
       let created = contacts[email] == nil
-      contacts[email] = record
-      return .object([("id", .string("003\(contacts.count)")), ("success", .bool(true)), ("errors", .array([])), ("created", .bool(created))])
+      let id = contacts[email]?["Id"] ?? .string("003\(contacts.count + 1)")
+      var stored = record
+      stored.set(id, at: ["Id"])
+      contacts[email] = stored
+      return .object([("id", id), ("success", .bool(true)), ("errors", .array([])), ("created", .bool(created))])
     }
     return ProtocolServer.Answer(status: 200, json: .array(results))
   }
@@ -256,11 +203,14 @@ struct RESTPresetTests {
         api.current["ada@example.com"]
           == .object([
             ("attributes", .object([("type", .string("Contact"))])), ("Email__c", .string("ada@example.com")),
-            ("FirstName", .string("Ada")), ("LastName", .string("Warehouse")),
+            ("FirstName", .string("Ada")), ("LastName", .string("Warehouse")), ("Id", .string("0031")),
           ]))
+      #expect(try scenario.snapshot("salesforce_contacts").map(\.destinationID) == ["\"0031\"", "\"0032\""])
       try scenario.sql("delete from users where user_id = 1")
       let removal = try await scenario.apply().run("salesforce_contacts")
       #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["Grace@Example.com"])
+      let delete = try #require(server.requests.last { $0.method == "DELETE" })
+      #expect(delete.path == "/services/data/v60.0/composite/sobjects" && delete.query == "ids=0031&allOrNone=false")
       #expect(server.requests.filter { $0.path == "/services/oauth2/token" }.count == 2, "one token per run")
       try expectNoSecretStored(scenario)
     }

@@ -153,4 +153,59 @@ struct StateStoreTests {
       #expect(try reader.snapshotCount(syncID: id) == 0)
     }
   }
+
+  /// Ids a rest API gave records are kept per row: a new one replaces the kept one, an entry
+  /// without one leaves it; both writing paths of PostgreSQL (COPY for new rows, the merge for
+  /// the others) and SQLite's keep them.
+  @Test(arguments: Backend.allCases)
+  func keptIDsAreReplacedOnlyByNewOnes(backend: Backend) throws {
+    guard backend.available else { return }
+    try withState(backend) { state, reader in
+      let id = try state.register(syncNamed: "s")
+      try state.updateSnapshot(
+        syncID: id, entries: [SnapshotEntry(key: "b", fingerprint: "f", destinationID: "7")], removedKeys: [],
+        newEntries: [SnapshotEntry(key: "a", fingerprint: "f", destinationID: "\"501\""), SnapshotEntry(key: "c", fingerprint: "f")])
+      try state.updateSnapshot(
+        syncID: id,
+        entries: [SnapshotEntry(key: "a", fingerprint: "g"), SnapshotEntry(key: "b", fingerprint: "g", destinationID: "8")],
+        removedKeys: [])
+      #expect(try reader().destinationIDs(syncID: id, keys: ["a", "b", "c", "z"]) == ["a": "\"501\"", "b": "8"])
+      let stream = try reader().snapshot(syncID: id)
+      var read: [SnapshotEntry] = []
+      while let entry = try stream.next() { read.append(entry) }
+      #expect(read.map(\.destinationID) == ["\"501\"", "8", nil] && read.map(\.fingerprint) == ["g", "g", "f"])
+    }
+  }
+
+  /// A store written before ids were kept has no `snapshots.destination_id`: reading it works and
+  /// finds no ids; the first open for writing adds the column, and the rows it held keep none.
+  @Test(arguments: Backend.allCases)
+  func aStoreWrittenBeforeIDsWereKeptGetsTheColumnWhenOpenedForWriting(backend: Backend) throws {
+    guard backend.available else { return }
+    try withTemporaryDirectory { directory in
+      let database = backend == .postgres ? try PostgresDatabase.create("oldids") : nil
+      let location: StateLocation = database.map { .postgres(conninfo: $0.url) } ?? .sqlite(path: "state.db")
+      let old = try StateStore.open(location, in: directory, writer: "0.0.9")
+      let id = try old.register(syncNamed: "s")
+      let snapshots = database == nil ? "snapshots" : "backflow_state.snapshots"
+      for statement in [
+        "ALTER TABLE \(snapshots) DROP COLUMN destination_id",
+        "INSERT INTO \(snapshots) (sync_id, row_key, fingerprint) VALUES (\(id), 'a', 'f')",
+      ] {
+        if let database {
+          try database.connect().execute(statement)
+        } else {
+          try SQLiteDatabase(path: directory.appendingPathComponent("state.db").path).execute(statement)
+        }
+      }
+      let reader = try StateStore.open(location, in: directory)
+      #expect(try reader.snapshotCount(syncID: id) == 1)
+      #expect(try reader.snapshot(syncID: id).next() == SnapshotEntry(key: "a", fingerprint: "f"))
+      #expect(try reader.destinationIDs(syncID: id, keys: ["a"]).isEmpty)
+      let writer = try StateStore.open(location, in: directory, writer: "0.1.0")
+      #expect(try writer.destinationIDs(syncID: id, keys: ["a"]).isEmpty)
+      try writer.updateSnapshot(syncID: id, entries: [SnapshotEntry(key: "a", fingerprint: "g", destinationID: "9")], removedKeys: [])
+      #expect(try StateStore.open(location, in: directory).destinationIDs(syncID: id, keys: ["a"]) == ["a": "9"])
+    }
+  }
 }

@@ -18,6 +18,9 @@ public protocol DestinationDriver: Sendable {
   func clearRefusal(type: Sync.Kind, object: String) -> String?
   /// Why records cannot be read back (drift, mirror) with these settings; `nil` when they can.
   func readRefusal(_ settings: any ConnectorSettings) -> String?
+  /// Why `sync`'s records cannot be read back (drift), when that depends on the sync: a rest
+  /// destination reads through the sync's `read:` request.
+  func readRefusal(_ settings: any ConnectorSettings, sync: Sync) -> String?
   /// The keys whose change points the sync's records at another place (another database, file
   /// or server): `drift` tells those apart from other config changes.
   var locationKeys: [String] { get }
@@ -31,6 +34,7 @@ extension DestinationDriver {
   public var takesRequests: Bool { false }
   public func modeRefusal(_ mode: Sync.Mode, type: Sync.Kind, settings: any ConnectorSettings) -> String? { nil }
   public func clearRefusal(type: Sync.Kind, object: String) -> String? { nil }
+  public func readRefusal(_ settings: any ConnectorSettings, sync: Sync) -> String? { readRefusal(settings) }
 }
 
 /// The drivers config loading knows, from the connectors' registry.

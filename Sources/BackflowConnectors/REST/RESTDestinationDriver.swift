@@ -14,24 +14,24 @@ struct RESTDestinationDriver: DestinationConnectorDriver {
 
   func settings(_ fields: DriverFields) -> (any ConnectorSettings)? { RESTSettings(fields) }
 
-  /// Records cannot be read back yet (no `read:` or `list:`), so neither mirror nor drift.
+  /// Records are read back through a sync's own `read:` and `list:` requests: whether a sync
+  /// can mirror or be checked for drift is the sync's (`validate` refuses mirror without `list:`).
   func capabilities(_ settings: any ConnectorSettings) -> DestinationCapabilities {
     var capabilities = DestinationCapabilities.everything
-    capabilities.modes[.object]?.remove(.mirror)
-    capabilities.readsBack = false
     capabilities.nestsFields = true
     return capabilities
   }
 
-  func modeRefusal(_ mode: Sync.Mode, type: Sync.Kind, settings: any ConnectorSettings) -> String? {
-    guard mode == .mirror else { return nil }
-    return "a rest destination cannot list its records yet, so mirror's first run could not find the ones absent from "
-      + "the model; use mode: upsert with on_delete: delete, which deletes the records of rows that leave the model"
+  func readRefusal(_ settings: any ConnectorSettings) -> String? { nil }
+
+  func readRefusal(_ settings: any ConnectorSettings, sync: Sync) -> String? {
+    guard sync.requests?.request(for: "read") == nil else { return nil }
+    return Self.noReadRequest
   }
 
-  func readRefusal(_ settings: any ConnectorSettings) -> String? {
-    "a rest destination cannot read its records back yet (no read: request), so drift cannot compare them"
-  }
+  static let noReadRequest =
+    "the sync has no requests.read, so its records cannot be read back to compare; declare read: (a request that "
+    + "takes a batch of keys and returns records, docs/rest.md)"
 
   func connector(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationConnector
@@ -43,6 +43,8 @@ struct RESTDestinationDriver: DestinationConnectorDriver {
   func reader(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationReader
   {
-    throw DestinationError(readRefusal(destination.settings) ?? "")
+    let settings = try destination.settings.typed(RESTSettings.self)
+    guard target.requests?.request(for: "read") != nil else { throw DestinationError(Self.noReadRequest) }
+    return try HTTPDestinationReader.rest(connection: settings.connection(name: destination.name.value), target: target)
   }
 }
