@@ -5,8 +5,9 @@ extension MappingTemplate {
   /// Every filter a template may use. Liquid's names (`downcase`, `strip`) and the shorter ones
   /// people type first (`lower`, `trim`) mean the same.
   public static let filterNames = [
-    "append", "base64", "boolean", "capitalize", "date", "default", "downcase", "json", "lower", "lstrip", "number",
-    "prepend", "replace", "rstrip", "string", "strip", "trim", "truncate", "upcase", "upper", "url_encode",
+    "append", "base64", "boolean", "capitalize", "date", "default", "downcase", "json", "lower", "lstrip", "md5",
+    "number", "prepend", "replace", "rstrip", "sha256", "string", "strip", "trim", "truncate", "upcase", "upper",
+    "url_encode",
   ]
 
   /// Stencil with Backflow's filters only: Stencil's own tags and filters (`include`, `filter`,
@@ -31,6 +32,9 @@ extension MappingTemplate {
 
     text("url_encode") { $0.addingPercentEncoding(withAllowedCharacters: unreservedURLCharacters) ?? $0 }
     text("base64") { Data($0.utf8).base64EncodedString() }
+    // Lowercase hex of the text's UTF-8 bytes: ad platforms match on hashed emails and phones.
+    text("sha256") { SHA256.hex($0) }
+    text("md5") { MD5.hex($0) }
     // The typed filters matter where a value keeps its JSON type (a request body's single
     // `{{ … }}`): Braze wants a string external_id even for a numeric key.
     filters.registerFilter("string") { (value: Any?, arguments: [Any?]) throws -> Any? in

@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowSources
 
 /// What a row's fingerprint covers: the columns a sync uses, and how it maps them.

@@ -108,6 +108,10 @@ struct MappingTemplateTests {
     ("{{ v | truncate: 5, \"\" }}", "abcdefghij", "abcde"),
     ("{{ v | truncate: 20 }}", "abcdefghij", "abcdefghij"),
     ("{{ v | trim | upper | append: \".\" }}", " x ", "X."),
+    // FIPS 180-4's and RFC 1321's "abc"; hashed emails are lower-cased and trimmed first.
+    ("{{ v | sha256 }}", "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+    ("{{ v | md5 }}", "abc", "900150983cd24fb0d6963f7d28e17f72"),
+    ("{{ v | strip | downcase | sha256 }}", " Ada@Example.com ", "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"),
   ])
   func filters(_ text: String, _ input: String, _ expected: String) throws {
     #expect(try render(text, ["v": .string(input)]) == expected)

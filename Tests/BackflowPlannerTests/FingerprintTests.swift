@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowPostgres
 import BackflowSources
 import BackflowState

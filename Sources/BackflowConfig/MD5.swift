@@ -1,17 +1,17 @@
 /// MD5, the digest PostgreSQL's `md5()` computes, so fingerprints can also be made inside the
-/// warehouse. Used to detect change, not for security.
+/// warehouse, and the `md5` template filter. Used to detect change, not for security.
 ///
 /// Planning digests every model row, so this reads the bytes in place (no copy, no padding
 /// buffer on the heap) and runs the 64 steps unrolled with their constants inline.
-enum MD5 {
+public enum MD5 {
   /// The lowercase hex digest of `text`'s UTF-8 bytes, as `md5(text)` returns it in SQL.
-  static func hex(_ text: String) -> String {
+  public static func hex(_ text: String) -> String {
     var text = text
     return text.withUTF8 { hex(UnsafeRawBufferPointer($0)) }
   }
 
   /// The lowercase hex digest of `bytes`.
-  static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+  public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
     var state = State()
     let whole = bytes.count / 64 * 64
     var offset = 0
