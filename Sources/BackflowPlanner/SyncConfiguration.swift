@@ -20,7 +20,7 @@ public struct SyncConfiguration: Sendable, Equatable {
       }, destination: project.destinations.first { $0.name.value == sync.destination.value },
       type: sync.type, object: sync.object, mode: sync.mode, match: sync.match, mappings: sync.mappings,
       batch: sync.batch, onDelete: sync.onDelete, maxRemove: sync.maxRemove, schedule: sync.schedule,
-      enabled: sync.enabled)
+      enabled: sync.enabled, requests: sync.requests)
     json = try JSONValue(encoding: canonical).maskingCredentials(under: ["source", "destination"])
   }
 
@@ -73,6 +73,7 @@ public struct SyncConfiguration: Sendable, Equatable {
     var maxRemove: Located<MaxRemove>
     var schedule: Located<Schedule>
     var enabled: Located<Bool>
+    var requests: RequestTemplates?
   }
 }
 

@@ -139,6 +139,18 @@ struct RESTPresetTests {
       #expect(try scenario.openState().failures(runID: run.id).map(\.reason) == ["HTTP 400: invalid_payload"])
       #expect(api.current == ["New signup: Ada on pro", "New signup: Grace on free"])
       try expectNoSecretStored(scenario)
+
+      // Requests are part of the applied config: an edit shows in the plan, the path as written.
+      let file = scenario.directory.appendingPathComponent("syncs/slack_signups.yaml")
+      let written = try String(contentsOf: file, encoding: .utf8)
+      scenario.write(["syncs/slack_signups.yaml": written.replacingOccurrences(of: "New signup:", with: "Welcome")])
+      let edited = try scenario.plan().sync("slack_signups")
+      #expect(edited.configAction == .update)
+      #expect(
+        edited.configChanges.map(\.path) == ["requests.track.body.text"]
+          && edited.configChanges.first?.after == .string("Welcome {{ record.fields.first_name }} on {{ record.fields.plan }}"))
+      let stored = try #require(try scenario.openState().syncs().first { $0.name == "slack_signups" }?.config)
+      #expect(stored.contains("/services/${SLACK_WEBHOOK_KEY}"), "\(stored)")
     }
   }
 
