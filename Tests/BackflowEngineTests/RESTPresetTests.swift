@@ -218,12 +218,20 @@ struct RESTPresetTests {
             ("FirstName", .string("Ada")), ("LastName", .string("Warehouse")), ("Id", .string("0031")),
           ]))
       #expect(try scenario.snapshot("salesforce_contacts").map(\.destinationID) == ["\"0031\"", "\"0032\""])
-      try scenario.sql("delete from users where user_id = 1")
+      try scenario.sql(
+        "insert into users values (4, 'katherine@example.com', 'Katherine', 'pro', '2026-03-04T09:30:00Z'), "
+          + "(5, 'annie@example.com', 'Annie', 'team', '2026-03-05T09:30:00Z')")
+      #expect(try await scenario.apply().run("salesforce_contacts").succeeded == OperationCounts(add: 2))
+      // Both removed rows go in one DELETE, their kept ids joined in the query.
+      try scenario.sql("delete from users where user_id in (1, 2)")
       let removal = try await scenario.apply().run("salesforce_contacts")
-      #expect(removal.succeeded == OperationCounts(remove: 1) && api.current.keys.sorted() == ["Grace@Example.com"])
-      let delete = try #require(server.requests.last { $0.method == "DELETE" })
-      #expect(delete.path == "/services/data/v60.0/composite/sobjects" && delete.query == "ids=0031&allOrNone=false")
-      #expect(server.requests.filter { $0.path == "/services/oauth2/token" }.count == 2, "one token per run")
+      #expect(removal.succeeded == OperationCounts(remove: 2))
+      #expect(api.current.keys.sorted() == ["annie@example.com", "katherine@example.com"])
+      let deletes = server.requests.filter { $0.method == "DELETE" }
+      let query = URLComponents(string: "?" + (deletes.first?.query ?? ""))?.queryItems ?? []
+      #expect(deletes.count == 1 && deletes.first?.path == "/services/data/v60.0/composite/sobjects")
+      #expect(query.map(\.name) == ["ids", "allOrNone"] && query.first?.value == "0031,0032", "\(deletes.map(\.query))")
+      #expect(server.requests.filter { $0.path == "/services/oauth2/token" }.count == 3, "one token per run")
       try expectNoSecretStored(scenario)
     }
   }
