@@ -42,9 +42,21 @@ extension Scenario {
 
   /// Runs each statement on the Spark Connect server.
   public func spark(_ statements: String...) throws {
+    let connection = try sparkConnection()
+    for statement in statements { try connection.execute(statement) }
+  }
+
+  /// The rows of a query on the Spark Connect server, each value as text.
+  public func sparkRows(_ query: String) throws -> [[String?]] {
+    let stream = try sparkConnection().query(query)
+    var rows: [[String?]] = []
+    while let values = try stream.next() { rows.append(values.map(\.text)) }
+    return rows
+  }
+
+  private func sparkConnection() throws -> ADBCConnection {
     let uri = try TestEnvironment.sparkURI ?? { throw ScenarioError("no Spark Connect server") }()
     let driver = try ADBCDriver.load(path: ADBCTestDrivers.library("adbc_driver_spark"))
-    let connection = try ADBCDatabase(driver: driver, options: [("uri", uri)], redact: { $0 }).connect()
-    for statement in statements { try connection.execute(statement) }
+    return try ADBCDatabase(driver: driver, options: [("uri", uri)], redact: { $0 }).connect()
   }
 }

@@ -120,19 +120,6 @@ struct ADBCSparkApplyTests {
       ])
     #expect(try !scenario.plan().hasChanges)
   }
-
-  @Test func syncLogsOnSparkAreRefusedSayingWhy() async throws {
-    let scenario = try Scenario(.sqlite, label: "adbc_spark_logs")
-    let table = "users_\(UUID().uuidString.prefix(8).lowercased())"
-    try scenario.useSparkSource(table: table)
-    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
-    scenario.write(["backflow.yaml": project + "sync_logs: { source: lake, schema: audit }\n"])
-    try scenario.spark("INSERT INTO \(table) VALUES (1, 'ada@example.com', 'Ada', 'pro')")
-    let outcome = try await scenario.apply().sync()
-    #expect(outcome.succeeded)
-    let error = try #require(outcome.logError)
-    #expect(error.contains("written for the postgres and sqlite dialects only, not spark"), "\(error)")
-  }
 }
 
 /// Snowflake and BigQuery drivers load from their pip packages and, without an account, fail

@@ -31,7 +31,9 @@ struct ADBCSourceDriver: SourceConnectorDriver {
   func syncLogStore(for source: Source, schema: String, in directory: URL) throws -> any SyncLogStore {
     let settings = try source.settings.typed(ADBCSettings.self)
     do {
-      return try ADBCSyncLogStore(database: settings.database(in: directory), dialect: settings.dialect.value, schema: schema)
+      let database = try settings.database(in: directory)
+      if settings.dialect.value == .spark { return try SparkSyncLogStore(database: database, schema: schema) }
+      return try ADBCSyncLogStore(database: database, dialect: settings.dialect.value, schema: schema)
     } catch let error as ADBCError {
       throw SyncLogError(error.message)
     }
