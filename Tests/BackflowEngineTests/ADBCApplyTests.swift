@@ -86,7 +86,7 @@ extension ADBCApplyTests {
     let driver = try ADBCTestDrivers.library("adbc_driver_sqlite")
     scenario.write([
       "backflow.yaml": project.replacingOccurrences(
-        of: "sources:\n", with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: duckdb, options: { uri: logs.db } }\n")
+        of: "sources:\n", with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: duckdb, options: { uri: \(scenario.directory.appendingPathComponent("logs.db").path) } }\n")
         + "sync_logs: { source: lake, schema: audit }\n"
     ])
     try scenario.insert([(1, "ada@example.com", "Ada", "pro")])
