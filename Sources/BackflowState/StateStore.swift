@@ -123,6 +123,7 @@ public final class StateStore {
     // Version 1 is the only one yet; stores created before locking existed lack only this table.
     try ensureLocksTable()
     try ensureAlertTables()
+    try ensureSnapshotVersionsTable()
   }
 
   /// Creates the version-1 schema in one transaction.
