@@ -6,11 +6,14 @@ import BackflowSources
 public final class ADBCModelReader: ModelReader {
   private let connection: ADBCConnection
   private let dialect: ADBCDialect
+  /// Where warehouse planning keeps the snapshots (`planning:`), on the postgres dialect.
+  private let planning: PlanningTables?
 
   public func quoteIdentifier(_ name: String) -> String { dialect.quoteIdentifier(name) }
 
-  public init(database: ADBCDatabase, dialect: ADBCDialect) throws {
+  public init(database: ADBCDatabase, dialect: ADBCDialect, planningSchema: String? = nil) throws {
     self.dialect = dialect
+    planning = planningSchema.map(PlanningTables.init)
     do {
       connection = try database.connect()
     } catch {
@@ -55,7 +58,7 @@ public final class ADBCModelReader: ModelReader {
     ([keyText] + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
   }
 
-  private func reading<T>(_ body: () throws -> T) throws -> T {
+  func reading<T>(_ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as ADBCError {
@@ -66,6 +69,64 @@ public final class ADBCModelReader: ModelReader {
   /// The driver's message, saying plainly when the model tried to write.
   static func reason(_ error: ADBCError, _ dialect: ADBCDialect) -> String {
     dialect.isWriteRefusal(error) ? SourceError.modelTriedToWrite(error.message) : error.message
+  }
+}
+
+extension ADBCModelReader: WarehousePlanning {
+  public var planningSchema: String? { planning?.schema }
+
+  public func plannedSnapshotVersion(syncID: Int) throws -> WarehouseSnapshotVersion? {
+    guard let planning else { return nil }
+    return try reading { try planning.version(syncID: syncID, on: connection) }
+  }
+
+  /// One query, the native reader's statement: with no transaction to hold a search for repeated
+  /// keys and the diff to the same rows, the diff always joins the repeated keys itself.
+  public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
+    -> any WarehouseDiffStream
+  {
+    guard let planning else { throw SourceError("this source has no planning: schema") }
+    let select = WarehouseDiffQuery.select(
+      model, key: key, repeats: true, columns: columns, signature: signature, snapshot: planning.snapshot(syncID: syncID))
+    let diff = ADBCDiffStream(stream: try reading { try connection.query(select.sql) }, dialect: dialect)
+    try diff.start()
+    return diff
+  }
+}
+
+/// The warehouse diff's rows from an Arrow stream, in the columns `WarehouseDiffQuery.select`
+/// names; the first row holds the snapshot's count.
+private final class ADBCDiffStream: WarehouseDiffStream {
+  private let stream: ArrowStream
+  private let dialect: ADBCDialect
+  private(set) var snapshotRows = 0
+
+  init(stream: ArrowStream, dialect: ADBCDialect) {
+    self.stream = stream
+    self.dialect = dialect
+  }
+
+  func start() throws {
+    guard let values = try read(), values[0].text == "0", let count = values[1].text.flatMap({ Int($0) }) else {
+      throw SourceError("the warehouse diff did not start with the snapshot's row count")
+    }
+    snapshotRows = count
+  }
+
+  func next() throws -> WarehouseDiffRow? {
+    guard let values = try read() else { return nil }
+    let fingerprint = values[2].text
+    return WarehouseDiffRow(
+      row: fingerprint == nil ? nil : ModelRow(key: values[1].text, values: Array(values[6...])),
+      fingerprint: fingerprint, entryKey: values[3].text, entryFingerprint: values[4].text, matchValue: values[5].text)
+  }
+
+  private func read() throws -> [FieldValue]? {
+    do {
+      return try stream.next()
+    } catch let error as ADBCError {
+      throw SourceError(ADBCModelReader.reason(error, dialect))
+    }
   }
 }
 

@@ -116,20 +116,10 @@ public final class ADBCSyncLogStore: SyncLogDatabase {
   }
 }
 
-extension ADBCConnection {
-  /// Every row of `sql`'s result, each value as text.
-  func textRows(_ sql: String) throws -> [[String?]] {
-    let stream = try query(sql)
-    var rows: [[String?]] = []
-    while let values = try stream.next() { rows.append(values.map(\.text)) }
-    return rows
-  }
-}
-
 /// Inserts the rows `next` gives, each a `VALUES` tuple, into `target` (`table (columns)`) in
 /// statements of `perStatement` rows: one statement compiled for many rows, and no more than that
 /// many held in memory.
-func insertValues(on connection: ADBCConnection, into target: String, perStatement: Int, _ next: () throws -> String?) throws {
+public func insertValues(on connection: ADBCConnection, into target: String, perStatement: Int, _ next: () throws -> String?) throws {
   let start = "INSERT INTO \(target) VALUES "
   var rows: [String] = []
   while let row = try next() {

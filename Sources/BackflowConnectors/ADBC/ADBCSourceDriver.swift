@@ -24,7 +24,14 @@ struct ADBCSourceDriver: SourceConnectorDriver {
     } catch let error as ADBCError {
       throw SourceError(error.message, kind: .connection)
     }
-    return try ADBCModelReader(database: database, dialect: settings.dialect.value)
+    return try ADBCModelReader(database: database, dialect: settings.dialect.value, planningSchema: settings.planning?.value)
+  }
+
+  /// Warehouse planning's snapshots are written on a connection of their own too.
+  func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? {
+    let settings = try source.settings.typed(ADBCSettings.self)
+    guard let schema = settings.planning?.value else { return nil }
+    return try ADBCPlanningSnapshots(database: settings.database(in: directory), schema: schema)
   }
 
   /// Sync logs write on a connection of their own, apart from the models' read-only one.
