@@ -160,8 +160,8 @@ let package = Package(
     .testTarget(
       name: "BackflowEngineTests",
       dependencies: [
-        "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres", "BackflowSources",
-        "BackflowState", "BackflowTestSupport",
+        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres",
+        "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowSyncLogsTests",
