@@ -79,7 +79,8 @@ let package = Package(
     .target(
       name: "BackflowConnectors",
       dependencies: [
-        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowMySQL", "BackflowSources", "BackflowSyncLogs",
+        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowMySQL", "BackflowSources", "BackflowState",
+        "BackflowSyncLogs",
       ]),
     .target(name: "BackflowPlanner", dependencies: ["BackflowConfig", "BackflowConnectors", "BackflowSources", "BackflowState"]),
     .target(
@@ -159,8 +160,8 @@ let package = Package(
     .testTarget(
       name: "BackflowEngineTests",
       dependencies: [
-        "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres", "BackflowSources",
-        "BackflowState", "BackflowTestSupport",
+        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres",
+        "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowSyncLogsTests",

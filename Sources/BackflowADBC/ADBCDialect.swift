@@ -28,11 +28,15 @@ public enum ADBCDialect: String, CaseIterable, Sendable, Codable {
     }
   }
 
-  /// A string literal. Spark and BigQuery read backslash escapes inside literals.
+  /// A string literal. Spark and BigQuery read backslash escapes inside literals. Spark also
+  /// substitutes `${name}` in the SQL text before parsing it (`spark.sql.variable.substitute`), so
+  /// its literals spell `$` as the escape `\u0024`.
   public func literal(_ text: String) -> String {
     switch self {
-    case .spark, .bigquery: "'" + text.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
-    default: "'" + text.replacing("'", with: "''") + "'"
+    case .spark, .bigquery:
+      let escaped = text.replacing("\\", with: "\\\\").replacing("'", with: "\\'")
+      return "'" + (self == .spark ? escaped.replacing("$", with: "\\u0024") : escaped) + "'"
+    default: return "'" + text.replacing("'", with: "''") + "'"
     }
   }
 

@@ -9,12 +9,17 @@ public final class ADBCModelReader: ModelReader {
   private let connection: ADBCConnection
   private let dialect: ADBCDialect
   private let queryTimeout: Interval?
+  /// Where warehouse planning keeps the snapshots (`planning:`), on the postgres dialect.
+  private let planning: PlanningTables?
 
   public func quoteIdentifier(_ name: String) -> String { dialect.quoteIdentifier(name) }
 
-  public init(database: ADBCDatabase, dialect: ADBCDialect, queryTimeout: Interval? = nil) throws {
+  public init(
+    database: ADBCDatabase, dialect: ADBCDialect, queryTimeout: Interval? = nil, planningSchema: String? = nil
+  ) throws {
     self.dialect = dialect
     self.queryTimeout = queryTimeout
+    planning = planningSchema.map(PlanningTables.init)
     do {
       connection = try database.connect()
     } catch {
@@ -59,11 +64,12 @@ public final class ADBCModelReader: ModelReader {
     ([keyText] + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
   }
 
-  private func query(_ sql: String) throws -> ArrowStream {
+  /// Runs a model's query, cancelled at the source's `query_timeout`.
+  func query(_ sql: String) throws -> ArrowStream {
     try connection.query(sql, timeout: queryTimeout.map { .seconds($0.seconds) })
   }
 
-  private func reading<T>(_ body: () throws -> T) throws -> T {
+  func reading<T>(_ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as ADBCError {
@@ -79,6 +85,66 @@ public final class ADBCModelReader: ModelReader {
         : SourceError.queryTimedOut(after: queryTimeout, notCancelledBecause: error.message)
     }
     return dialect.isWriteRefusal(error) ? SourceError.modelTriedToWrite(error.message) : error.message
+  }
+}
+
+extension ADBCModelReader: WarehousePlanning {
+  public var planningSchema: String? { planning?.schema }
+
+  public func plannedSnapshotVersion(syncID: Int) throws -> WarehouseSnapshotVersion? {
+    guard let planning else { return nil }
+    return try reading { try planning.version(syncID: syncID, on: connection) }
+  }
+
+  /// One query, the native reader's statement: with no transaction to hold a search for repeated
+  /// keys and the diff to the same rows, the diff always joins the repeated keys itself.
+  public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
+    -> any WarehouseDiffStream
+  {
+    guard let planning else { throw SourceError("this source has no planning: schema") }
+    let select = WarehouseDiffQuery.select(
+      model, key: key, repeats: true, columns: columns, signature: signature, snapshot: planning.snapshot(syncID: syncID))
+    let diff = ADBCDiffStream(stream: try reading { try query(select.sql) }, dialect: dialect, queryTimeout: queryTimeout)
+    try diff.start()
+    return diff
+  }
+}
+
+/// The warehouse diff's rows from an Arrow stream, in the columns `WarehouseDiffQuery.select`
+/// names; the first row holds the snapshot's count.
+private final class ADBCDiffStream: WarehouseDiffStream {
+  private let stream: ArrowStream
+  private let dialect: ADBCDialect
+  private let queryTimeout: Interval?
+  private(set) var snapshotRows = 0
+
+  init(stream: ArrowStream, dialect: ADBCDialect, queryTimeout: Interval?) {
+    self.stream = stream
+    self.dialect = dialect
+    self.queryTimeout = queryTimeout
+  }
+
+  func start() throws {
+    guard let values = try read(), values[0].text == "0", let count = values[1].text.flatMap({ Int($0) }) else {
+      throw SourceError("the warehouse diff did not start with the snapshot's row count")
+    }
+    snapshotRows = count
+  }
+
+  func next() throws -> WarehouseDiffRow? {
+    guard let values = try read() else { return nil }
+    let fingerprint = values[2].text
+    return WarehouseDiffRow(
+      row: fingerprint == nil ? nil : ModelRow(key: values[1].text, values: Array(values[6...])),
+      fingerprint: fingerprint, entryKey: values[3].text, entryFingerprint: values[4].text, matchValue: values[5].text)
+  }
+
+  private func read() throws -> [FieldValue]? {
+    do {
+      return try stream.next()
+    } catch let error as ADBCError {
+      throw SourceError(ADBCModelReader.reason(error, dialect, queryTimeout: queryTimeout))
+    }
   }
 }
 

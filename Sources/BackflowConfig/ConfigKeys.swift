@@ -12,6 +12,8 @@ public enum ConfigKeys {
   public static let alert = ["when", "threshold", "runs", "notify", "recovery"]
   /// `sync_logs:`
   public static let syncLogs = ["source", "schema"]
+  /// An adbc source's `planning:`
+  public static let planning = ["schema"]
   /// `dbt:`
   public static let dbt = ["project", "manifest", "source"]
   /// A model file under `syncs/models/`, or a sync's inline `model:` mapping

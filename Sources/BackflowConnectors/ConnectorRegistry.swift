@@ -46,6 +46,11 @@ public struct ConnectorRegistry: Sendable {
     try driver(for: source).modelReader(for: source, in: directory)
   }
 
+  /// Connects for writing the snapshot copies of warehouse planning, when `source` has `planning:`.
+  public func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? {
+    try driver(for: source).planningSnapshots(for: source, in: directory)
+  }
+
   /// Opens the connector apply sends one sync's batches to.
   public func connector(for destination: Destination, target: DestinationTarget, in directory: URL) throws
     -> any DestinationConnector

@@ -11,4 +11,11 @@ public protocol SourceConnectorDriver: SourceDriver {
   func syncLogStore(for source: Source, schema: String, in directory: URL) throws -> any SyncLogStore
   /// Where the sync-log tables are, as messages say it.
   func syncLogLocation(of source: Source, schema: String) -> String
+  /// Connects for writing the copies of the snapshots that warehouse planning diffs against;
+  /// `nil` when the source has no `planning:`.
+  func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)?
+}
+
+extension SourceConnectorDriver {
+  public func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? { nil }
 }

@@ -257,6 +257,7 @@ public final class Engine {
         try openConnector?(target)
         ?? ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
       let syncRun: SyncRun
+      var planning: PlanningLedger?
       do {
         if data.pending == .resyncClear {
           try await connector.prepare()
@@ -271,10 +272,12 @@ public final class Engine {
             if data.pending != nil { try state.setPending(nil, syncID: id) }
           }
         }
+        planning = planningLedger(sync, syncID: id, notes: &notes)
         syncRun = try SyncRun(
           sync: sync, run: run, rows: PlanFileSource(url: planFile, sync: sync.name.value), sweep: data.sweep,
-          connector: connector, ledger: state, changelog: spool, cancellation: cancellation, clock: SystemPacingClock(),
-          jsonColumns: project.jsonColumns(of: sync), progress: { observer?.syncProgress(sync.name.value, run: $0) })
+          connector: connector, ledger: planning ?? state, changelog: spool, cancellation: cancellation,
+          clock: SystemPacingClock(), jsonColumns: project.jsonColumns(of: sync),
+          progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
         try? await connector.finish()
@@ -282,6 +285,7 @@ public final class Engine {
       }
       run = await syncRun.execute()
       notes += syncRun.notes
+      if let note = planning?.finish(syncID: id) { notes.append(note) }
       if let error = syncRun.changelogError { notes.append("sync logs: \(error)") }
       if data.recorded > 0, run.status == .succeeded {
         notes.append("CDC reset: \(plural(data.recorded, "row")) recorded in the snapshot, none sent")
@@ -295,6 +299,22 @@ public final class Engine {
     }
     try state.finishRun(run)
     return try state.runs(syncID: id, limit: 1).first ?? run
+  }
+
+  /// The ledger that also keeps the warehouse planning copy of the sync's snapshot, when its
+  /// model's source has `planning:`. A copy that cannot be opened is left behind, with a note:
+  /// the state store advances, so the next plan sees the versions differ.
+  private func planningLedger(_ sync: Sync, syncID: Int, notes: inout [String]) -> PlanningLedger? {
+    guard let model = project.model(of: sync),
+      let source = project.sources.first(where: { $0.name.value == model.source.value })
+    else { return nil }
+    do {
+      guard let copy = try ConnectorRegistry.standard.planningSnapshots(for: source, in: directory) else { return nil }
+      return PlanningLedger(state: state, copy: copy, syncID: syncID)
+    } catch {
+      notes.append("warehouse planning: could not connect to source \(source.name.value) (\(error)); the next plan diffs in Backflow")
+      return nil
+    }
   }
 
   private func refusedRun(syncID: Int, commit: String?, data: DataCounts, error: String?) throws -> RunRecord {

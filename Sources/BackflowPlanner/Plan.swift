@@ -63,7 +63,7 @@ public struct SyncPlan: Sendable {
 }
 
 /// The row side of a sync's plan.
-public struct DataPlan: Sendable {
+public struct DataPlan: Sendable, Equatable {
   /// How apply treats the sync's snapshot.
   public enum Basis: String, Sendable {
     /// Rows are compared with the previous run's snapshot, which advances.
@@ -102,8 +102,8 @@ public struct DataPlan: Sendable {
   public var sampleKeys: [Operation: [String]] = [:]
   /// Up to `--show-rows` keys of rejected rows.
   public var rejectedKeys: [String] = []
-  /// Whether the model was diffed inside the state store's database, so that only the rows that
-  /// differ were read from it.
+  /// Whether the model was diffed inside its warehouse (the state store's database, or the
+  /// source's `planning:` schema), so that only the rows that differ were read from it.
   public var diffedInWarehouse = false
 
   public func count(_ operation: Operation) -> Int {

@@ -102,16 +102,12 @@ public final class Planner {
     var warehouse: WarehouseRowDiff?
     // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
     // or records every row, and sync logs list every row.
-    if pending == nil, !keyChanged, !logging, let record, let table = state.postgresSnapshotsTable,
-      let snapshot = state.warehouseSnapshot(syncID: record.id),
-      let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
+    if pending == nil, !keyChanged, !logging, let record,
+      let stream = try warehouseDiff(
+        model, reader: reader, sql: sql, syncID: record.id, columns: columns, signature: fingerprint.signature,
+        warnings: &warnings)
     {
-      let diff = WarehouseRowDiff(
-        stream: try failing(model) {
-          try diffing.diff(
-            sql, relation: sql.table, key: key, columns: columns, signature: fingerprint.signature,
-            snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count))
-        })
+      let diff = WarehouseRowDiff(stream: stream)
       warehouse = diff
       next = diff.next
     } else {
@@ -188,6 +184,66 @@ public final class Planner {
           : "mirror's first-run sweep has not completed: run `backflow resync \(sync.name.value)` to delete the records absent from the model")
     }
     return data
+  }
+
+  /// The diff in the warehouse, when one can run: against the copy of the snapshot a source with
+  /// `planning:` keeps, or against the state store's own when it is in the model's database.
+  private func warehouseDiff(
+    _ model: Model, reader: any ModelReader, sql: ModelSQL, syncID: Int, columns: [String], signature: String,
+    warnings: inout [String]
+  ) throws -> (any WarehouseDiffStream)? {
+    let key = model.primaryKey.value
+    if let planning = reader as? any WarehousePlanning, let schema = planning.planningSchema {
+      guard diffsInWarehouse else { return nil }
+      return try plannedDiff(
+        model, planning: planning, schema: schema, sql: sql, syncID: syncID, columns: columns, signature: signature,
+        warnings: &warnings)
+    }
+    guard let table = state.postgresSnapshotsTable, let snapshot = state.warehouseSnapshot(syncID: syncID),
+      let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
+    else { return nil }
+    return try failing(model) {
+      try diffing.diff(
+        sql, relation: sql.table, key: key, columns: columns, signature: signature,
+        snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count))
+    }
+  }
+
+  /// The diff against the warehouse's copy of the snapshot when that copy is the state store's
+  /// snapshot: the same lineage and version, and as many rows. Otherwise `nil` and a warning, so
+  /// the plan diffs here against the state store's snapshot, never against a stale copy.
+  private func plannedDiff(
+    _ model: Model, planning: any WarehousePlanning, schema: String, sql: ModelSQL, syncID: Int, columns: [String],
+    signature: String, warnings: inout [String]
+  ) throws -> (any WarehouseDiffStream)? {
+    let fallback = "planned against the state store's snapshot in Backflow instead; apply rewrites the copy"
+    let expected = WarehouseSnapshotVersion(lineage: state.lineage ?? "", version: try state.snapshotVersion(syncID: syncID))
+    let found: WarehouseSnapshotVersion?
+    do {
+      found = try planning.plannedSnapshotVersion(syncID: syncID)
+    } catch {
+      warnings.append("warehouse planning: could not read the snapshot's version in schema \(schema) (\(error)); " + fallback)
+      return nil
+    }
+    guard let found, found == expected else {
+      warnings.append(
+        "warehouse planning: "
+          + (found.map { "the snapshot in schema \(schema) is at \($0), not \(expected) as the state store records" }
+            ?? "the snapshot in schema \(schema) is missing (the state store's is at \(expected))")
+          + "; " + fallback)
+      return nil
+    }
+    let stream = try failing(model) {
+      try planning.diff(sql, key: model.primaryKey.value, columns: columns, signature: signature, syncID: syncID)
+    }
+    let count = try state.snapshotCount(syncID: syncID)
+    guard stream.snapshotRows == count else {
+      warnings.append(
+        "warehouse planning: the snapshot in schema \(schema) holds \(plural(stream.snapshotRows, "row")), "
+          + "the state store's \(count); " + fallback)
+      return nil
+    }
+    return stream
   }
 
   /// The source of `model` when it can diff in the state store's database, which it reaches and

@@ -18,8 +18,6 @@ extension PostgresModelReader: WarehouseDiffing {
   ) throws -> any WarehouseDiffStream {
     let types = Dictionary(try describe(model).map { ($0.name, $0.typeOID) }, uniquingKeysWith: { first, _ in first })
     let unique = try relation.map { try keyIsUnique(in: $0, key: key) } ?? false
-    let keyText = "(\(PostgresConnection.quoteIdentifier(key)))::text COLLATE \"C\""
-    let keys = model.wrapped(select: keyText + " AS \"backflow key\"")
     // The settings hold for this transaction alone (SET LOCAL); the stream ends it. REPEATABLE READ
     // lets the search for repeated keys and the diff see the same rows; a standby allows it.
     do {
@@ -33,23 +31,19 @@ extension PostgresModelReader: WarehouseDiffing {
     // Keys that repeat must reach the planner with every one of their rows, since it picks the
     // row with the smallest fingerprint; a unique index on a table's key rules repeats out, and
     // so does finding none now, which is cheaper than joining the diff with the search.
-    let search = "SELECT EXISTS (SELECT FROM (\n"
     let repeats: Bool
+    let search = WarehouseDiffQuery.repeatSearch(model, key: key)
     do {
       // With parameters (none), libpq refuses a second statement, as the COPY does.
-      repeats =
-        try !unique
-        && connection.query(
-          search + keys.sql
-            + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY \"backflow key\" HAVING count(*) > 1)", []
-        ).first?.first == "t"
+      repeats = try !unique && connection.query(search.sql, []).first?.first == "t"
     } catch let error as PostgresError {
       try? connection.execute("ROLLBACK")
-      throw sourceError(error, modelOffset: search.count + keys.modelOffset, model: model)
+      throw sourceError(error, modelOffset: search.modelOffset, model: model)
     }
-    let (sql, modelOffset) = Self.diffStatement(
-      model, keyText: keyText, keys: keys.sql, repeats: repeats, columns: columns, signature: signature,
-      snapshot: snapshot.entries, count: snapshot.count)
+    let select = WarehouseDiffQuery.select(
+      model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot)
+    let copy = "COPY ("
+    let (sql, modelOffset) = (copy + select.sql + ") TO STDOUT", copy.count + select.modelOffset)
     let diff: PostgresDiffStream
     do {
       diff = PostgresDiffStream(
@@ -61,55 +55,6 @@ extension PostgresModelReader: WarehouseDiffing {
     }
     try diff.start()
     return diff
-  }
-
-  /// The diff's `COPY` and where the model's text first starts in it: the model rows LEFT JOINed
-  /// with their entries (a NULL key joins none), then the entries whose key left the model. Unlike
-  /// a FULL JOIN, which PostgreSQL before 16 runs in one process, both halves run in parallel
-  /// workers. With `repeats`, every row of a repeated key is kept too.
-  private static func diffStatement(
-    _ model: ModelSQL, keyText: String, keys: String, repeats: Bool, columns: [String], signature: String,
-    snapshot: String, count: String
-  ) -> (sql: String, modelOffset: Int) {
-    let fingerprint =
-      "md5(\(literal(signature)) || E'\\n' || ROW(\(columns.map(PostgresConnection.quoteIdentifier).joined(separator: ", ")))::text)"
-    let (modelRows, modelOffset) = model.wrapped(
-      select: ([keyText + " AS \"backflow key\"", fingerprint + " AS \"backflow fingerprint\""]
-        + columns.map(PostgresConnection.quoteIdentifier)).joined(separator: ", "))
-    let values = columns.map { ", m." + PostgresConnection.quoteIdentifier($0) }.joined()
-    let nulls = String(repeating: ", NULL", count: columns.count)
-    let prefix = """
-      COPY (SELECT * FROM (
-      SELECT 1 AS "backflow rank", m."backflow key", m."backflow fingerprint", s.row_key AS "backflow entry key",
-        s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values)
-      FROM (
-
-      """
-    let repeated =
-      repeats
-      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys
-        + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
-        + " ON repeated.\"backflow key\" = m.\"backflow key\""
-      : ""
-    let sql =
-      prefix + modelRows + """
-
-        ) AS m
-        LEFT JOIN (\(snapshot)) AS s ON s.row_key = m."backflow key"\(repeated)
-        WHERE s.row_key IS NULL OR m."backflow fingerprint" <> s.fingerprint\
-        \(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
-        UNION ALL
-        SELECT 1, NULL, NULL, s.row_key, s.fingerprint, s.match_value\(nulls)
-        FROM (\(snapshot)) AS s
-        WHERE NOT EXISTS (SELECT FROM (\(keys)
-        ) AS m WHERE m."backflow key" = s.row_key)
-        UNION ALL
-        SELECT 0, (\(count))::text, NULL, NULL, NULL, NULL\(nulls)
-        ) AS diff
-        ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
-          "backflow fingerprint" COLLATE "C") TO STDOUT
-        """
-    return (sql, prefix.count + modelOffset)
   }
 
   /// Whether `table`'s key column alone has a unique index that covers every row `SELECT *`
@@ -126,11 +71,6 @@ extension PostgresModelReader: WarehouseDiffing {
         AND (c.relkind = 'p' OR NOT c.relhassubclass)
       """, [table, key])
     return ((rows.first?.first).flatMap { $0.flatMap(Int.init) } ?? 0) > 0
-  }
-
-  /// A SQL string literal.
-  private static func literal(_ text: String) -> String {
-    "'" + text.replacing("'", with: "''") + "'"
   }
 }
 

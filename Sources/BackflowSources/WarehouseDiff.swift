@@ -61,3 +61,31 @@ public struct WarehouseDiffRow: Sendable, Equatable {
     self.matchValue = matchValue
   }
 }
+
+/// A source that keeps each sync's snapshot in a schema of its own warehouse (`planning:`), so
+/// the diff runs there even though the state store is elsewhere. See docs/adbc.md.
+public protocol WarehousePlanning: ModelReader {
+  /// The schema holding the snapshots; `nil` when the source has no `planning:`.
+  var planningSchema: String? { get }
+  /// The version the warehouse's copy of a sync's snapshot is at; `nil` when it has none (its
+  /// tables are missing, or it never held this sync).
+  func plannedSnapshotVersion(syncID: Int) throws -> WarehouseSnapshotVersion?
+  /// Diffs the model against the warehouse's copy of the sync's snapshot, as
+  /// `WarehouseDiffing.diff` does against the state store's.
+  func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
+    -> any WarehouseDiffStream
+}
+
+/// Which state store (its lineage) and which version of a sync's snapshot there a warehouse's
+/// copy holds.
+public struct WarehouseSnapshotVersion: Sendable, Equatable, CustomStringConvertible {
+  public var lineage: String
+  public var version: Int
+
+  public init(lineage: String, version: Int) {
+    self.lineage = lineage
+    self.version = version
+  }
+
+  public var description: String { "version \(version) of state \(lineage)" }
+}

@@ -84,6 +84,7 @@ extension StateStore {
       if let postgres = try connection as? PostgresConnection {
         try Self.insertSnapshot(newEntries, syncID: id, into: snapshots, on: postgres)
         try Self.mergeSnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
+        try advanceSnapshotVersion(syncID: id)
         try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
         return
       }
@@ -103,6 +104,7 @@ extension StateStore {
         try connection.execute(
           "DELETE FROM \(snapshots) WHERE sync_id = $1 AND row_key IN (\(keys))", [id] + chunk.map { $0 })
       }
+      try advanceSnapshotVersion(syncID: id)
       try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
     }
   }

@@ -26,3 +26,37 @@ extension StateStore {
     return try connection.withSessionMark(body)
   }
 }
+
+extension StateStore {
+  /// The version of a sync's snapshot: it advances with every change to the snapshot, so a copy
+  /// kept in a warehouse for planning (docs/adbc.md) is usable only while it is at this version.
+  /// 0 for a snapshot never written.
+  public func snapshotVersion(syncID: Int) throws -> Int {
+    guard exists, try tableExists("snapshot_versions") else { return 0 }
+    let rows = try connection.query(
+      "SELECT version FROM \(try table("snapshot_versions")) WHERE sync_id = $1", [String(syncID)])
+    return rows.first?.first.flatMap { $0.flatMap(Int.init) } ?? 0
+  }
+
+  /// Inside the transaction that changes a sync's snapshot.
+  func advanceSnapshotVersion(syncID: String) throws {
+    let versions = try table("snapshot_versions")
+    try connection.execute(
+      "INSERT INTO \(versions) (sync_id, version) VALUES ($1, 1) ON CONFLICT (sync_id) DO UPDATE SET version = \(versions).version + 1",
+      [syncID])
+  }
+
+  /// Creates the table of snapshot versions when it is missing: in new stores, and in version-1
+  /// stores written before warehouse planning existed.
+  func ensureSnapshotVersionsTable() throws {
+    guard try !tableExists("snapshot_versions") else { return }
+    let database = try connection
+    do {
+      try database.execute(
+        "CREATE TABLE IF NOT EXISTS \(database.dialect.table("snapshot_versions")) (sync_id BIGINT PRIMARY KEY, version BIGINT NOT NULL)")
+    } catch {
+      // Two processes creating it at once on PostgreSQL: one of them fails, and the table exists.
+      guard try tableExists("snapshot_versions") else { throw error }
+    }
+  }
+}

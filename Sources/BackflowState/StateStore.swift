@@ -129,6 +129,7 @@ public final class StateStore {
     try ensureAlertTables()
     try ensureDestinationIDColumn()
     keepsDestinationIDs = true
+    try ensureSnapshotVersionsTable()
   }
 
   /// Creates the version-1 schema in one transaction.

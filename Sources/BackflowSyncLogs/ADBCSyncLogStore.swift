@@ -18,7 +18,7 @@ public final class ADBCSyncLogStore: SyncLogDatabase {
   public init(database: ADBCDatabase, dialect: ADBCDialect, schema: String) throws {
     guard dialect == .postgres || dialect == .sqlite else {
       throw SyncLogError(
-        "sync logs on an ADBC source are written for the postgres and sqlite dialects only, not \(dialect.rawValue) "
+        "sync logs on an ADBC source are written for the postgres, sqlite and spark dialects only, not \(dialect.rawValue) "
           + "yet; point sync_logs.source at another source")
     }
     self.dialect = dialect
@@ -52,19 +52,12 @@ public final class ADBCSyncLogStore: SyncLogDatabase {
     try connection.execute(bound(sql, parameters))
   }
 
-  /// Inserts rows in statements of `rowsPerStatement` rows, holding no more than that in memory.
   func insert(into table: SyncLogTable, _ next: () throws -> [String?]?) throws {
-    let what = "could not write rows into \(shown(table))"
-    let start = "INSERT INTO \(name(table)) (\(table.columnList)) VALUES "
-    var rows: [String] = []
-    while let row = try next() {
-      rows.append("(" + row.map(literal).joined(separator: ", ") + ")")
-      if rows.count == Self.rowsPerStatement {
-        try step(what) { try connection.execute(start + rows.joined(separator: ", ")) }
-        rows.removeAll(keepingCapacity: true)
+    try step("could not write rows into \(shown(table))") {
+      try insertValues(on: connection, into: "\(name(table)) (\(table.columnList))", perStatement: Self.rowsPerStatement) {
+        try next().map { "(" + $0.map(literal).joined(separator: ", ") + ")" }
       }
     }
-    if !rows.isEmpty { try step(what) { try connection.execute(start + rows.joined(separator: ", ")) } }
   }
 
   /// Creates the schema (PostgreSQL) and whichever tables are missing, and checks the columns of
@@ -100,19 +93,12 @@ public final class ADBCSyncLogStore: SyncLogDatabase {
     case .sqlite:
       var rows: [[String?]] = []
       for table in SyncLogTable.allCases {
-        rows += try query(bound(SQLiteSyncLogStore.columnsQuery, [shown(table)])).map { [table.rawValue, $0[0], nil] }
+        rows += try connection.textRows(bound(SQLiteSyncLogStore.columnsQuery, [shown(table)])).map { [table.rawValue, $0[0], nil] }
       }
       return SyncLogTable.existing(rows)
     default:
-      return SyncLogTable.existing(try query(bound(PostgresSyncLogStore.columnsQuery, [schema])))
+      return SyncLogTable.existing(try connection.textRows(bound(PostgresSyncLogStore.columnsQuery, [schema])))
     }
-  }
-
-  private func query(_ sql: String) throws -> [[String?]] {
-    let stream = try connection.query(sql)
-    var rows: [[String?]] = []
-    while let values = try stream.next() { rows.append(values.map(\.text)) }
-    return rows
   }
 
   /// `sql` with `$1`, `$2`… replaced by the parameters as literals; the statements are Backflow's
@@ -128,4 +114,20 @@ public final class ADBCSyncLogStore: SyncLogDatabase {
   private func literal(_ value: String?) -> String {
     value.map(dialect.literal) ?? "NULL"
   }
+}
+
+/// Inserts the rows `next` gives, each a `VALUES` tuple, into `target` (`table (columns)`) in
+/// statements of `perStatement` rows: one statement compiled for many rows, and no more than that
+/// many held in memory.
+public func insertValues(on connection: ADBCConnection, into target: String, perStatement: Int, _ next: () throws -> String?) throws {
+  let start = "INSERT INTO \(target) VALUES "
+  var rows: [String] = []
+  while let row = try next() {
+    rows.append(row)
+    if rows.count == perStatement {
+      try connection.execute(start + rows.joined(separator: ", "))
+      rows.removeAll(keepingCapacity: true)
+    }
+  }
+  if !rows.isEmpty { try connection.execute(start + rows.joined(separator: ", ")) }
 }

@@ -34,6 +34,16 @@ enum SyncLogTable: String, CaseIterable, Sendable {
       }
     }
 
+    /// The type on Spark, as `DESCRIBE TABLE` shows it in lower case. Spark has no JSON type:
+    /// `fields` is JSON text that `get_json_object` and `from_json` read.
+    var sparkType: String {
+      switch self {
+      case .integer: "BIGINT"
+      case .text, .json: "STRING"
+      case .time: "TIMESTAMP"
+      }
+    }
+
     /// The declared type on SQLite, which has no time or JSON type: times are ISO-8601 text and
     /// JSON is text that SQLite's json functions read.
     var sqliteType: String {

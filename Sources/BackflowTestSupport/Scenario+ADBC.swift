@@ -3,8 +3,9 @@ import Foundation
 
 extension Scenario {
   /// Reads the `warehouse` source through the real ADBC driver for its backend
-  /// (`adbc_driver_postgresql` or `adbc_driver_sqlite` from the test venv) instead of natively.
-  public func useADBCSource() throws {
+  /// (`adbc_driver_postgresql` or `adbc_driver_sqlite` from the test venv) instead of natively,
+  /// with warehouse planning in `planning` when given.
+  public func useADBCSource(planning: String? = nil) throws {
     let file = directory.appendingPathComponent("backflow.yaml")
     let project = try String(contentsOf: file, encoding: .utf8)
     guard let native = project.split(separator: "\n").first(where: { $0.hasPrefix("  warehouse: ") }) else {
@@ -19,7 +20,8 @@ extension Scenario {
       environment["WAREHOUSE_URI"] = directory.appendingPathComponent("warehouse.db").path
       driver = try ADBCTestDrivers.library("adbc_driver_sqlite")
     }
-    let source = "  warehouse: { type: adbc, driver: \(driver), dialect: \(backend.rawValue), options: { uri: \"${WAREHOUSE_URI}\" } }"
+    let source = "  warehouse: { type: adbc, driver: \(driver), dialect: \(backend.rawValue), options: { uri: \"${WAREHOUSE_URI}\" }"
+      + (planning.map { ", planning: { schema: \($0) }" } ?? "") + " }"
     write(["backflow.yaml": project.replacingOccurrences(of: native, with: source)])
   }
 
@@ -42,9 +44,18 @@ extension Scenario {
 
   /// Runs each statement on the Spark Connect server.
   public func spark(_ statements: String...) throws {
+    let connection = try sparkConnection()
+    for statement in statements { try connection.execute(statement) }
+  }
+
+  /// The rows of a query on the Spark Connect server, each value as text.
+  public func sparkRows(_ query: String) throws -> [[String?]] {
+    try sparkConnection().textRows(query)
+  }
+
+  private func sparkConnection() throws -> ADBCConnection {
     let uri = try TestEnvironment.sparkURI ?? { throw ScenarioError("no Spark Connect server") }()
     let driver = try ADBCDriver.load(path: ADBCTestDrivers.library("adbc_driver_spark"))
-    let connection = try ADBCDatabase(driver: driver, options: [("uri", uri)], redact: { $0 }).connect()
-    for statement in statements { try connection.execute(statement) }
+    return try ADBCDatabase(driver: driver, options: [("uri", uri)], redact: { $0 }).connect()
   }
 }

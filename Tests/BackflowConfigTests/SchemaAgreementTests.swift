@@ -36,6 +36,7 @@ struct SchemaAgreementTests {
       ("destination", try keys(project, ["definitions", "destination", "properties"]), catalog.destinationKeys),
       ("sync_logs", try keys(project, ["definitions", "sync_logs", "properties"]), ConfigKeys.syncLogs),
       ("dbt", try keys(project, ["definitions", "dbt", "properties"]), ConfigKeys.dbt),
+      ("planning", try keys(project, ["definitions", "planning", "properties"]), ConfigKeys.planning),
       ("notification", try keys(project, ["definitions", "notification", "properties"]), ConfigKeys.notification),
       ("alert", try keys(project, ["definitions", "alert", "properties"]), ConfigKeys.alert),
       ("sync alert", try keys(sync, ["definitions", "alert", "properties"]), ConfigKeys.alert),

@@ -80,6 +80,22 @@ struct ADBCApplyTests {
 }
 
 extension ADBCApplyTests {
+  @Test func syncLogsOnADialectWithoutThemAreRefusedSayingWhich() async throws {
+    let scenario = try Scenario(.sqlite, label: "adbc_logs_dialect")
+    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
+    let driver = try ADBCTestDrivers.library("adbc_driver_sqlite")
+    scenario.write([
+      "backflow.yaml": project.replacingOccurrences(
+        of: "sources:\n", with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: duckdb, options: { uri: \(scenario.directory.appendingPathComponent("logs.db").path) } }\n")
+        + "sync_logs: { source: lake, schema: audit }\n"
+    ])
+    try scenario.insert([(1, "ada@example.com", "Ada", "pro")])
+    let outcome = try await scenario.apply().sync()
+    #expect(outcome.succeeded)
+    let error = try #require(outcome.logError)
+    #expect(error.contains("written for the postgres, sqlite and spark dialects only, not duckdb"), "\(error)")
+  }
+
   @Test func aConnectionErrorNeverShowsThePassword() async throws {
     guard Backend.postgres.available else { return }
     let scenario = try Self.scenario(.postgres)
@@ -119,19 +135,6 @@ struct ADBCSparkApplyTests {
         ["ada@example.com", "team"], ["annie@example.com", "team"], ["grace@example.com", "free"],
       ])
     #expect(try !scenario.plan().hasChanges)
-  }
-
-  @Test func syncLogsOnSparkAreRefusedSayingWhy() async throws {
-    let scenario = try Scenario(.sqlite, label: "adbc_spark_logs")
-    let table = "users_\(UUID().uuidString.prefix(8).lowercased())"
-    try scenario.useSparkSource(table: table)
-    let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
-    scenario.write(["backflow.yaml": project + "sync_logs: { source: lake, schema: audit }\n"])
-    try scenario.spark("INSERT INTO \(table) VALUES (1, 'ada@example.com', 'Ada', 'pro')")
-    let outcome = try await scenario.apply().sync()
-    #expect(outcome.succeeded)
-    let error = try #require(outcome.logError)
-    #expect(error.contains("written for the postgres and sqlite dialects only, not spark"), "\(error)")
   }
 }
 

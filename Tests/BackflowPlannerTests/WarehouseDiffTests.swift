@@ -230,17 +230,3 @@ struct WarehouseDiffTests {
     if case let .reject(planned, .nullKey) = row { planned.key == nil } else { false }
   }
 }
-
-/// Keeps every planned row.
-final class RecordingSink: PlannedRowSink {
-  var rows: [PlannedRow] = []
-  var columns: [String] = []
-
-  func begin(sync: String, columns: [String]) throws {
-    self.columns += columns
-  }
-
-  func write(_ row: PlannedRow) throws {
-    rows.append(row)
-  }
-}

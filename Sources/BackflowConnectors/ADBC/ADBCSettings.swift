@@ -4,15 +4,19 @@ import Foundation
 
 /// An ADBC source: `driver` (a driver's name, found as ADBCDriverLocator says, or a path to its
 /// shared library), `options` (the driver's own database options, as strings) and `dialect` (the
-/// engine's SQL; implied by a driver's name, required with a path).
+/// engine's SQL; implied by a driver's name, required with a path) and `planning` (the schema
+/// where warehouse planning keeps each sync's snapshot).
 struct ADBCSettings: ConnectorSettings {
-  static let keys = ["driver", "options", "dialect"]
+  static let keys = ["driver", "options", "dialect", "planning"]
+  /// The dialects whose warehouse can hold the snapshots and run the diff.
+  static let planningDialects: [ADBCDialect] = [.postgres]
 
   var driver: Located<String>
   var options: [(name: Located<String>, value: Located<String>)]
   var dialect: Located<ADBCDialect>
   /// `query_timeout:` (the source driver's keys).
   var queryTimeout: Located<Interval>?
+  var planning: Located<String>?
 
   init?(_ fields: DriverFields) {
     guard let driver = fields.string("driver") else { return nil }
@@ -33,6 +37,17 @@ struct ADBCSettings: ConnectorSettings {
     self.driver = driver
     self.options = options
     queryTimeout = fields.queryTimeout
+    if fields.has("planning") {
+      guard let planning = fields.nested("planning", allowed: ConfigKeys.planning, required: ["schema"])?.string("schema")
+      else { return nil }
+      guard Self.planningDialects.contains(dialect.value) else {
+        fields.error(
+          "warehouse planning is built for the \(Self.planningDialects.map(\.rawValue).joined(separator: ", ")) dialect only, "
+            + "not \(dialect.value.rawValue) yet; remove planning: to diff in Backflow", at: "planning")
+        return nil
+      }
+      self.planning = planning
+    }
   }
 
   /// A path names the library itself; anything else is a driver's name.
@@ -94,6 +109,10 @@ struct ADBCSettings: ConnectorSettings {
     try container.encode(driver, forKey: DynamicKey("driver"))
     try container.encode(dialect.value.rawValue, forKey: DynamicKey("dialect"))
     try container.encodeIfPresent(queryTimeout, forKey: DynamicKey(DriverFields.queryTimeoutKey))
+    if let planning {
+      var nested = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey("planning"))
+      try nested.encode(planning, forKey: DynamicKey("schema"))
+    }
     var nested = container.nestedContainer(keyedBy: DynamicKey.self, forKey: DynamicKey("options"))
     for option in options {
       let key = DynamicKey(option.name.value)

@@ -25,14 +25,24 @@ struct ADBCSourceDriver: SourceConnectorDriver {
       throw SourceError(error.message, kind: .connection)
     }
     return try ADBCModelReader(
-      database: database, dialect: settings.dialect.value, queryTimeout: settings.queryTimeout?.value)
+      database: database, dialect: settings.dialect.value, queryTimeout: settings.queryTimeout?.value,
+      planningSchema: settings.planning?.value)
+  }
+
+  /// Warehouse planning's snapshots are written on a connection of their own too.
+  func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? {
+    let settings = try source.settings.typed(ADBCSettings.self)
+    guard let schema = settings.planning?.value else { return nil }
+    return try ADBCPlanningSnapshots(database: settings.database(in: directory), schema: schema)
   }
 
   /// Sync logs write on a connection of their own, apart from the models' read-only one.
   func syncLogStore(for source: Source, schema: String, in directory: URL) throws -> any SyncLogStore {
     let settings = try source.settings.typed(ADBCSettings.self)
     do {
-      return try ADBCSyncLogStore(database: settings.database(in: directory), dialect: settings.dialect.value, schema: schema)
+      let database = try settings.database(in: directory)
+      if settings.dialect.value == .spark { return try SparkSyncLogStore(database: database, schema: schema) }
+      return try ADBCSyncLogStore(database: database, dialect: settings.dialect.value, schema: schema)
     } catch let error as ADBCError {
       throw SyncLogError(error.message)
     }
