@@ -92,17 +92,9 @@ struct StreamedApplyTests {
   @Test func aSyncWhosePlanFailsBeforeItsFirstRowIsNotApplied() async throws {
     try await withProtocolServer { server in
       let scenario = try http.scenario(server: server, users: 3)
-      scenario.write([
-        "syncs/users_to_crm.yaml": """
-          model: users
-          destination: api
-          object: contacts
-          match: { email: email }
-          mappings:
-            - { from: first_nam, to: first_name }
-
-          """
-      ])
+      let file = scenario.directory.appendingPathComponent("syncs/users_to_crm.yaml")
+      let sync = try String(contentsOf: file, encoding: .utf8)
+      scenario.write(["syncs/users_to_crm.yaml": sync.replacingOccurrences(of: "from: first_name", with: "from: first_nam")])
       let applied = try await scenario.applyWhilePlanning()
       let outcome = try applied.outcomes.sync()
       #expect(outcome.run == nil && outcome.id == nil)
