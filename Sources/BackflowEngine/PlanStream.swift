@@ -26,8 +26,8 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
   private static let depth = 16
 
   private let condition = NSCondition()
+  /// At most `depth` items: a taken one leaves the array at once, so its rows are freed.
   private var items: [Item] = []
-  private var head = 0
   private var abandoned: Set<String> = []
   private var planningEnded = false
   /// The plans of the syncs planned so far, as one.
@@ -107,7 +107,7 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
           return whole
         } ?? planned
       }
-      while items.count - head >= Self.depth, !abandoned.contains(name) { condition.wait() }
+      while items.count >= Self.depth, !abandoned.contains(name) { condition.wait() }
       guard !abandoned.contains(name) else { return }
       items.append(item)
       condition.broadcast()
@@ -158,14 +158,10 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
   /// The next item, waiting for the planner; `nil` once it has ended and everything was read.
   private func take() -> Item? {
     condition.withLock {
-      while head == items.count, !planningEnded { condition.wait() }
-      guard head < items.count else { return nil }
-      let item = items[head]
-      head += 1
-      if head == items.count {
-        items.removeAll(keepingCapacity: true)
-        head = 0
-      }
+      while items.isEmpty, !planningEnded { condition.wait() }
+      guard !items.isEmpty else { return nil }
+      // Shifting at most `depth` items costs nothing next to a chunk's rows.
+      let item = items.removeFirst()
       condition.broadcast()
       return item
     }
