@@ -79,12 +79,53 @@ public final class Engine {
     var outcomes: [SyncOutcome] = []
     for plan in selected {
       if cancellation.isRequested { break }
-      let outcome = await apply(plan, planFile: url, commit: commit, allowMassDelete: allowMassDelete,
-        cancellation: cancellation, observer: observer)
+      let name: String = if case let .string(text)? = plan["name"] { text } else { "" }
+      let outcome = await apply(
+        plan, rows: PlannedRows(source: PlanFileSource(url: url, sync: name), file: url), commit: commit,
+        allowMassDelete: allowMassDelete, cancellation: cancellation, observer: observer)
       observer?.syncFinished(outcome)
       outcomes.append(outcome)
     }
     return outcomes
+  }
+
+  /// Applies syncs that have never run while `planner` plans them, with no plan file: their
+  /// snapshots are empty, so every row is an addition and none a removal, and each row is sent once
+  /// planned (docs/decisions.md, "Apply"). `planner` plans on a thread of its own, so its state
+  /// store must be a connection other than this engine's, and it is not to be used by the caller
+  /// until this returns. A sync whose plan fails before its first row is not applied; one that
+  /// fails later fails its run, which records the rows sent. Returns each sync's outcome and the
+  /// plan of the syncs planned, to show.
+  public func applyWhilePlanning(
+    _ names: [String], planner: Planner, commit: String?, cancellation: Cancellation = Cancellation(),
+    observer: (any ApplyObserver)? = nil
+  ) async -> (outcomes: [SyncOutcome], plan: Plan?) {
+    let stream = PlanStream(names, planner: planner, commit: commit)
+    var outcomes: [SyncOutcome] = []
+    for name in names {
+      if cancellation.isRequested { break }
+      var outcome = SyncOutcome(name: name, configAction: .create)
+      do {
+        var header: [(String, JSONValue)] = [("name", .string(name)), ("config_action", .string("create"))]
+        var columns: [String] = []
+        // A sync planned without rows (disabled) only has its config recorded.
+        if let modelColumns = try stream.start(name) {
+          // What a plan file's header says of a new sync (`DataCounts`); the counts grow as rows are read.
+          let mirror = project.sync(named: name)?.mode.value == .mirror
+          header += [("basis", .string(DataPlan.Basis.previous.rawValue)), ("sweep", .bool(mirror))]
+          columns = modelColumns
+        }
+        outcome = await apply(
+          .object(header), rows: PlannedRows(source: stream.rows(of: name, columns: columns), file: nil), commit: commit,
+          allowMassDelete: false, cancellation: cancellation, observer: observer)
+      } catch {
+        outcome.error = FailureKind.message(of: error)
+      }
+      stream.abandon(name)
+      observer?.syncFinished(outcome)
+      outcomes.append(outcome)
+    }
+    return (outcomes, stream.finish(names))
   }
 
   /// Refuses a plan made against other state, or before a change to a sync's state or config.
@@ -120,7 +161,7 @@ public final class Engine {
   }
 
   private func apply(
-    _ plan: JSONValue, planFile: URL, commit: String?, allowMassDelete: Bool, cancellation: Cancellation,
+    _ plan: JSONValue, rows: PlannedRows, commit: String?, allowMassDelete: Bool, cancellation: Cancellation,
     observer: (any ApplyObserver)?
   ) async -> SyncOutcome {
     let name: String = if case let .string(text)? = plan["name"] { text } else { "" }
@@ -155,7 +196,7 @@ public final class Engine {
           + lock.abortedRuns.map { "#\($0)" }.joined(separator: ", "))
     }
     outcome = await apply(
-      plan, outcome: outcome, action: action, planFile: planFile, commit: commit, allowMassDelete: allowMassDelete,
+      plan, outcome: outcome, action: action, rows: rows, commit: commit, allowMassDelete: allowMassDelete,
       cancellation: cancellation, observer: observer)
     let alertNotes = judgeAlerts(outcome)
     if heldLocks[name] == nil { lock.release() }
@@ -169,7 +210,7 @@ public final class Engine {
 
   /// Applies one sync's plan while holding its lock.
   private func apply(
-    _ plan: JSONValue, outcome: SyncOutcome, action: SyncPlan.ConfigAction, planFile: URL, commit: String?,
+    _ plan: JSONValue, outcome: SyncOutcome, action: SyncPlan.ConfigAction, rows: PlannedRows, commit: String?,
     allowMassDelete: Bool, cancellation: Cancellation, observer: (any ApplyObserver)?
   ) async -> SyncOutcome {
     var outcome = outcome
@@ -201,7 +242,7 @@ public final class Engine {
           let run = try refusedRun(syncID: id, commit: commit, data: data, error: outcome.error)
           outcome.run = run
           outcome.logError = writeLogs(
-            sync, configuration: configuration, run: run, changelog: .abortedEverything, planFile: planFile)
+            sync, configuration: configuration, run: run, changelog: .abortedEverything, planFile: rows.file)
         }
         return outcome
       }
@@ -222,11 +263,11 @@ public final class Engine {
         }
       }
       let run = try await self.run(
-        sync, id: id, data: data, planFile: planFile, commit: commit, changelog: changelog, cancellation: cancellation,
+        sync, id: id, data: data, rows: rows, commit: commit, changelog: changelog, cancellation: cancellation,
         observer: observer, notes: &outcome.notes)
       outcome.run = run
       if outcome.logError == nil {
-        outcome.logError = writeLogs(sync, configuration: configuration, run: run, changelog: changelog, planFile: planFile)
+        outcome.logError = writeLogs(sync, configuration: configuration, run: run, changelog: changelog, planFile: rows.file)
       }
     } catch {
       outcome.error = FailureKind.message(of: error)
@@ -235,7 +276,7 @@ public final class Engine {
   }
 
   private func run(
-    _ sync: Sync, id: Int, data: DataCounts, planFile: URL, commit: String?, changelog: Changelog,
+    _ sync: Sync, id: Int, data: DataCounts, rows: PlannedRows, commit: String?, changelog: Changelog,
     cancellation: Cancellation, observer: (any ApplyObserver)?, notes: inout [String]
   ) async throws -> RunRecord {
     let planned = data.planned
@@ -274,9 +315,9 @@ public final class Engine {
         }
         planning = planningLedger(sync, syncID: id, notes: &notes)
         syncRun = try SyncRun(
-          sync: sync, run: run, rows: PlanFileSource(url: planFile, sync: sync.name.value), sweep: data.sweep,
-          connector: connector, ledger: planning ?? state, changelog: spool, cancellation: cancellation,
-          clock: SystemPacingClock(), jsonColumns: project.jsonColumns(of: sync),
+          sync: sync, run: run, rows: rows.source, sweep: data.sweep, connector: connector, ledger: planning ?? state,
+          changelog: spool, plannedAsRead: rows.file == nil, cancellation: cancellation, clock: SystemPacingClock(),
+          jsonColumns: project.jsonColumns(of: sync),
           progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
@@ -284,6 +325,8 @@ public final class Engine {
         throw error
       }
       run = await syncRun.execute()
+      // Every row a streamed plan queried is planned: its snapshot was empty.
+      if rows.file == nil { run.rowsQueried = run.planned.add }
       notes += syncRun.notes
       if let note = planning?.finish(syncID: id) { notes.append(note) }
       if let error = syncRun.changelogError { notes.append("sync logs: \(error)") }
@@ -295,7 +338,7 @@ public final class Engine {
       run.status = .failed
       run.aborted = planned
       // Nothing was attempted: the run's changelog is every planned row, aborted.
-      try? spool?.appendAborted(everyOperationOf: sync.name.value, in: planFile)
+      if let file = rows.file { try? spool?.appendAborted(everyOperationOf: sync.name.value, in: file) }
     }
     try state.finishRun(run)
     return try state.runs(syncID: id, limit: 1).first ?? run
@@ -329,6 +372,13 @@ public final class Engine {
   }
 }
 
+/// Where one sync's planned rows come from: a plan file, or the planner as it plans them.
+private struct PlannedRows {
+  var source: any PlannedRowSource
+  /// `nil` when the rows are planned as they are sent (`applyWhilePlanning`).
+  var file: URL?
+}
+
 /// Where a run's changelog comes from, when the project writes sync logs.
 private enum Changelog {
   case none
@@ -340,9 +390,10 @@ private enum Changelog {
 extension Engine {
   /// Writes a finished run into the warehouse's sync logs; the error to report when that fails.
   private func writeLogs(
-    _ sync: Sync, configuration: SyncConfiguration, run: RunRecord, changelog: Changelog, planFile: URL
+    _ sync: Sync, configuration: SyncConfiguration, run: RunRecord, changelog: Changelog, planFile: URL?
   ) -> String? {
-    guard let logs = project.syncLogs else { return nil }
+    // Sync logs need a plan file: apply plans into one whenever the project writes them.
+    guard let logs = project.syncLogs, let planFile else { return nil }
     do {
       let writer = try openLogWriter(logs)
       let spool: ChangelogSpool

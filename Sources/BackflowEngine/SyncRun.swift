@@ -52,6 +52,9 @@ public final class SyncRun {
   private let progress: (RunRecord) -> Void
   private let sweep: Bool
   private let changelog: ChangelogSpool?
+  /// Whether the rows are planned as they are read (`PlanStream`), so the run's planned counts
+  /// grow as it reads them instead of coming from a plan file's header.
+  private let plannedAsRead: Bool
   private static let passes = [["remove"], ["add", "change", "record", "reject"]]
   /// The pass being read, and how many passes are done: where a stopped run's unsent rows are.
   private var passRows: (any PlannedRowReader)?
@@ -89,13 +92,15 @@ public final class SyncRun {
       cancellation: cancellation, clock: clock, jsonColumns: jsonColumns, progress: progress)
   }
 
-  /// With `changelog`, every row's outcome is also written for the sync logs.
+  /// With `changelog`, every row's outcome is also written for the sync logs; with `plannedAsRead`,
+  /// `run.planned` counts the rows read rather than a plan's.
   init(
     sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
-    ledger: any RunLedger, changelog: ChangelogSpool?, cancellation: Cancellation, clock: any PacingClock,
-    jsonColumns: [String], progress: @escaping (RunRecord) -> Void
+    ledger: any RunLedger, changelog: ChangelogSpool?, plannedAsRead: Bool = false, cancellation: Cancellation,
+    clock: any PacingClock, jsonColumns: [String], progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
+    self.plannedAsRead = plannedAsRead
     self.changelog = changelog
     self.run = run
     self.rows = rows
@@ -241,6 +246,7 @@ public final class SyncRun {
   /// Files one planned row; returns a batch when one is full.
   private func take(_ row: PlannedRow) throws -> Batch? {
     let changelogRow = changelog == nil ? nil : row
+    if plannedAsRead { countPlanned(row) }
     switch row {
     case let .reject(planned, reason):
       let reason = reason == .nullKey ? "primary key is NULL" : "duplicate primary key"
@@ -277,6 +283,16 @@ public final class SyncRun {
         unsent += 1
         return nil
       }
+    }
+  }
+
+  /// Rejected rows count as additions that fail, as in `DataCounts.planned`.
+  private func countPlanned(_ row: PlannedRow) {
+    switch row {
+    case .add, .reject: run.planned.add += 1
+    case .change: run.planned.change += 1
+    case .remove: run.planned.remove += 1
+    case .record, .unchanged: break
     }
   }
 

@@ -23,12 +23,15 @@ extension StateStore {
     return id
   }
 
-  /// Records how a run ended: status, error (credentials masked) and counts, stamped with the time now.
+  /// Records how a run ended: status, error (credentials masked), rows queried and counts, stamped
+  /// with the time now. A run whose rows were planned as it sent them knows its planned counts only
+  /// here.
   public func finishRun(_ run: RunRecord) throws {
-    let counts = [run.planned, run.attempted, run.succeeded, run.failed, run.aborted].flatMap {
+    let counts = [String(run.rowsQueried)] + [run.planned, run.attempted, run.succeeded, run.failed, run.aborted].flatMap {
       [$0.add, $0.change, $0.remove].map(String.init)
     }
-    let assignments = Self.countColumns.enumerated().map { "\($1) = $\($0 + 4)" }.joined(separator: ", ")
+    let assignments = (["rows_queried"] + Self.countColumns).enumerated().map { "\($1) = $\($0 + 4)" }
+      .joined(separator: ", ")
     try connection.execute(
       "UPDATE \(try table("runs")) SET status = $1, error = $2, finished_at = $3, \(assignments) WHERE id = $\(counts.count + 4)",
       [run.status.rawValue, run.error.map(Redaction.redact), Self.now()] + counts + [String(run.id)])

@@ -149,6 +149,19 @@ public final class Scenario {
     return try await applyPlanFile(selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
   }
 
+  /// Applies syncs that have never run while planning them, with no plan file, as `backflow apply
+  /// --auto-approve` does for them.
+  public func applyWhilePlanning(
+    _ names: [String] = ["users_to_crm"], cancellation: Cancellation = Cancellation(), observer: (any ApplyObserver)? = nil
+  ) async throws -> (outcomes: [SyncOutcome], plan: Plan?) {
+    let project = try loadProject()
+    let engine = Engine(project: project, directory: directory, state: try openState(writing: true))
+    if let memory { engine.openConnector = { memory.connector(for: $0) } }
+    let planner = Planner(project: project, directory: directory, state: try openState())
+    return await engine.applyWhilePlanning(
+      names, planner: planner, commit: nil, cancellation: cancellation, observer: observer)
+  }
+
   /// Applies `planFile` as it stands.
   public func applyPlanFile(
     selection: Set<String>? = nil, allowMassDelete: Bool = false, cancellation: Cancellation = Cancellation()

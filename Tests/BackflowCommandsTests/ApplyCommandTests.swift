@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowPostgres
 import BackflowSQLite
 import BackflowTestSupport
@@ -55,6 +56,35 @@ struct ApplyCommandTests {
     }
   }
 
+  @Test func autoApproveSendsANewSyncsRowsAsTheyArePlannedAndShowsThePlanAfter() throws {
+    try withProject { scenario in
+      let first = try backflow(["apply", "--auto-approve"], scenario)
+      #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+      let announced = try #require(first.stdout.range(of: "Applying users_to_crm while planning: it has never run"))
+      let summary = try #require(first.stdout.range(of: "users_to_crm (ID 1, run 1): succeeded in "))
+      let plan = try #require(first.stdout.range(of: "+ users_to_crm will be created"))
+      #expect(announced.lowerBound < summary.lowerBound && summary.lowerBound < plan.lowerBound)
+      #expect(first.stdout.contains(" - 3 to add, 0 to change, 0 to remove; 3 succeeded\n"))
+      // The run's counts, known only once every row was read, are recorded at its end.
+      let runs = try backflow(["runs", "--format", "json"], scenario)
+      guard case let .array(list)? = try JSONValue.parse(runs.stdout)["runs"], let run = list.first else {
+        Issue.record("no runs in \(runs.stdout)")
+        return
+      }
+      #expect(run["rows_queried"] == .int(3) && run["planned"]?["add"] == .int(3), "\(runs.stdout)")
+
+      // Once it has run, its rows are planned whole, shown, then sent.
+      try scenario.insert([(4, "user4@example.com", "User 4", "pro")])
+      let second = try backflow(["apply", "--auto-approve"], scenario)
+      #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+      #expect(!second.stdout.contains("while planning"))
+      let planned = try #require(second.stdout.range(of: "+ 1 to add, ~ 0 to change, - 0 to remove"))
+      let sent = try #require(second.stdout.range(of: "users_to_crm (ID 1, run 2): succeeded in "))
+      #expect(planned.lowerBound < sent.lowerBound)
+      #expect(second.stdout.contains(" - 1 to add, 0 to change, 0 to remove; 1 succeeded\n"))
+    }
+  }
+
   @Test func aPlanFileIsExecutedOnceAndThenRefusedAsStale() throws {
     try withProject { scenario in
       #expect(try backflow(["plan", "--out", "tfplan"], scenario).status == 0)
@@ -82,15 +112,19 @@ struct ApplyCommandTests {
   }
 
   /// Kills `apply` with SIGKILL once `started` says the destination has some rows, then applies
-  /// again: the destination must end up equal to the model.
+  /// again: the destination must end up equal to the model. The sync is new, so the run killed is
+  /// one sent while planned, with no plan file; the one resuming is planned the usual way.
   func killAndResume(_ scenario: Scenario, started: () throws -> Bool) throws {
-    let process = try BackflowProcess.start(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
+    let log = scenario.directory.appendingPathComponent("killed-apply.log")
+    let process = try BackflowProcess.start(
+      ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment, log: log)
     let deadline = Date().addingTimeInterval(60)
     while process.isRunning, Date() < deadline, try !started() { usleep(5_000) }
     let killed = process.isRunning
     if killed { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()
     #expect(killed, "apply finished before it could be killed; make the model bigger")
+    #expect(try String(contentsOf: log, encoding: .utf8).contains("Applying users_to_crm while planning"))
     let resumed = try BackflowProcess.run(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
     let after = try BackflowProcess.run(["plan", "--detailed-exitcode"], in: scenario.directory, environment: scenario.environment)

@@ -69,7 +69,8 @@ extension Backflow {
       let engine = Engine(project: session.project, directory: global.projectURL, state: try session.writableState())
       engine.lockTimeout = lock.lockTimeout
       defer { engine.releaseHeldLocks() }
-      let url: URL
+      var url: URL?
+      var newSyncs: [String] = []
       var temporary: URL?
       defer { temporary.map { try? FileManager.default.removeItem(at: $0) } }
       if let planFile {
@@ -78,10 +79,19 @@ extension Backflow {
         // Locked before planning, as Terraform does: the plan shown is what runs, and a sync that
         // waited for another apply is planned from what that apply left.
         await engine.lockBeforePlanning(selection)
-        let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
-        temporary = planned
-        guard try plan(session, selection: selection, into: planned) else { return }
-        url = planned
+        newSyncs = try streamable(session, selection: selection)
+        if newSyncs.isEmpty {
+          let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
+          temporary = planned
+          guard try plan(session, selection: selection, into: planned) else { return }
+          url = planned
+        } else if !global.quiet {
+          print(
+            "Applying \(newSyncs.joined(separator: ", ")) while planning: \(newSyncs.count == 1 ? "it has" : "they have") "
+              + "never run, so every row is added and none removed; the plan follows.\n")
+          // Shown at once in CI logs too, where standard output is not line-buffered.
+          fflush(nil)
+        }
       }
       let cancellation = Cancellation()
       let signals = SignalTrap(cancellation: cancellation)
@@ -89,9 +99,21 @@ extension Backflow {
       let reporter = ApplyReporter(terminal: session.terminal, quiet: global.quiet)
       let outcomes: [SyncOutcome]
       do {
-        outcomes = try await engine.apply(
-          planFile: url, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation,
-          observer: reporter)
+        if let url {
+          outcomes = try await engine.apply(
+            planFile: url, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation,
+            observer: reporter)
+        } else {
+          let planner = Planner(project: session.project, directory: global.projectURL, state: session.state)
+          let applied = await engine.applyWhilePlanning(
+            newSyncs, planner: planner, commit: GitCommit.head(of: global.projectURL), cancellation: cancellation,
+            observer: reporter)
+          outcomes = applied.outcomes
+          if let plan = applied.plan {
+            let renderer = PlanRenderer(plan: plan, terminal: session.terminal, stateDescription: session.stateDescription)
+            print("\n" + renderer.render(as: .text), terminator: "")
+          }
+        }
       } catch let error as ApplyError {
         throw CommandSession.failure(error.message)
       } catch let error as PlanError {
@@ -102,6 +124,16 @@ extension Backflow {
       if !outcomes.allSatisfy({ $0.succeeded && $0.logError == nil }) || cancellation.isRequested {
         throw ExitCode.failure
       }
+    }
+
+    /// The selected syncs, by name, when `apply --auto-approve` may send their rows as they are
+    /// planned, with no plan file: none of them has run (no snapshot, so nothing to remove and no
+    /// deletion guard to consult), and no sync logs need the plan's unchanged rows. Empty otherwise.
+    private func streamable(_ session: CommandSession, selection: Set<String>?) throws -> [String] {
+      guard autoApprove, session.project.syncLogs == nil else { return [] }
+      let known = try session.state.syncs().filter { $0.retiredAt == nil }
+      guard !known.contains(where: { selection?.contains($0.name) ?? true }) else { return [] }
+      return session.project.syncs.map(\.name.value).filter { selection?.contains($0) ?? true }.sorted()
     }
 
     /// Plans into `url` and asks; `false` when there is nothing to do or the user declines.
