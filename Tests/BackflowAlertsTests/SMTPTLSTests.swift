@@ -44,7 +44,9 @@ struct SMTPTLSTests {
       let tls = SMTPServer.TLS(certificateFile: certificate, keyFile: key, implicit: implicit)
       try await withSMTPServer(user: "alerts", password: "pa55word", tls: tls) { smtp in
         let scheme = implicit ? "smtps" : "smtp"
-        let sender = NotificationSender(trustRoots: .file(certificate))
+        // The session runs on the cooperative pool, which long synchronous tests running beside
+        // this one can hold for many seconds on a 2-core machine: the default 15 s is for servers.
+        let sender = NotificationSender(timeout: .seconds(120), trustRoots: .file(certificate))
         try await sender.send(Self.event, to: Self.channel("\(scheme)://alerts:pa55word@127.0.0.1:\(smtp.port)"))
         let message = try #require(smtp.messages.first)
         #expect(message.encrypted && message.user == "alerts" && message.recipients == ["data@example.com"])
