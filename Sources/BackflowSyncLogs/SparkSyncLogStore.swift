@@ -34,6 +34,13 @@ public final class SparkSyncLogStore: SyncLogStore {
       throw SyncLogError("the sync ID \(syncID) and run ID \(runID) must be numbers")
     }
     if !isReady { try prepare() }
+    // A write killed part-way leaves its staging tables behind; this sync's runs never overlap
+    // (the sync's lock), so any found are dead.
+    try step("could not drop the staging tables an interrupted write left") {
+      for table in try tables(like: "sync_*_s\(syncID)_r*_staging") {
+        try connection.execute("DROP TABLE IF EXISTS \(name(table))")
+      }
+    }
     let changes = "sync_changelog_s\(syncID)_r\(runID)_staging"
     let version = "sync_snapshot_s\(syncID)_r\(runID)"
     let staged = version + "_staging"
