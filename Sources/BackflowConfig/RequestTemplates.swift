@@ -62,10 +62,14 @@ public struct RequestTemplate: Sendable, Encodable {
   /// How a `list` request pages by position, when its answer gives no cursor.
   public var offset: ListOffset?
 
-  /// Whether a template reads a record's `destination_id`. By name: the template language has no
-  /// other use for the word, and a look-up request must know before rendering.
+  /// Whether a template reads a record's `destination_id` (`record.destination_id`, or through
+  /// `records` and loops over them), so records without a kept id are looked up first. A field
+  /// or literal text of that name is not the id. Parses the templates: ask once per request.
   public var readsDestinationID: Bool {
-    templates.contains { $0.value.contains("destination_id") }
+    templates.contains { text in
+      guard let template = try? MappingTemplate(text.value, variables: RequestTemplates.listVariables) else { return false }
+      return (template.paths + template.lists).contains { RequestTemplates.recordSteps(of: $0)?.first == "destination_id" }
+    }
   }
 
   /// Every template of the request: path, query and header values, the body's strings.

@@ -101,18 +101,25 @@ extension RequestTemplates {
 
   /// `record.row.email` → email; `records.[].row` → the whole row; `record.key` → nothing.
   static func rowColumn(read path: [String]) -> RowRead {
-    guard let first = path.first, first == "record" || first == "records" else { return .none }
+    guard let rest = recordSteps(of: path) else { return .none }
+    guard let step = rest.first else { return .whole }
+    guard step == "row" else { return .none }
+    return rest.dropFirst().first.map(RowRead.column) ?? .whole
+  }
+
+  /// What a path reads inside one record: `record.row.email` → `row.email`, `records.[].key` →
+  /// `key`; empty for a record (or the list) read whole; `nil` for a path not into a record.
+  static func recordSteps(of path: [String]) -> ArraySlice<String>? {
+    guard let first = path.first, first == "record" || first == "records" else { return nil }
     var rest = path.dropFirst()
     if first == "records" {
       // One record of the list: an item, by position, first or last; anything else (`size`)
       // is not a record.
-      guard let step = rest.first else { return .whole }
-      guard step == "[]" || step == "first" || step == "last" || step.allSatisfy(\.isNumber) else { return .none }
+      guard let step = rest.first else { return rest }
+      guard step == "[]" || step == "first" || step == "last" || step.allSatisfy(\.isNumber) else { return nil }
       rest = rest.dropFirst()
     }
-    guard let step = rest.first else { return .whole }
-    guard step == "row" else { return .none }
-    return rest.dropFirst().first.map(RowRead.column) ?? .whole
+    return rest
   }
 }
 

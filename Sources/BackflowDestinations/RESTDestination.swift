@@ -79,7 +79,7 @@ public final class RESTDestination: DestinationConnector {
 
   public var writesAtFinish: Bool { false }
 
-  public var readsDestinationIDs: Bool { target.requests?.readsDestinationIDs ?? false }
+  public var readsDestinationIDs: Bool { requests.values.contains(where: \.readsDestinationID) }
 
   public func prepare() async throws {
     _ = try transport.endpoint.get()
@@ -98,7 +98,7 @@ public final class RESTDestination: DestinationConnector {
     }
     var delivered = batch.records.map { DeliveredRecord(outcome: .succeeded, destinationID: $0.destinationID) }
     var sendable = Array(batch.records.indices)
-    if request.template.readsDestinationID {
+    if request.readsDestinationID {
       sendable = try await lookUpMissingIDs(batch.records, into: &delivered)
     }
     let records = batch.records.enumerated().map { index, record in

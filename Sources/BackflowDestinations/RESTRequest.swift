@@ -26,6 +26,8 @@ struct RESTRequest: Sendable {
 
   let template: RequestTemplate
   let method: HTTPMethod
+  /// Whether its records need their kept ids (`RequestTemplate.readsDestinationID`).
+  let readsDestinationID: Bool
   private let path: MappingTemplate
   private let query: [(String, MappingTemplate)]
   private let headers: [(String, MappingTemplate)]
@@ -50,6 +52,7 @@ struct RESTRequest: Sendable {
   init(_ template: RequestTemplate) throws {
     self.template = template
     method = HTTPMethod(rawValue: template.method.value)
+    readsDestinationID = template.readsDestinationID
     // Every variable any request may read: `validate` checked each request against its own.
     func compile(_ text: Located<String>) throws -> MappingTemplate {
       try MappingTemplate(text.value, variables: RequestTemplates.listVariables)

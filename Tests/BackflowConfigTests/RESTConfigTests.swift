@@ -341,6 +341,24 @@ struct RESTConfigTests {
     }
   }
 
+  @Test(arguments: [
+    ("{{ record.destination_id }}", true),
+    ("{% for r in records %}{{ r.destination_id }},{% endfor %}", true),
+    ("{{ records.0.destination_id }}", true),
+    ("{% if record.destination_id %}x{% endif %}", true),
+    ("{{ record.fields.destination_id }}", false),
+    ("destination_id: {{ record.key }}", false),
+    ("{{ record | json }}", false),
+  ])
+  func whetherARequestReadsTheKeptID(_ text: String, _ reads: Bool) throws {
+    let requests = try #require(
+      ProjectFixture.load([
+        "backflow.yaml": Self.project,
+        "syncs/s.yaml": Self.sync("  upsert: { method: POST, path: /x, batch: 1, body: { v: \"\(text)\" } }\n", extra: ""),
+      ], environment: ["HUBSPOT_TOKEN": "t"]).project.syncs.first?.requests)
+    #expect(requests.readsDestinationIDs == reads, "\(text)")
+  }
+
   enum RowReadCase: Sendable {
     case column(String)
     case whole
