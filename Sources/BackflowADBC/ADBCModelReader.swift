@@ -38,13 +38,13 @@ public final class ADBCModelReader: ModelReader {
   }
 
   public func columns(of model: ModelSQL) throws -> [String] {
-    try reading { try connection.query(model.wrapped(select: "*", rest: "\nLIMIT 0").sql).fields.map(\.name) }
+    try query(model.wrapped(select: "*", rest: "\nLIMIT 0").sql).fields.map(\.name)
   }
 
   public func rows(of model: ModelSQL, key: String, columns: [String]) throws -> any ModelRowStream {
     let keyText = dialect.text(dialect.quoteIdentifier(key))
     let sql = model.wrapped(select: list(keyText, columns), rest: "\nORDER BY \(dialect.byteOrder(keyText))").sql
-    return ADBCRowStream(stream: try reading { try query(sql) }, dialect: dialect, queryTimeout: queryTimeout)
+    return ADBCRowStream(stream: try query(sql), dialect: dialect, explain: explain)
   }
 
   public func rows(of model: ModelSQL, key: String, equalTo value: String, columns: [String], limit: Int) throws
@@ -54,7 +54,7 @@ public final class ADBCModelReader: ModelReader {
     let sql = model.wrapped(
       select: list(keyText, columns), rest: "\nWHERE \(keyText) = \(dialect.literal(value)) LIMIT \(max(0, limit))"
     ).sql
-    let stream = ADBCRowStream(stream: try reading { try query(sql) }, dialect: dialect, queryTimeout: queryTimeout)
+    let stream = ADBCRowStream(stream: try query(sql), dialect: dialect, explain: explain)
     var rows: [ModelRow] = []
     while let row = try stream.next() { rows.append(row) }
     return rows
@@ -64,21 +64,26 @@ public final class ADBCModelReader: ModelReader {
     ([keyText] + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
   }
 
-  /// Runs a model's query, cancelled at the source's `query_timeout`.
+  /// Runs one of the model's statements, cancelled at the source's `query_timeout`.
   func query(_ sql: String) throws -> ArrowStream {
-    try connection.query(sql, timeout: queryTimeout.map { .seconds($0.seconds) })
+    try reading { try connection.query(sql, timeout: queryTimeout.map { .seconds($0.seconds) }) }
   }
 
   func reading<T>(_ body: () throws -> T) throws -> T {
     do {
       return try body()
     } catch let error as ADBCError {
-      throw SourceError(Self.reason(error, dialect, queryTimeout: queryTimeout))
+      throw SourceError(explain(error))
     }
   }
 
-  /// The driver's message, saying plainly when the model tried to write or ran out of time.
-  static func reason(_ error: ADBCError, _ dialect: ADBCDialect, queryTimeout: Interval?) -> String {
+  /// The driver's message, saying plainly when the model tried to write or ran out of time; also
+  /// what the reader's streams say of a failure while rows arrive.
+  var explain: @Sendable (ADBCError) -> String {
+    { [dialect, queryTimeout] error in Self.reason(error, dialect, queryTimeout: queryTimeout) }
+  }
+
+  private static func reason(_ error: ADBCError, _ dialect: ADBCDialect, queryTimeout: Interval?) -> String {
     if error.timedOut, let queryTimeout {
       return error.cancelled
         ? SourceError.queryTimedOut(after: queryTimeout)
@@ -104,7 +109,7 @@ extension ADBCModelReader: WarehousePlanning {
     guard let planning else { throw SourceError("this source has no planning: schema") }
     let select = WarehouseDiffQuery.select(
       model, key: key, repeats: true, columns: columns, signature: signature, snapshot: planning.snapshot(syncID: syncID))
-    let diff = ADBCDiffStream(stream: try reading { try query(select.sql) }, dialect: dialect, queryTimeout: queryTimeout)
+    let diff = ADBCDiffStream(stream: try query(select.sql), explain: explain)
     try diff.start()
     return diff
   }
@@ -114,14 +119,12 @@ extension ADBCModelReader: WarehousePlanning {
 /// names; the first row holds the snapshot's count.
 private final class ADBCDiffStream: WarehouseDiffStream {
   private let stream: ArrowStream
-  private let dialect: ADBCDialect
-  private let queryTimeout: Interval?
+  private let explain: (ADBCError) -> String
   private(set) var snapshotRows = 0
 
-  init(stream: ArrowStream, dialect: ADBCDialect, queryTimeout: Interval?) {
+  init(stream: ArrowStream, explain: @escaping (ADBCError) -> String) {
     self.stream = stream
-    self.dialect = dialect
-    self.queryTimeout = queryTimeout
+    self.explain = explain
   }
 
   func start() throws {
@@ -143,7 +146,7 @@ private final class ADBCDiffStream: WarehouseDiffStream {
     do {
       return try stream.next()
     } catch let error as ADBCError {
-      throw SourceError(ADBCModelReader.reason(error, dialect, queryTimeout: queryTimeout))
+      throw SourceError(explain(error))
     }
   }
 }
@@ -153,14 +156,14 @@ private final class ADBCDiffStream: WarehouseDiffStream {
 private final class ADBCRowStream: ModelRowStream {
   private let stream: ArrowStream
   private let dialect: ADBCDialect
-  private let queryTimeout: Interval?
+  private let explain: (ADBCError) -> String
   private var previousKey: String?
   private var started = false
 
-  init(stream: ArrowStream, dialect: ADBCDialect, queryTimeout: Interval?) {
+  init(stream: ArrowStream, dialect: ADBCDialect, explain: @escaping (ADBCError) -> String) {
     self.stream = stream
     self.dialect = dialect
-    self.queryTimeout = queryTimeout
+    self.explain = explain
   }
 
   func next() throws -> ModelRow? {
@@ -168,7 +171,7 @@ private final class ADBCRowStream: ModelRowStream {
     do {
       values = try stream.next()
     } catch let error as ADBCError {
-      throw SourceError(ADBCModelReader.reason(error, dialect, queryTimeout: queryTimeout))
+      throw SourceError(explain(error))
     }
     guard let values, let first = values.first else { return nil }
     let key: String?
