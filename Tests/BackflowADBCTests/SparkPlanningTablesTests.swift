@@ -9,6 +9,7 @@ import Testing
 /// version, and a diff that returns only the rows that differ.
 @Suite("Spark planning tables", .enabled(if: TestEnvironment.sparkURI != nil))
 struct SparkPlanningTablesTests {
+  let spark: ADBCDatabase
   let connection: ADBCConnection
   let reader: ADBCModelReader
   let tables = SparkPlanningTables(schema: "planner_\(UUID().uuidString.prefix(8).lowercased())")
@@ -18,9 +19,9 @@ struct SparkPlanningTablesTests {
 
   init() throws {
     let uri = try #require(TestEnvironment.sparkURI)
-    let spark = try database("adbc_driver_spark", [("uri", uri)])
+    spark = try database("adbc_driver_spark", [("uri", uri)])
     connection = try spark.connect()
-    reader = try ADBCModelReader(database: spark, dialect: .spark)
+    reader = try ADBCModelReader(database: spark, dialect: .spark, planningSchema: tables.schema)
     try connection.execute(tables.creation)
     try connection.execute("CREATE TABLE \(users) (user_id INT, email STRING, plan STRING) USING parquet")
   }
@@ -35,15 +36,20 @@ struct SparkPlanningTablesTests {
     try tables.publish(table, syncID: 1, at: WarehouseSnapshotVersion(lineage: "state-a", version: version), on: connection)
   }
 
-  /// What the diff returns: a changed or new row's key, `removed KEY` for an entry that left the
-  /// model, and first the version's count.
+  /// What the reader's diff returns: first the version's count, then a changed or new row's key,
+  /// `removed KEY` for an entry that left the model. A reader of its own, as each plan opens one
+  /// (a Spark session keeps the files it listed, and `INSERT OVERWRITE` replaces them).
   func diff() throws -> [String] {
-    let sql = tables.diff(
+    let reader = try ADBCModelReader(database: spark, dialect: .spark, planningSchema: tables.schema)
+    let stream = try reader.diff(
       model("SELECT * FROM \(users)", on: reader), key: "user_id", columns: Self.columns, signature: Self.signature,
       syncID: 1)
-    return try connection.textRows(sql).map { row in
-      row[0] == "0" ? "count \(row[1] ?? "")" : row[1] ?? (row[3].map { "removed \($0)" } ?? "NULL key")
+    #expect(!stream.fingerprintsAreBackflows)
+    var returned = ["count \(stream.snapshotRows)"]
+    while let row = try stream.next() {
+      returned.append(row.row.map { $0.key ?? "NULL key" } ?? "removed \(row.entryKey ?? "")")
     }
+    return returned
   }
 
   @Test func onlyTheRowsThatDifferLeaveSpark() throws {
@@ -64,10 +70,10 @@ struct SparkPlanningTablesTests {
   }
 
   @Test func theVersionIsTheViewsStampWhileItsTableExists() throws {
-    #expect(try tables.version(syncID: 1, on: connection) == nil)
+    #expect(try reader.plannedSnapshotVersion(syncID: 1) == nil)
     try connection.execute("INSERT INTO \(users) VALUES (1, 'ada@example.com', 'pro')")
     try publish(run: 4, version: 7)
-    #expect(try tables.version(syncID: 1, on: connection) == WarehouseSnapshotVersion(lineage: "state-a", version: 7))
+    #expect(try reader.plannedSnapshotVersion(syncID: 1) == WarehouseSnapshotVersion(lineage: "state-a", version: 7))
 
     // A newer version replaces it and drops the older table.
     try publish(run: 5, version: 8)
