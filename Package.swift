@@ -151,7 +151,7 @@ let package = Package(
     .testTarget(
       name: "BackflowPlannerTests",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowFuzzing", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite",
+        "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowFuzzing", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite",
         "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
