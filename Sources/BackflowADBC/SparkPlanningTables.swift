@@ -79,6 +79,48 @@ public struct SparkPlanningTables: Sendable {
     }
   }
 
+  /// The table where apply stages the model as it plans it, for run `runID`.
+  public func staging(syncID: Int, runID: Int) -> String { "planning_s\(syncID)_r\(runID)_staging" }
+
+  /// The table of a run's keys that did not arrive (failed or never attempted), with whether the
+  /// state store's snapshot holds each.
+  public func unsent(syncID: Int, runID: Int) -> String { "planning_s\(syncID)_r\(runID)_unsent_staging" }
+
+  /// Materialises the model as apply plans it into `table`: the key's text, Spark's fingerprint
+  /// and the used columns, so the run's diff and its new version read the same rows.
+  public func stage(_ model: ModelSQL, key: String, columns: [String], signature: String, into table: String) -> String {
+    let dialect = Self.dialect
+    let select = model.wrapped(
+      select: ([
+        dialect.text(dialect.quoteIdentifier(key)) + " AS `backflow key`",
+        Self.fingerprint(columns: columns, signature: signature) + " AS `backflow fingerprint`",
+      ] + columns.map(dialect.quoteIdentifier)).joined(separator: ", "))
+    return "CREATE TABLE \(name(table)) USING parquet AS \(select.sql)"
+  }
+
+  /// Writes run `runID`'s new version of the sync's copy from its staged model: every staged key
+  /// that arrived, with its fingerprint (`''` for a repeated key: which of its rows the state store
+  /// holds is Backflow's to say, so the next diff always returns it), and for each unsent key the
+  /// state store holds, the current version's entry when `current` (it is the state store's),
+  /// else `''`.
+  public func newVersion(syncID: Int, runID: Int, current: Bool) -> String {
+    let staged = name(staging(syncID: syncID, runID: runID))
+    let unsent = name(unsent(syncID: syncID, runID: runID))
+    let kept =
+      current
+      ? "SELECT u.row_key, coalesce(c.fingerprint, '') FROM \(unsent) AS u "
+        + "LEFT JOIN \(name(self.current(syncID: syncID))) AS c ON c.row_key = u.row_key WHERE u.kept"
+      : "SELECT row_key, '' FROM \(unsent) WHERE kept"
+    return """
+      CREATE TABLE \(name(version(syncID: syncID, runID: runID))) USING parquet AS
+      SELECT s.`backflow key` AS row_key, IF(count(*) > 1, '', min(s.`backflow fingerprint`)) AS fingerprint
+      FROM \(staged) AS s LEFT ANTI JOIN \(unsent) AS u ON u.row_key = s.`backflow key`
+      WHERE s.`backflow key` IS NOT NULL GROUP BY s.`backflow key`
+      UNION ALL
+      \(kept)
+      """
+  }
+
   /// The diff's SELECT, in the columns and order of `WarehouseDiffQuery.select`: the model rows
   /// whose key is new, whose fingerprint differs from their entry's or whose key repeats, the
   /// entries whose key left the model, and one row (rank 0) with the version's count.

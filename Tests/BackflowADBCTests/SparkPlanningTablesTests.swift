@@ -85,4 +85,37 @@ struct SparkPlanningTablesTests {
     try connection.execute("DROP TABLE \(tables.name(tables.version(syncID: 1, runID: 5)))")
     #expect(try tables.version(syncID: 1, on: connection) == nil)
   }
+
+  @Test func aNewVersionHoldsWhatArrivedAndTheOldEntriesOfWhatDidNot() throws {
+    // The copy before the run: users 1, 2 and 4.
+    try connection.execute(
+      "CREATE TABLE \(tables.name("snapshot_s1_r1")) USING parquet AS "
+        + "SELECT * FROM VALUES ('1', 'f1'), ('2', 'f2'), ('4', 'f4') AS v(row_key, fingerprint)")
+    try tables.publish("snapshot_s1_r1", syncID: 1, at: WarehouseSnapshotVersion(lineage: "a", version: 1), on: connection)
+    try connection.execute(
+      "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'pro'), (2, 'grace@example.com', 'team'), (3, 'kat@example.com', 'pro'),"
+        + " (5, 'ob@example.com', 'free'), (5, 'ob@example.com', 'pro'), (NULL, 'keyless@example.com', 'free')")
+    let staged = tables.staging(syncID: 1, runID: 2)
+    try connection.execute(
+      tables.stage(
+        model("SELECT * FROM \(users)", on: reader), key: "user_id", columns: Self.columns, signature: Self.signature,
+        into: staged))
+    // User 2's change and 4's removal failed (the state store keeps their old entries), 3's
+    // addition failed, and 9 was never attempted.
+    try connection.execute(
+      "CREATE TABLE \(tables.name(tables.unsent(syncID: 1, runID: 2))) USING parquet AS "
+        + "SELECT * FROM VALUES ('2', true), ('3', false), ('4', true), ('9', true) AS v(row_key, kept)")
+    let arrived = try connection.textRows("SELECT `backflow fingerprint` FROM \(tables.name(staged)) WHERE `backflow key` = '1'")
+
+    func version() throws -> [[String?]] {
+      try connection.textRows("SELECT row_key, fingerprint FROM \(tables.name(tables.version(syncID: 1, runID: 2))) ORDER BY 1")
+    }
+    // Without a current copy, the unsent keys' fingerprints are unknown.
+    try connection.execute(tables.newVersion(syncID: 1, runID: 2, current: false))
+    #expect(try version() == [["1", arrived[0][0]], ["2", ""], ["4", ""], ["5", ""], ["9", ""]])
+
+    try connection.execute("DROP TABLE \(tables.name(tables.version(syncID: 1, runID: 2)))")
+    try connection.execute(tables.newVersion(syncID: 1, runID: 2, current: true))
+    #expect(try version() == [["1", arrived[0][0]], ["2", "f2"], ["4", "f4"], ["5", ""], ["9", ""]])
+  }
 }
