@@ -28,12 +28,10 @@ struct SparkPlanningTablesTests {
 
   /// Writes the model as it is now as run `run`'s version of sync 1, published at `version`.
   func publish(run: Int, version: Int) throws {
-    let table = tables.version(syncID: 1, runID: run)
     let fingerprint = SparkPlanningTables.fingerprint(columns: Self.columns, signature: Self.signature)
-    try connection.execute(
-      "CREATE TABLE \(tables.name(table)) USING parquet AS SELECT CAST(user_id AS STRING) AS row_key, "
-        + "\(fingerprint) AS fingerprint FROM \(users) WHERE user_id IS NOT NULL")
-    try tables.publish(table, syncID: 1, at: WarehouseSnapshotVersion(lineage: "state-a", version: version), on: connection)
+    try tables.publish(
+      "SELECT CAST(user_id AS STRING) AS row_key, \(fingerprint) AS fingerprint FROM \(users) WHERE user_id IS NOT NULL",
+      syncID: 1, runID: run, version: version, on: connection)
   }
 
   /// What the reader's diff returns: first the version's count, then a changed or new row's key,
@@ -88,10 +86,9 @@ struct SparkPlanningTablesTests {
 
   @Test func aNewVersionHoldsWhatArrivedAndTheOldEntriesOfWhatDidNot() throws {
     // The copy before the run: users 1, 2 and 4.
-    try connection.execute(
-      "CREATE TABLE \(tables.name("snapshot_s1_r1")) USING parquet AS "
-        + "SELECT * FROM VALUES ('1', 'f1'), ('2', 'f2'), ('4', 'f4') AS v(row_key, fingerprint)")
-    try tables.publish("snapshot_s1_r1", syncID: 1, at: WarehouseSnapshotVersion(lineage: "a", version: 1), on: connection)
+    try tables.publish(
+      "SELECT * FROM VALUES ('1', 'f1'), ('2', 'f2'), ('4', 'f4') AS v(row_key, fingerprint)", syncID: 1, runID: 1,
+      version: 1, on: connection)
     try connection.execute(
       "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'pro'), (2, 'grace@example.com', 'team'), (3, 'kat@example.com', 'pro'),"
         + " (5, 'ob@example.com', 'free'), (5, 'ob@example.com', 'pro'), (NULL, 'keyless@example.com', 'free')")

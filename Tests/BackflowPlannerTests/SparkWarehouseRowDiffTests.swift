@@ -56,10 +56,9 @@ struct SparkWarehouseRowDiffTests {
     // The state store's snapshot is the model now; the copy too, but with user 4's values unknown.
     let snapshot = try rows().map { SnapshotEntry(key: $0.key ?? "", fingerprint: $0.fingerprint, matchValue: "m\($0.key ?? "")") }
     let spark = SparkPlanningTables.fingerprint(columns: Self.columns, signature: fingerprint.signature)
-    try connection.execute(
-      "CREATE TABLE \(tables.name("snapshot_s1_r1")) USING parquet AS SELECT CAST(user_id AS STRING) AS row_key, "
-        + "IF(user_id = 4, '', \(spark)) AS fingerprint FROM \(users)")
-    try tables.publish("snapshot_s1_r1", syncID: 1, at: WarehouseSnapshotVersion(lineage: "a", version: 1), on: connection)
+    try tables.publish(
+      "SELECT CAST(user_id AS STRING) AS row_key, IF(user_id = 4, '', \(spark)) AS fingerprint FROM \(users)", syncID: 1,
+      runID: 1, version: 1, on: connection)
 
     // A change, a departure, a newcomer, a repeated key and a NULL key.
     try connection.execute(
