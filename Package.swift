@@ -128,7 +128,7 @@ let package = Package(
       name: "BackflowTestSupport",
       dependencies: [
         "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowMySQL", "BackflowPlanner",
-        "BackflowEngine", "BackflowPostgres", "BackflowSQLite", "BackflowState",
+        "BackflowEngine", "BackflowPostgres", "BackflowSources", "BackflowSQLite", "BackflowState",
         // The HTTP protocol server that destination tests talk to over 127.0.0.1, and an SMTP server.
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -151,7 +151,7 @@ let package = Package(
     .testTarget(
       name: "BackflowPlannerTests",
       dependencies: [
-        "BackflowConfig", "BackflowConnectors", "BackflowFuzzing", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite",
+        "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowFuzzing", "BackflowPlanner", "BackflowPostgres", "BackflowSQLite",
         "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(

@@ -9,8 +9,9 @@ public final class ADBCModelReader: ModelReader {
   private let connection: ADBCConnection
   private let dialect: ADBCDialect
   private let queryTimeout: Interval?
-  /// Where warehouse planning keeps the snapshots (`planning:`), on the postgres dialect.
-  private let planning: PlanningTables?
+  /// The schema where warehouse planning keeps the snapshots (`planning:`): `PlanningTables` on
+  /// the postgres dialect, `SparkPlanningTables` on spark.
+  public let planningSchema: String?
 
   public func quoteIdentifier(_ name: String) -> String { dialect.quoteIdentifier(name) }
 
@@ -19,7 +20,7 @@ public final class ADBCModelReader: ModelReader {
   ) throws {
     self.dialect = dialect
     self.queryTimeout = queryTimeout
-    planning = planningSchema.map(PlanningTables.init)
+    self.planningSchema = planningSchema
     do {
       connection = try database.connect()
     } catch {
@@ -94,22 +95,31 @@ public final class ADBCModelReader: ModelReader {
 }
 
 extension ADBCModelReader: WarehousePlanning {
-  public var planningSchema: String? { planning?.schema }
-
   public func plannedSnapshotVersion(syncID: Int) throws -> WarehouseSnapshotVersion? {
-    guard let planning else { return nil }
-    return try reading { try planning.version(syncID: syncID, on: connection) }
+    guard let planningSchema else { return nil }
+    return try reading {
+      dialect == .spark
+        ? try SparkPlanningTables(schema: planningSchema).version(syncID: syncID, on: connection)
+        : try PlanningTables(schema: planningSchema).version(syncID: syncID, on: connection)
+    }
   }
 
-  /// One query, the native reader's statement: with no transaction to hold a search for repeated
-  /// keys and the diff to the same rows, the diff always joins the repeated keys itself.
+  /// One query, the native reader's statement (on Spark, its own with Spark's fingerprints): with
+  /// no transaction to hold a search for repeated keys and the diff to the same rows, the diff
+  /// always joins the repeated keys itself.
   public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
     -> any WarehouseDiffStream
   {
-    guard let planning else { throw SourceError("this source has no planning: schema") }
-    let select = WarehouseDiffQuery.select(
-      model, key: key, repeats: true, columns: columns, signature: signature, snapshot: planning.snapshot(syncID: syncID))
-    let diff = ADBCDiffStream(stream: try query(select.sql), explain: explain)
+    guard let planningSchema else { throw SourceError("this source has no planning: schema") }
+    let sql =
+      dialect == .spark
+      ? SparkPlanningTables(schema: planningSchema).diff(
+        model, key: key, columns: columns, signature: signature, syncID: syncID)
+      : WarehouseDiffQuery.select(
+        model, key: key, repeats: true, columns: columns, signature: signature,
+        snapshot: PlanningTables(schema: planningSchema).snapshot(syncID: syncID)
+      ).sql
+    let diff = ADBCDiffStream(stream: try query(sql), fingerprintsAreBackflows: dialect != .spark, explain: explain)
     try diff.start()
     return diff
   }
@@ -121,9 +131,11 @@ private final class ADBCDiffStream: WarehouseDiffStream {
   private let stream: ArrowStream
   private let explain: (ADBCError) -> String
   private(set) var snapshotRows = 0
+  let fingerprintsAreBackflows: Bool
 
-  init(stream: ArrowStream, explain: @escaping (ADBCError) -> String) {
+  init(stream: ArrowStream, fingerprintsAreBackflows: Bool, explain: @escaping (ADBCError) -> String) {
     self.stream = stream
+    self.fingerprintsAreBackflows = fingerprintsAreBackflows
     self.explain = explain
   }
 

@@ -107,7 +107,9 @@ public final class Planner {
         model, reader: reader, sql: sql, syncID: record.id, columns: columns, signature: fingerprint.signature,
         warnings: &warnings)
     {
-      let diff = WarehouseRowDiff(stream: stream)
+      let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint) { [state] key in
+        try state.entries(syncID: record.id, keys: [key])[key]
+      }
       warehouse = diff
       next = diff.next
     } else {

@@ -3,15 +3,21 @@ import BackflowState
 
 /// A warehouse diff as `RowDiff` would compare it, in `RowDiff`'s order, less the unchanged rows
 /// the warehouse kept: NULL-key rejections first, then per key its rejected repeats and the row
-/// with the smallest fingerprint, or the entry that left the model.
+/// with the smallest fingerprint, or the entry that left the model. A warehouse whose
+/// fingerprints are its own (Spark) only narrows the rows down: each row it returns is
+/// fingerprinted here and compared with the state store's entry of its key, `entry`.
 final class WarehouseRowDiff {
   private let stream: any WarehouseDiffStream
+  private let fingerprint: Fingerprint
+  private let entry: (String) throws -> SnapshotEntry?
   private var lookahead: WarehouseDiffRow?
   private var queue: [RowComparison] = []
   private var lastKey: String?
 
-  init(stream: any WarehouseDiffStream) {
+  init(stream: any WarehouseDiffStream, fingerprint: Fingerprint, entry: @escaping (String) throws -> SnapshotEntry?) {
     self.stream = stream
+    self.fingerprint = fingerprint
+    self.entry = entry
   }
 
   /// How many rows the snapshot held.
@@ -20,6 +26,12 @@ final class WarehouseRowDiff {
   func next() throws -> RowComparison? {
     if !queue.isEmpty { return queue.removeFirst() }
     guard let first = try read() else { return nil }
+    guard !stream.fingerprintsAreBackflows else { return try compare(first) }
+    return try classify(first)
+  }
+
+  /// The comparison of `first` (and its key's other rows) as the warehouse made it.
+  private func compare(_ first: WarehouseDiffRow) throws -> RowComparison? {
     guard let row = first.row, let fingerprint = first.fingerprint else {
       // An entry whose key left the model.
       guard let key = first.entryKey, let entryFingerprint = first.entryFingerprint else {
@@ -45,6 +57,42 @@ final class WarehouseRowDiff {
       switch first.entryFingerprint {
       case nil: .added(planned)
       case fingerprint?: .unchanged(planned)
+      case let previous?: .changed(planned, previous: previous)
+      }
+    queue.append(comparison)
+    return queue.removeFirst()
+  }
+
+  /// The comparison of `first` (and its key's other rows) with Backflow's fingerprints and the
+  /// state store's entry, as `RowDiff` makes it: the smallest fingerprint is planned, the other
+  /// rows of its key are rejected before it in fingerprint order.
+  private func classify(_ first: WarehouseDiffRow) throws -> RowComparison? {
+    guard let row = first.row else {
+      guard let key = first.entryKey else {
+        throw PlanError("the warehouse diff returned a row with neither a model row nor a snapshot entry")
+      }
+      try advance(to: key)
+      // A key the copy holds and the state store does not has nothing to remove.
+      guard let previous = try entry(key) else { return try next() }
+      return .removed(previous)
+    }
+    guard let key = row.key else {
+      return .rejected(FingerprintedRow(key: nil, fingerprint: fingerprint.of(row.values), values: row.values), .nullKey)
+    }
+    try advance(to: key)
+    var rows = [row]
+    while let next = try peek(), let repeated = next.row, let repeatedKey = repeated.key, KeyOrder.equal(repeatedKey, key) {
+      lookahead = nil
+      rows.append(repeated)
+    }
+    let fingerprinted = rows.map { FingerprintedRow(key: key, fingerprint: fingerprint.of($0.values), values: $0.values) }
+      .sorted { $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8) }
+    queue += fingerprinted.dropFirst().map { .rejected($0, .duplicateKey) }
+    let planned = fingerprinted[0]
+    let comparison: RowComparison =
+      switch try entry(key)?.fingerprint {
+      case nil: .added(planned)
+      case planned.fingerprint?: .unchanged(planned)
       case let previous?: .changed(planned, previous: previous)
       }
     queue.append(comparison)

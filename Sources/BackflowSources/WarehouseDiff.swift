@@ -37,7 +37,15 @@ public struct WarehouseSnapshot: Sendable {
 public protocol WarehouseDiffStream: AnyObject {
   /// How many rows the snapshot held when the diff ran.
   var snapshotRows: Int { get }
+  /// Whether the fingerprints are Backflow's, as the state store holds them; `false` where the
+  /// warehouse cannot compute those and compares fingerprints of its own (Spark), so its diff
+  /// only narrows the rows down and Backflow classifies them (docs/decisions.md, "Planning").
+  var fingerprintsAreBackflows: Bool { get }
   func next() throws -> WarehouseDiffRow?
+}
+
+extension WarehouseDiffStream {
+  public var fingerprintsAreBackflows: Bool { true }
 }
 
 /// A model row joined with the snapshot entry of its key; either side may be missing.

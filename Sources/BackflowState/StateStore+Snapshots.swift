@@ -18,19 +18,26 @@ extension StateStore {
   /// The ids the destination's API gave the records of `keys` (compact JSON), by row key; keys
   /// with none kept are absent.
   public func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
-    guard exists, keepsDestinationIDs, !keys.isEmpty else { return [:] }
+    guard keepsDestinationIDs else { return [:] }
+    return try entries(syncID: syncID, keys: keys).compactMapValues(\.destinationID)
+  }
+
+  /// The entries of `keys` in a sync's snapshot, by row key; keys it does not hold are absent.
+  public func entries(syncID: Int, keys: [String]) throws -> [String: SnapshotEntry] {
+    guard exists, !keys.isEmpty else { return [:] }
     let snapshots = try table("snapshots")
-    var found: [String: String] = [:]
+    var found: [String: SnapshotEntry] = [:]
     for start in stride(from: 0, to: keys.count, by: Self.rowsPerStatement) {
       let chunk = keys[start..<min(start + Self.rowsPerStatement, keys.count)]
       let placeholders = (0..<chunk.count).map { "$\($0 + 2)" }.joined(separator: ", ")
       let rows = try connection.query(
         """
-        SELECT row_key, destination_id FROM \(snapshots)
-        WHERE sync_id = $1 AND row_key IN (\(placeholders)) AND destination_id IS NOT NULL
+        SELECT row_key, fingerprint, match_value, \(keepsDestinationIDs ? "destination_id" : "NULL")
+        FROM \(snapshots) WHERE sync_id = $1 AND row_key IN (\(placeholders))
         """, [String(syncID)] + chunk.map { $0 })
       for row in rows {
-        if let key = row[0], let id = row[1] { found[key] = id }
+        guard let key = row[0], let fingerprint = row[1] else { continue }
+        found[key] = SnapshotEntry(key: key, fingerprint: fingerprint, matchValue: row[2], destinationID: row[3])
       }
     }
     return found
