@@ -104,6 +104,23 @@ extension ADBCModelReader: WarehousePlanning {
     }
   }
 
+    /// On Spark, on the model's session: Spark has no read-only one. The statement is cancelled
+  /// at `query_timeout` as a model query is.
+  public func stage(
+    _ model: ModelSQL, syncName: String, key: String, columns: [String], used: [String], signature: String
+  ) throws -> ModelSQL? {
+    guard let planningSchema, dialect == .spark else { return nil }
+    let tables = SparkPlanningTables(schema: planningSchema)
+    let table = tables.staging(syncName: syncName)
+    for statement in tables.stage(model, key: key, columns: columns, used: used, signature: signature, into: table) {
+      // A query, not an execute: only a query is cancelled at the timeout. Drained, so the
+      // statement has run to its end whether or not the driver executes lazily.
+      let stream = try query(statement)
+      while try reading({ try stream.next() }) != nil {}
+    }
+    return ModelSQL(table: tables.name(table))
+  }
+
   /// One query, the native reader's statement (on Spark, its own with Spark's fingerprints): with
   /// no transaction to hold a search for repeated keys and the diff to the same rows, the diff
   /// always joins the repeated keys itself.

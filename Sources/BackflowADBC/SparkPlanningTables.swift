@@ -1,3 +1,4 @@
+import BackflowConfig
 import BackflowSources
 
 /// The copies of warehouse planning in a Spark schema. Spark (through `adbc_driver_spark`) has no
@@ -79,46 +80,52 @@ public struct SparkPlanningTables: Sendable {
     }
   }
 
-  /// The table where apply stages the model as it plans it, for run `runID`.
-  public func staging(syncID: Int, runID: Int) -> String { "planning_s\(syncID)_r\(runID)_staging" }
+  /// The table where apply stages a sync's model as it plans it. Named by the sync's name, as a
+  /// sync that has never run has no id yet; the sync's lock keeps two applies from sharing it.
+  public func staging(syncName: String) -> String { "stage_" + MD5.hex(syncName).prefix(16) }
 
-  /// The table of a run's keys that did not arrive (failed or never attempted), with whether the
-  /// state store's snapshot holds each.
-  public func unsent(syncID: Int, runID: Int) -> String { "planning_s\(syncID)_r\(runID)_unsent_staging" }
+  /// The table of the keys a sync's run did not deliver, with whether the state store holds each.
+  public func unsent(syncName: String) -> String { "unsent_" + MD5.hex(syncName).prefix(16) }
 
-  /// Materialises the model as apply plans it into `table`: the key's text, Spark's fingerprint
-  /// and the used columns, so the run's diff and its new version read the same rows.
-  public func stage(_ model: ModelSQL, key: String, columns: [String], signature: String, into table: String) -> String {
+  /// The statements that materialise the model as apply plans it into `table`: the key's text,
+  /// Spark's fingerprint of the `used` columns, the key and `columns`, so that the run's diff reads
+  /// this table instead of the model and the new version is computed from the rows planned.
+  public func stage(_ model: ModelSQL, key: String, columns: [String], used: [String], signature: String, into table: String)
+    -> [String]
+  {
     let dialect = Self.dialect
     let select = model.wrapped(
       select: ([
         dialect.text(dialect.quoteIdentifier(key)) + " AS `backflow key`",
-        Self.fingerprint(columns: columns, signature: signature) + " AS `backflow fingerprint`",
-      ] + columns.map(dialect.quoteIdentifier)).joined(separator: ", "))
-    return "CREATE TABLE \(name(table)) USING parquet AS \(select.sql)"
+        Self.fingerprint(columns: used, signature: signature) + " AS `backflow fingerprint`",
+      ] + ([key] + columns.filter { $0 != key }).map(dialect.quoteIdentifier)).joined(separator: ", "))
+    return [creation, "DROP TABLE IF EXISTS \(name(table))", "CREATE TABLE \(name(table)) USING parquet AS \(select.sql)"]
   }
 
-  /// Writes run `runID`'s new version of the sync's copy from its staged model: every staged key
-  /// that arrived, with its fingerprint (`''` for a repeated key: which of its rows the state store
-  /// holds is Backflow's to say, so the next diff always returns it), and for each unsent key the
-  /// state store holds, the current version's entry when `current` (it is the state store's),
-  /// else `''`.
-  public func newVersion(syncID: Int, runID: Int, current: Bool) -> String {
-    let staged = name(staging(syncID: syncID, runID: runID))
-    let unsent = name(unsent(syncID: syncID, runID: runID))
-    let kept =
-      current
-      ? "SELECT u.row_key, coalesce(c.fingerprint, '') FROM \(unsent) AS u "
-        + "LEFT JOIN \(name(self.current(syncID: syncID))) AS c ON c.row_key = u.row_key WHERE u.kept"
-      : "SELECT row_key, '' FROM \(unsent) WHERE kept"
-    return """
-      CREATE TABLE \(name(version(syncID: syncID, runID: runID))) USING parquet AS
+  /// Writes run `runID`'s new version of the sync's copy from its staged model: each staged key
+  /// with its fingerprint (`''` for a repeated key: which of its rows the state store holds is
+  /// Backflow's to say), less the keys the run did not deliver, which get `''` where the state
+  /// store holds them, so the next diff returns them and Backflow compares them. `unsent` is the
+  /// table of those keys, `nil` when the run delivered every row.
+  public func newVersion(syncID: Int, runID: Int, staged: String, unsent: String?) -> String {
+    let rows = """
       SELECT s.`backflow key` AS row_key, IF(count(*) > 1, '', min(s.`backflow fingerprint`)) AS fingerprint
-      FROM \(staged) AS s LEFT ANTI JOIN \(unsent) AS u ON u.row_key = s.`backflow key`
+      FROM \(name(staged)) AS s
+      """
+    let version = "CREATE TABLE \(name(self.version(syncID: syncID, runID: runID))) USING parquet AS\n"
+    guard let unsent else { return version + rows + "\nWHERE s.`backflow key` IS NOT NULL GROUP BY s.`backflow key`" }
+    return version + rows + """
+
+      LEFT ANTI JOIN \(name(unsent)) AS u ON u.row_key = s.`backflow key`
       WHERE s.`backflow key` IS NOT NULL GROUP BY s.`backflow key`
       UNION ALL
-      \(kept)
+      SELECT row_key, '' FROM \(name(unsent)) WHERE held
       """
+  }
+
+  /// The statement that creates the table of a run's unsent keys.
+  public func unsentCreation(_ table: String) -> [String] {
+    ["DROP TABLE IF EXISTS \(name(table))", "CREATE TABLE \(name(table)) (row_key STRING, held BOOLEAN) USING parquet"]
   }
 
   /// The diff's SELECT, in the columns and order of `WarehouseDiffQuery.select`: the model rows

@@ -47,7 +47,7 @@ public struct ConnectorRegistry: Sendable {
   }
 
   /// Connects for writing the snapshot copies of warehouse planning, when `source` has `planning:`.
-  public func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? {
+  public func planningSnapshots(for source: Source, in directory: URL) throws -> PlanningCopy? {
     try driver(for: source).planningSnapshots(for: source, in: directory)
   }
 

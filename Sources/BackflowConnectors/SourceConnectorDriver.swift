@@ -13,9 +13,9 @@ public protocol SourceConnectorDriver: SourceDriver {
   func syncLogLocation(of source: Source, schema: String) -> String
   /// Connects for writing the copies of the snapshots that warehouse planning diffs against;
   /// `nil` when the source has no `planning:`.
-  func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)?
+  func planningSnapshots(for source: Source, in directory: URL) throws -> PlanningCopy?
 }
 
 extension SourceConnectorDriver {
-  public func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? { nil }
+  public func planningSnapshots(for source: Source, in directory: URL) throws -> PlanningCopy? { nil }
 }

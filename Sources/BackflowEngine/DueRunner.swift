@@ -113,8 +113,9 @@ public struct DueRunner: Sendable {
         return .yielded(DueRunOrder.Skip(name: name, reason: reason))
       }
       let writer = try PlanFileWriter(url: url)
-      let plan = try Planner(project: project, directory: directory, state: store).plan(
-        selection: [name], commit: commit, sink: writer)
+      let planner = Planner(project: project, directory: directory, state: store)
+      planner.stages = engine.stages
+      let plan = try planner.plan(selection: [name], commit: commit, sink: writer)
       if let sync = plan.syncs.first {
         failure.id = sync.id
         failure.configAction = sync.configAction

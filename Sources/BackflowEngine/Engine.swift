@@ -26,6 +26,9 @@ public final class Engine {
   /// Opens each run's destination connector in place of the connector registry: the seam that
   /// lets tests drive the batch loop with `MemoryDestination`, without I/O to a destination.
   public var openConnector: ((DestinationTarget) throws -> any DestinationConnector)?
+  /// The syncs this apply's planner staged in their warehouse (`Planner.stages`), whose copy for
+  /// warehouse planning is computed there after the run.
+  public let stages = WarehouseStages()
 
   /// `state` must be open for writing; `directory` is the project directory.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -298,7 +301,7 @@ public final class Engine {
         try openConnector?(target)
         ?? ConnectorRegistry.standard.connector(for: destination, target: target, in: directory)
       let syncRun: SyncRun
-      var planning: PlanningLedger?
+      var planning: (any PlanningRunLedger)?
       do {
         if data.pending == .resyncClear {
           try await connector.prepare()
@@ -328,7 +331,7 @@ public final class Engine {
       // Every row a streamed plan queried is planned: its snapshot was empty.
       if rows.file == nil { run.rowsQueried = run.planned.add }
       notes += syncRun.notes
-      if let note = planning?.finish(syncID: id) { notes.append(note) }
+      if let note = planning?.finish(run) { notes.append(note) }
       if let error = syncRun.changelogError { notes.append("sync logs: \(error)") }
       if data.recorded > 0, run.status == .succeeded {
         notes.append("CDC reset: \(plural(data.recorded, "row")) recorded in the snapshot, none sent")
@@ -347,13 +350,23 @@ public final class Engine {
   /// The ledger that also keeps the warehouse planning copy of the sync's snapshot, when its
   /// model's source has `planning:`. A copy that cannot be opened is left behind, with a note:
   /// the state store advances, so the next plan sees the versions differ.
-  private func planningLedger(_ sync: Sync, syncID: Int, notes: inout [String]) -> PlanningLedger? {
+  private func planningLedger(_ sync: Sync, syncID: Int, notes: inout [String]) -> (any PlanningRunLedger)? {
     guard let model = project.model(of: sync),
       let source = project.sources.first(where: { $0.name.value == model.source.value })
     else { return nil }
     do {
-      guard let copy = try ConnectorRegistry.standard.planningSnapshots(for: source, in: directory) else { return nil }
-      return PlanningLedger(state: state, copy: copy, syncID: syncID)
+      switch try ConnectorRegistry.standard.planningSnapshots(for: source, in: directory) {
+      case nil: return nil
+      case let .advanced(copy)?: return PlanningLedger(state: state, copy: copy, syncID: syncID)
+      case let .computed(copy)?:
+        guard stages.contains(sync.name.value) else {
+          notes.append(
+            "warehouse planning: this apply did not plan \(sync.name.value) itself (a plan file), so the copy of its snapshot "
+              + "in \(copy.location) keeps its version; the next plan diffs in Backflow and the next apply makes it anew")
+          return nil
+        }
+        return ComputedPlanningLedger(state: state, copy: copy, syncName: sync.name.value)
+      }
     } catch {
       notes.append("warehouse planning: could not connect to source \(source.name.value) (\(error)); the next plan diffs in Backflow")
       return nil

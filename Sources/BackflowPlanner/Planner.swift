@@ -17,6 +17,9 @@ public final class Planner {
   /// Whether a sync whose model is in the state store's PostgreSQL database is diffed there
   /// (docs/plan.md); off, every model is streamed and diffed here.
   public var diffsInWarehouse = true
+  /// Set by apply: a model whose warehouse computes its planning copy from the rows planned
+  /// (Spark) is staged there first, and its sync noted here for the engine. A plan stages nothing.
+  public var stages: WarehouseStages?
 
   /// `directory` is the project directory, against which SQLite paths are resolved.
   public init(project: Project, directory: URL, state: StateStore) {
@@ -76,7 +79,7 @@ public final class Planner {
     sampleSize: Int, sink: (any PlannedRowSink)?, warnings: inout [String]
   ) throws -> DataPlan {
     let reader = try reader(for: model)
-    let sql = reader.sql(of: model.relation)
+    var sql = reader.sql(of: model.relation)
     let available = try failing(model) { try reader.columns(of: sql) }
     let used = try usedColumns(of: sync, model: model, available: available)
     // Sync logs record the whole model row, and every unchanged row for `sync_snapshot`; the
@@ -86,6 +89,15 @@ public final class Planner {
     let usedIndexes = logging ? used.compactMap { available.firstIndex(of: $0) } : nil
     let key = model.primaryKey.value
     let fingerprint = config.fingerprint
+    if let stages, let planning = reader as? any WarehousePlanning, diffsInWarehouse,
+      let staged = try failing(model, {
+        try planning.stage(
+          sql, syncName: sync.name.value, key: key, columns: columns, used: used, signature: fingerprint.signature)
+      })
+    {
+      sql = staged
+      stages.insert(sync.name.value)
+    }
 
     let pending = record?.pending?.action
     let previousKey = record?.primaryKey
@@ -107,8 +119,8 @@ public final class Planner {
         model, reader: reader, sql: sql, syncID: record.id, columns: columns, signature: fingerprint.signature,
         warnings: &warnings)
     {
-      let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint) { [state] key in
-        try state.entries(syncID: record.id, keys: [key])[key]
+      let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint) { [state] keys in
+        try state.entries(syncID: record.id, keys: keys)
       }
       warehouse = diff
       next = diff.next

@@ -5,19 +5,30 @@ import BackflowState
 /// the warehouse kept: NULL-key rejections first, then per key its rejected repeats and the row
 /// with the smallest fingerprint, or the entry that left the model. A warehouse whose
 /// fingerprints are its own (Spark) only narrows the rows down: each row it returns is
-/// fingerprinted here and compared with the state store's entry of its key, `entry`.
+/// fingerprinted here and compared with the state store's entry of its key, looked up with
+/// `entries` for a window of rows read ahead at a time.
 final class WarehouseRowDiff {
   private let stream: any WarehouseDiffStream
   private let fingerprint: Fingerprint
-  private let entry: (String) throws -> SnapshotEntry?
-  private var lookahead: WarehouseDiffRow?
+  private let entries: ([String]) throws -> [String: SnapshotEntry]
+  /// Rows read from the stream, from `nextAhead` on not yet taken.
+  private var ahead: [WarehouseDiffRow] = []
+  private var nextAhead = 0
+  /// The state store's entries of the keys in `ahead`, when the fingerprints are not Backflow's.
+  private var known: [String: SnapshotEntry] = [:]
   private var queue: [RowComparison] = []
   private var lastKey: String?
+  /// Rows read ahead: one state store query per this many returned rows.
+  private let window: Int
 
-  init(stream: any WarehouseDiffStream, fingerprint: Fingerprint, entry: @escaping (String) throws -> SnapshotEntry?) {
+  init(
+    stream: any WarehouseDiffStream, fingerprint: Fingerprint, window: Int = 1_000,
+    entries: @escaping ([String]) throws -> [String: SnapshotEntry]
+  ) {
     self.stream = stream
     self.fingerprint = fingerprint
-    self.entry = entry
+    self.window = window
+    self.entries = entries
   }
 
   /// How many rows the snapshot held.
@@ -49,7 +60,7 @@ final class WarehouseRowDiff {
     while let next = try peek(), let repeated = next.row, let repeatedKey = repeated.key, next.fingerprint != nil,
       KeyOrder.equal(repeatedKey, key)
     {
-      lookahead = nil
+      nextAhead += 1
       queue.append(
         .rejected(FingerprintedRow(key: key, fingerprint: next.fingerprint ?? "", values: repeated.values), .duplicateKey))
     }
@@ -73,16 +84,18 @@ final class WarehouseRowDiff {
       }
       try advance(to: key)
       // A key the copy holds and the state store does not has nothing to remove.
-      guard let previous = try entry(key) else { return try next() }
+      guard let previous = known[key] else { return try next() }
       return .removed(previous)
     }
     guard let key = row.key else {
       return .rejected(FingerprintedRow(key: nil, fingerprint: fingerprint.of(row.values), values: row.values), .nullKey)
     }
     try advance(to: key)
+    // Before reading on: the key's repeats may start the next window, which forgets this one's.
+    let previous = known[key]
     var rows = [row]
     while let next = try peek(), let repeated = next.row, let repeatedKey = repeated.key, KeyOrder.equal(repeatedKey, key) {
-      lookahead = nil
+      nextAhead += 1
       rows.append(repeated)
     }
     let fingerprinted = rows.map { FingerprintedRow(key: key, fingerprint: fingerprint.of($0.values), values: $0.values) }
@@ -90,7 +103,7 @@ final class WarehouseRowDiff {
     queue += fingerprinted.dropFirst().map { .rejected($0, .duplicateKey) }
     let planned = fingerprinted[0]
     let comparison: RowComparison =
-      switch try entry(key)?.fingerprint {
+      switch previous?.fingerprint {
       case nil: .added(planned)
       case planned.fingerprint?: .unchanged(planned)
       case let previous?: .changed(planned, previous: previous)
@@ -100,13 +113,23 @@ final class WarehouseRowDiff {
   }
 
   private func peek() throws -> WarehouseDiffRow? {
-    if lookahead == nil { lookahead = try stream.next() }
-    return lookahead
+    if nextAhead == ahead.count { try readAhead() }
+    return nextAhead < ahead.count ? ahead[nextAhead] : nil
   }
 
   private func read() throws -> WarehouseDiffRow? {
-    defer { lookahead = nil }
+    defer { nextAhead = min(nextAhead + 1, ahead.count) }
     return try peek()
+  }
+
+  /// The next window of rows, and where the fingerprints are not Backflow's, the state store's
+  /// entries of their keys in one look-up.
+  private func readAhead() throws {
+    ahead.removeAll(keepingCapacity: true)
+    nextAhead = 0
+    while ahead.count < window, let row = try stream.next() { ahead.append(row) }
+    guard !stream.fingerprintsAreBackflows, !ahead.isEmpty else { return }
+    known = try entries(ahead.compactMap { $0.row == nil ? $0.entryKey : $0.row?.key })
   }
 
   /// The warehouse sorts by bytes; a key out of order would mean a wrong diff, so it stops here.

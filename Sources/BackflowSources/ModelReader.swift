@@ -41,6 +41,12 @@ public struct ModelSQL: Sendable, Equatable {
     }
   }
 
+  /// Every row of `table`, already quoted for the source's database.
+  public init(table: String) {
+    self.table = table
+    text = "SELECT * FROM \(table)"
+  }
+
   /// A trailing semicolon ends a statement but cannot end a subquery.
   private static func trimmed(_ sql: String) -> String {
     var text = Substring(sql)

@@ -82,6 +82,12 @@ public protocol WarehousePlanning: ModelReader {
   /// `WarehouseDiffing.diff` does against the state store's.
   func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
     -> any WarehouseDiffStream
+  /// For apply, where the warehouse computes its copy after the run from the rows planned
+  /// (Spark): materialises the model's key, `columns` and a fingerprint of the `used` ones, and
+  /// returns what the plan reads instead of the model. `nil` where the copy is advanced from the
+  /// state store's records instead (postgres).
+  func stage(_ model: ModelSQL, syncName: String, key: String, columns: [String], used: [String], signature: String)
+    throws -> ModelSQL?
 }
 
 /// Which state store (its lineage) and which version of a sync's snapshot there a warehouse's

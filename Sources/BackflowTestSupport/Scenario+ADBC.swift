@@ -26,8 +26,9 @@ extension Scenario {
   }
 
   /// Reads the `users` model from table `table` on the Spark Connect server `make test` starts,
-  /// through the real `adbc_driver_spark`, creating that table (Parquet) empty.
-  public func useSparkSource(table: String) throws {
+  /// through the real `adbc_driver_spark`, creating that table (Parquet) empty; with warehouse
+  /// planning in schema `planning` when given.
+  public func useSparkSource(table: String, planning: String? = nil) throws {
     let uri = try TestEnvironment.sparkURI ?? { throw ScenarioError("no Spark Connect server") }()
     let file = directory.appendingPathComponent("backflow.yaml")
     let project = try String(contentsOf: file, encoding: .utf8)
@@ -35,7 +36,8 @@ extension Scenario {
     write([
       "backflow.yaml": project.replacingOccurrences(
         of: "sources:\n",
-        with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: spark, options: { uri: \"\(uri)\" } }\n"),
+        with: "sources:\n  lake: { type: adbc, driver: \(driver), dialect: spark, options: { uri: \"\(uri)\" }"
+          + (planning.map { ", planning: { schema: \($0) }" } ?? "") + " }\n"),
       "syncs/models/users.yaml":
         "source: lake\nprimary_key: user_id\nquery: select user_id, email, first_name, plan from \(table)\n",
     ])

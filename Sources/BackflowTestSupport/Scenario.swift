@@ -125,13 +125,16 @@ public final class Scenario {
     return try StateStore.open(location, in: directory, writer: writing ? "test" : nil)
   }
 
-  /// Plans as `backflow plan` does; throws when the plan has errors unless `expectSuccess` is false.
-  public func plan(selection: Set<String>? = nil, sampleSize: Int = 10, out: URL? = nil, expectSuccess: Bool = true)
-    throws -> Plan
-  {
+  /// Plans as `backflow plan` does (as apply does, staging models where `stages` asks); throws
+  /// when the plan has errors unless `expectSuccess` is false.
+  public func plan(
+    selection: Set<String>? = nil, sampleSize: Int = 10, out: URL? = nil, expectSuccess: Bool = true,
+    stages: WarehouseStages? = nil
+  ) throws -> Plan {
     let writer = try out.map(PlanFileWriter.init(url:))
-    let plan = try Planner(project: try loadProject(), directory: directory, state: try openState()).plan(
-      selection: selection, commit: nil, sampleSize: sampleSize, sink: writer)
+    let planner = Planner(project: try loadProject(), directory: directory, state: try openState())
+    planner.stages = stages
+    let plan = try planner.plan(selection: selection, commit: nil, sampleSize: sampleSize, sink: writer)
     try writer?.finish(plan, backflowVersion: "test")
     if expectSuccess, plan.diagnostics.hasErrors { throw ScenarioError("the plan has errors: \(plan.diagnostics.sorted)") }
     return plan
@@ -145,8 +148,10 @@ public final class Scenario {
   public func apply(
     selection: Set<String>? = nil, allowMassDelete: Bool = false, cancellation: Cancellation = Cancellation()
   ) async throws -> [SyncOutcome] {
-    _ = try plan(selection: selection, out: planFile)
-    return try await applyPlanFile(selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
+    let engine = try engine()
+    _ = try plan(selection: selection, out: planFile, stages: engine.stages)
+    return try await engine.apply(
+      planFile: planFile, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
   }
 
   /// Applies syncs that have never run while planning them, with no plan file, as `backflow apply
@@ -154,10 +159,9 @@ public final class Scenario {
   public func applyWhilePlanning(
     _ names: [String] = ["users_to_crm"], cancellation: Cancellation = Cancellation(), observer: (any ApplyObserver)? = nil
   ) async throws -> (outcomes: [SyncOutcome], plan: Plan?) {
-    let project = try loadProject()
-    let engine = Engine(project: project, directory: directory, state: try openState(writing: true))
-    if let memory { engine.openConnector = { memory.connector(for: $0) } }
-    let planner = Planner(project: project, directory: directory, state: try openState())
+    let engine = try engine()
+    let planner = Planner(project: try loadProject(), directory: directory, state: try openState())
+    planner.stages = engine.stages
     return await engine.applyWhilePlanning(
       names, planner: planner, commit: nil, cancellation: cancellation, observer: observer)
   }
@@ -166,10 +170,15 @@ public final class Scenario {
   public func applyPlanFile(
     selection: Set<String>? = nil, allowMassDelete: Bool = false, cancellation: Cancellation = Cancellation()
   ) async throws -> [SyncOutcome] {
+    return try await engine().apply(
+      planFile: planFile, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
+  }
+
+  /// An engine on this scenario's project and state, sending to `memory` when there is one.
+  private func engine() throws -> Engine {
     let engine = Engine(project: try loadProject(), directory: directory, state: try openState(writing: true))
     if let memory { engine.openConnector = { memory.connector(for: $0) } }
-    return try await engine.apply(
-      planFile: planFile, selection: selection, allowMassDelete: allowMassDelete, cancellation: cancellation)
+    return engine
   }
 }
 

@@ -84,35 +84,43 @@ struct SparkPlanningTablesTests {
     #expect(try tables.version(syncID: 1, on: connection) == nil)
   }
 
-  @Test func aNewVersionHoldsWhatArrivedAndTheOldEntriesOfWhatDidNot() throws {
-    // The copy before the run: users 1, 2 and 4.
-    try tables.publish(
-      "SELECT * FROM VALUES ('1', 'f1'), ('2', 'f2'), ('4', 'f4') AS v(row_key, fingerprint)", syncID: 1, runID: 1,
-      version: 1, on: connection)
+  @Test func aNewVersionHoldsTheStagedRowsLessWhatTheRunDidNotDeliver() throws {
     try connection.execute(
       "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'pro'), (2, 'grace@example.com', 'team'), (3, 'kat@example.com', 'pro'),"
         + " (5, 'ob@example.com', 'free'), (5, 'ob@example.com', 'pro'), (NULL, 'keyless@example.com', 'free')")
-    let staged = tables.staging(syncID: 1, runID: 2)
-    try connection.execute(
-      tables.stage(
-        model("SELECT * FROM \(users)", on: reader), key: "user_id", columns: Self.columns, signature: Self.signature,
-        into: staged))
-    // User 2's change and 4's removal failed (the state store keeps their old entries), 3's
-    // addition failed, and 9 was never attempted.
-    try connection.execute(
-      "CREATE TABLE \(tables.name(tables.unsent(syncID: 1, runID: 2))) USING parquet AS "
-        + "SELECT * FROM VALUES ('2', true), ('3', false), ('4', true), ('9', true) AS v(row_key, kept)")
-    let arrived = try connection.textRows("SELECT `backflow fingerprint` FROM \(tables.name(staged)) WHERE `backflow key` = '1'")
-
-    func version() throws -> [[String?]] {
-      try connection.textRows("SELECT row_key, fingerprint FROM \(tables.name(tables.version(syncID: 1, runID: 2))) ORDER BY 1")
+    let staged = tables.staging(syncName: "users_to_crm")
+    for statement in tables.stage(
+      model("SELECT * FROM \(users)", on: reader), key: "user_id", columns: Self.columns, used: Self.columns,
+      signature: Self.signature, into: staged)
+    {
+      try connection.execute(statement)
     }
-    // Without a current copy, the unsent keys' fingerprints are unknown.
-    try connection.execute(tables.newVersion(syncID: 1, runID: 2, current: false))
-    #expect(try version() == [["1", arrived[0][0]], ["2", ""], ["4", ""], ["5", ""], ["9", ""]])
+    // Staged again (an apply after one that stopped): the table is replaced, not appended to.
+    for statement in tables.stage(
+      model("SELECT * FROM \(users)", on: reader), key: "user_id", columns: Self.columns, used: Self.columns,
+      signature: Self.signature, into: staged)
+    {
+      try connection.execute(statement)
+    }
+    let fingerprints = Dictionary(
+      try connection.textRows("SELECT `backflow key`, `backflow fingerprint` FROM \(tables.name(staged)) WHERE `backflow key` < '4'")
+        .map { ($0[0] ?? "", $0[1] ?? "") }, uniquingKeysWith: { $1 })
+    #expect(fingerprints.count == 3 && Set(fingerprints.values).count == 3)
 
-    try connection.execute("DROP TABLE \(tables.name(tables.version(syncID: 1, runID: 2)))")
-    try connection.execute(tables.newVersion(syncID: 1, runID: 2, current: true))
-    #expect(try version() == [["1", arrived[0][0]], ["2", "f2"], ["4", "f4"], ["5", ""], ["9", ""]])
+    func version(run: Int) throws -> [[String?]] {
+      try connection.textRows("SELECT row_key, fingerprint FROM \(tables.name(tables.version(syncID: 1, runID: run))) ORDER BY 1")
+    }
+    // Every row delivered: each key once, a repeated key with the unknown fingerprint.
+    try connection.execute(tables.newVersion(syncID: 1, runID: 1, staged: staged, unsent: nil))
+    #expect(try version(run: 1) == [["1", fingerprints["1"]], ["2", fingerprints["2"]], ["3", fingerprints["3"]], ["5", ""]])
+
+    // User 2's change and 4's removal failed (the state store keeps their entries), 3's addition
+    // failed (it keeps none), and 9 was never in the model.
+    let unsent = tables.unsent(syncName: "users_to_crm")
+    for statement in tables.unsentCreation(unsent) { try connection.execute(statement) }
+    try connection.execute(
+      "INSERT INTO \(tables.name(unsent)) VALUES ('2', true), ('3', false), ('4', true), ('9', true)")
+    try connection.execute(tables.newVersion(syncID: 1, runID: 2, staged: staged, unsent: unsent))
+    #expect(try version(run: 2) == [["1", fingerprints["1"]], ["2", ""], ["4", ""], ["5", ""], ["9", ""]])
   }
 }

@@ -128,7 +128,7 @@ struct ADBCPlanningTests {
     try scenario.useADBCSource(planning: Self.schema)
     let loaded = ProjectLoader(directory: scenario.directory, displayPath: ".", environment: scenario.environment).load()
     let error = try #require(loaded.diagnostics.sorted.first { $0.severity == .error })
-    #expect(error.message.contains("warehouse planning is built for the postgres dialect only, not sqlite"), "\(error)")
+    #expect(error.message.contains("warehouse planning is built for the postgres and spark dialects only, not sqlite"), "\(error)")
     let project = try String(contentsOf: scenario.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
     let line = try #require(project.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("planning:") })
     #expect(error.location.file.hasSuffix("backflow.yaml") && error.location.line == line + 1, "\(error)")

@@ -83,7 +83,7 @@ extension Backflow {
         if newSyncs.isEmpty {
           let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
           temporary = planned
-          guard try plan(session, selection: selection, into: planned) else { return }
+          guard try plan(session, selection: selection, into: planned, stages: engine.stages) else { return }
           url = planned
         } else if !global.quiet {
           print(
@@ -105,6 +105,7 @@ extension Backflow {
             observer: reporter)
         } else {
           let planner = Planner(project: session.project, directory: global.projectURL, state: session.state)
+          planner.stages = engine.stages
           let applied = await engine.applyWhilePlanning(
             newSyncs, planner: planner, commit: GitCommit.head(of: global.projectURL), cancellation: cancellation,
             observer: reporter)
@@ -136,11 +137,15 @@ extension Backflow {
       return session.project.syncs.map(\.name.value).filter { selection?.contains($0) ?? true }.sorted()
     }
 
-    /// Plans into `url` and asks; `false` when there is nothing to do or the user declines.
-    private func plan(_ session: CommandSession, selection: Set<String>?, into url: URL) throws -> Bool {
+    /// Plans into `url`, staging models in their warehouse where `stages` asks, and asks; `false`
+    /// when there is nothing to do or the user declines.
+    private func plan(_ session: CommandSession, selection: Set<String>?, into url: URL, stages: WarehouseStages) throws
+      -> Bool
+    {
       let writer = try PlanFileWriter(url: url)
-      let plan = try Planner(project: session.project, directory: global.projectURL, state: session.state).plan(
-        selection: selection, commit: GitCommit.head(of: global.projectURL), sink: writer)
+      let planner = Planner(project: session.project, directory: global.projectURL, state: session.state)
+      planner.stages = stages
+      let plan = try planner.plan(selection: selection, commit: GitCommit.head(of: global.projectURL), sink: writer)
       let renderer = PlanRenderer(plan: plan, terminal: session.terminal, stateDescription: session.stateDescription)
       print(renderer.render(as: .text), terminator: "")
       guard !plan.diagnostics.hasErrors else { throw CommandSession.failure("nothing was applied: the plan has errors") }

@@ -9,7 +9,7 @@ import Foundation
 struct ADBCSettings: ConnectorSettings {
   static let keys = ["driver", "options", "dialect", "planning"]
   /// The dialects whose warehouse can hold the snapshots and run the diff.
-  static let planningDialects: [ADBCDialect] = [.postgres]
+  static let planningDialects: [ADBCDialect] = [.postgres, .spark]
 
   var driver: Located<String>
   var options: [(name: Located<String>, value: Located<String>)]
@@ -42,7 +42,7 @@ struct ADBCSettings: ConnectorSettings {
       else { return nil }
       guard Self.planningDialects.contains(dialect.value) else {
         fields.error(
-          "warehouse planning is built for the \(Self.planningDialects.map(\.rawValue).joined(separator: ", ")) dialect only, "
+          "warehouse planning is built for the \(Self.planningDialects.map(\.rawValue).joined(separator: " and ")) dialects only, "
             + "not \(dialect.value.rawValue) yet; remove planning: to diff in Backflow", at: "planning")
         return nil
       }

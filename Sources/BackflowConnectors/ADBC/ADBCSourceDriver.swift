@@ -30,10 +30,13 @@ struct ADBCSourceDriver: SourceConnectorDriver {
   }
 
   /// Warehouse planning's snapshots are written on a connection of their own too.
-  func planningSnapshots(for source: Source, in directory: URL) throws -> (any PlanningSnapshots)? {
+  func planningSnapshots(for source: Source, in directory: URL) throws -> PlanningCopy? {
     let settings = try source.settings.typed(ADBCSettings.self)
     guard let schema = settings.planning?.value else { return nil }
-    return try ADBCPlanningSnapshots(database: settings.database(in: directory), schema: schema)
+    let database = try settings.database(in: directory)
+    return settings.dialect.value == .spark
+      ? .computed(try SparkPlanningSnapshots(database: database, schema: schema))
+      : .advanced(try ADBCPlanningSnapshots(database: database, schema: schema))
   }
 
   /// Sync logs write on a connection of their own, apart from the models' read-only one.
