@@ -13,8 +13,10 @@
 #   BENCH_SIZES      model sizes, in rows       (default "100000 1000000")
 #   BENCH_SCENARIOS  scenarios to run, in order (default "floor plan apply noop-plan
 #                    plan-incremental apply-incremental apply-sqlite apply-http apply-rest
-#                    plan-adbc-postgres apply-adbc-postgres"; plan-out is also there; see the
-#                    scenario_* functions)
+#                    plan-adbc-postgres apply-adbc-postgres apply-spark-planning
+#                    noop-plan-spark-planning apply-incremental-spark-planning"; plan-out is also
+#                    there; see the scenario_* functions). The Spark scenarios run the script
+#                    again under scripts/with-spark.sh, which starts a Spark Connect server.
 #   BENCH_RESULTS    where the JSON goes        (default bench/results.json)
 #   PROTOCOL_SERVER  the test suite's HTTP protocol server as a process, for apply-http and apply-rest
 #                    (default: protocol-server next to the backflow binary)
@@ -23,7 +25,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 backflow=${BACKFLOW:-$root/.build-bench/release/backflow}
 sizes=${BENCH_SIZES:-100000 1000000}
-scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http apply-rest plan-adbc-postgres apply-adbc-postgres}
+scenarios=${BENCH_SCENARIOS:-floor plan apply noop-plan plan-incremental apply-incremental apply-sqlite apply-http apply-rest plan-adbc-postgres apply-adbc-postgres apply-spark-planning noop-plan-spark-planning apply-incremental-spark-planning}
 results_file=${BENCH_RESULTS:-$root/bench/results.json}
 # GNU time by path: the shell keyword `time` cannot report peak RSS.
 time_bin=/usr/bin/time
@@ -47,13 +49,20 @@ fi
 if [[ " $scenarios " == *" apply-sqlite "* ]]; then
   command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 is missing (scripts/install-deps.sh installs it)"
 fi
-if [[ " $scenarios " == *"-adbc-"* ]]; then
+if [[ " $scenarios " == *"-spark-"* && -z ${BACKFLOW_TEST_SPARK_URI:-} ]]; then
+  # The Spark Connect server is started once, for the whole run, and always stopped; its heap is
+  # the test suite's (768 MB) times four, so 5M rows sort without running out.
+  BACKFLOW_SPARK_DRIVER_MEMORY=${BACKFLOW_SPARK_DRIVER_MEMORY:-3g} exec "$root/scripts/with-spark.sh" "$0" "$@"
+fi
+if [[ " $scenarios " == *"-adbc-"* || " $scenarios " == *"-spark-"* ]]; then
   # The ADBC PostgreSQL driver of the test venv (scripts/test-venv.sh installs it), found as a
   # user's would be through BACKFLOW_ADBC_PATH.
   adbc_python=$("$root/scripts/test-venv.sh") || die "scripts/test-venv.sh failed"
   export BACKFLOW_ADBC_PATH
   BACKFLOW_ADBC_PATH=$("$adbc_python" -c 'import os, adbc_driver_postgresql as d; print(os.path.dirname(d.__file__))') ||
     die "the test venv has no adbc_driver_postgresql"
+  spark_driver=$("$adbc_python" -c 'import adbc_driver_spark as d; print(d._driver_path())') ||
+    die "the test venv has no adbc_driver_spark"
 fi
 for tool in psql jq; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (scripts/install-deps.sh installs it)"
@@ -150,7 +159,7 @@ measure() {
   local name=$1
   shift
   if ! "$time_bin" -f '%e %M %U %S' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"; then
-    tail -n 30 "$work/$name.err" >&2
+    tail -n 30 "$work/$name.out" "$work/$name.err" >&2
     die "$name failed: $*"
   fi
   # GNU time writes "Command exited with non-zero status" first on failure; the last line is ours.
@@ -164,7 +173,7 @@ record() {
     --argjson user "$user_s" --argjson sys "$sys_s" --argjson extra "$extra" \
     '{scenario: $scenario, rows: $rows, wall_s: $wall, peak_rss_mb: ($rss / 1024 * 10 | round / 10),
       cpu_user_s: $user, cpu_sys_s: $sys} + $extra' >>"$results"
-  log "$(printf '%-19s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
+  log "$(printf '%-33s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
 }
 
 # check_plan JSON_FILE ROWS [UNCHANGED]: the plan must have read every row and planned all of them as
@@ -403,6 +412,93 @@ scenario_apply-adbc-postgres() {
   record apply-adbc-postgres "$model" "$seen"
 }
 
+# Spark: the bench's model as a Parquet table in the Spark Connect server, read through
+# adbc_driver_spark with warehouse planning on, state and destination in PostgreSQL.
+
+# spark_sql STATEMENT...: runs each statement on the Spark Connect server.
+spark_sql() {
+  "$adbc_python" - "$BACKFLOW_TEST_SPARK_URI" "$@" <<'PY'
+import sys
+import adbc_driver_spark.dbapi as dbapi
+with dbapi.connect(sys.argv[1]) as connection, connection.cursor() as cursor:
+    for statement in sys.argv[2:]:
+        cursor.execute(statement)
+PY
+}
+
+# The model, the same N rows x 8 columns as PostgreSQL's, behind the view bench_model_N (so the
+# churn can swap the table under it: Parquet takes no UPDATE or DELETE); once per size.
+spark_model() {
+  local rows=$1
+  [[ -f $work/spark-model-$rows ]] && return 0
+  log "creating bench_rows_$rows in Spark"
+  spark_sql "DROP VIEW IF EXISTS bench_model_$rows" "DROP TABLE IF EXISTS bench_rows_$rows" \
+    "CREATE TABLE bench_rows_$rows USING parquet AS
+     SELECT id, CAST(id % 1000 AS INT) AS c1, CAST((id * 7919) % 1000003 AS INT) AS c2, CAST(id % 7 AS INT) AS c3,
+            md5(CAST(id AS STRING)) AS c4, concat('name ', id) AS c5, timestamp_seconds(1704067200 + id) AS c6,
+            timestamp_seconds(1592222400 + (id % 100000) * 60) AS c7
+     FROM range(1, $rows + 1)" \
+    "CREATE VIEW bench_model_$rows AS SELECT * FROM bench_rows_$rows"
+  touch "$work/spark-model-$rows"
+}
+
+# The project of the Spark scenarios: state in a database of its own, kept across them.
+spark_project() {
+  local rows=$1 dir=$work/project-spark-$1
+  write_project "$rows" "$dir" bench_state_spark "" "" \
+    "{ type: adbc, driver: $spark_driver, dialect: spark, options: { uri: \"$BACKFLOW_TEST_SPARK_URI\" }, planning: { schema: bench_planner } }"
+  sed -i "s/^table: bench_rows_$rows\$/table: bench_model_$rows/" "$dir/syncs/models/bench_rows.yaml"
+  echo "$dir"
+}
+
+# `apply` with no state: apply stages the model in Spark, sends every row into an empty table, and
+# Spark computes the copy of the snapshot it plans against next.
+scenario_apply-spark-planning() {
+  local rows=$1 dir seen
+  spark_model "$rows"
+  sql -c "drop database if exists bench_state_spark" -c "create database bench_state_spark"
+  sql -c "drop table if exists bench_target; create table bench_target (like bench_rows_$rows including all)"
+  spark_sql "DROP DATABASE IF EXISTS bench_planner CASCADE"
+  dir=$(spark_project "$rows")
+  measure "apply-spark-planning-$rows" "$backflow" apply --project "$dir" --auto-approve
+  seen=$(check_apply "$work/apply-spark-planning-$rows.out" "$rows" 0 0)
+  grep -q "warehouse planning" "$work/apply-spark-planning-$rows.out" &&
+    die "apply-spark-planning did not write the copy: $(grep "warehouse planning" "$work/apply-spark-planning-$rows.out")"
+  [[ $(sql -At -c "select count(*) from bench_target") -eq $rows ]] || die "apply-spark-planning left the target without $rows rows"
+  record apply-spark-planning "$rows" "$seen"
+}
+
+# `plan` right after: the diff runs in Spark against the copy and nothing leaves it.
+scenario_noop-plan-spark-planning() {
+  local rows=$1 dir seen
+  dir=$work/project-spark-$rows
+  [[ -d $dir ]] || die "noop-plan-spark-planning needs apply-spark-planning to run before it"
+  measure "noop-plan-spark-planning-$rows" "$backflow" plan --project "$dir" --format json
+  seen=$(check_plan "$work/noop-plan-spark-planning-$rows.out" "$rows" unchanged)
+  jq -e '.syncs[0].warnings | map(select(startswith("warehouse planning"))) | length == 0' \
+    "$work/noop-plan-spark-planning-$rows.out" >/dev/null ||
+    die "noop-plan-spark-planning did not plan in Spark: $(jq -c '.syncs[0].warnings' "$work/noop-plan-spark-planning-$rows.out")"
+  record noop-plan-spark-planning "$rows" "$seen"
+}
+
+# After it: the same churn as apply-incremental (1% changed, 0.5% added, 0.5% removed) written as
+# a new table under the view, then `apply` plans in Spark and sends just those rows.
+scenario_apply-incremental-spark-planning() {
+  local rows=$1 dir seen
+  dir=$work/project-spark-$rows
+  [[ -d $dir ]] || die "apply-incremental-spark-planning needs apply-spark-planning to run before it"
+  spark_sql "DROP TABLE IF EXISTS bench_rows_${rows}_churned" \
+    "CREATE TABLE bench_rows_${rows}_churned USING parquet AS
+     SELECT id, c1, c2, c3, c4, IF(id % 100 = 1, concat(c5, ' changed'), c5) AS c5, c6, c7
+     FROM bench_rows_$rows WHERE id % 200 <> 2
+     UNION ALL SELECT id + $rows, c1, c2, c3, c4, c5, c6, c7 FROM bench_rows_$rows WHERE id % 200 = 3" \
+    "CREATE OR REPLACE VIEW bench_model_$rows AS SELECT * FROM bench_rows_${rows}_churned"
+  measure "apply-incremental-spark-planning-$rows" "$backflow" apply --project "$dir" --auto-approve
+  seen=$(check_apply "$work/apply-incremental-spark-planning-$rows.out" $(((rows - 3) / 200 + 1)) \
+    $(((rows - 1) / 100 + 1)) $(((rows - 2) / 200 + 1)))
+  record apply-incremental-spark-planning "$rows" "$seen"
+}
+
 for scenario in $scenarios; do
   declare -F "scenario_$scenario" >/dev/null || die "BENCH_SCENARIOS: no scenario named $scenario"
 done
@@ -421,6 +517,7 @@ for rows in $sizes; do
   done
   sql -c "drop table if exists bench_rows_$rows, bench_floor_$rows, bench_target"
 done
+sql -c "drop database if exists bench_state_spark"
 
 # ---------------------------------------------------------------------------------------------
 # Report: rows/s and the ratio to the same size's floor are derived here, once every run is in.
@@ -453,11 +550,11 @@ jq -s \
 # number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
 number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
 {
-  printf '%-19s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
+  printf '%-33s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
   jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb, .output_mb]
                     | map(. // "-") | @tsv' "$results_file" |
     while IFS=$'\t' read -r scenario rows wall rate ratio rss output; do
-      printf '%-19s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
+      printf '%-33s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
         "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
     done
   jq -r '.rss_growth[] | "peak RSS \(.scenario): \(.peak_rss_mb[0]) MB at \(.rows[0]) rows, \(.peak_rss_mb[1]) MB at \(.rows[1]) rows (x\(.ratio))"' "$results_file"

@@ -6,6 +6,7 @@
 # exported, then stops the server, deletes its files and exits with CMD's exit status. The server
 # listens on 127.0.0.1 only (gRPC and the driver alike), runs local[2] with a small heap and no
 # web UI, and keeps its warehouse and metastore in its own temporary directory: it is for tests.
+# BACKFLOW_SPARK_DRIVER_MEMORY sets its heap (default 768m; the benchmark's 5M rows need more).
 # Composes with with-postgres.sh and with-mariadb.sh.
 set -euo pipefail
 
@@ -61,7 +62,7 @@ start_spark() {
       SPARK_LOG_DIR=$tmp/logs SPARK_PID_DIR=$tmp SPARK_CONF_DIR=$tmp/conf
     mkdir -p "$tmp/conf" "$tmp/logs"
     exec setsid "$spark_home/sbin/start-connect-server.sh" \
-      --master 'local[2]' --driver-memory 768m \
+      --master 'local[2]' --driver-memory "${BACKFLOW_SPARK_DRIVER_MEMORY:-768m}" \
       --conf "spark.connect.grpc.binding.port=$1" \
       --conf spark.connect.grpc.binding.address=127.0.0.1 \
       --conf spark.driver.bindAddress=127.0.0.1 \
