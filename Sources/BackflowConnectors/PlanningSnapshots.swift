@@ -16,6 +16,8 @@ public protocol PlanningSnapshots: AnyObject {
   /// Where the copies are, as messages say it.
   var location: String { get }
   func version(syncID: Int) throws -> WarehouseSnapshotVersion?
+  /// How many entries the copy of a sync's snapshot holds.
+  func count(syncID: Int) throws -> Int
   /// Applies one recorded advance of the state store's snapshot to the copy, which then is at
   /// `version`; one transaction.
   func advance(

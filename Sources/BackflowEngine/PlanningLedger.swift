@@ -18,8 +18,8 @@ extension PlanningRunLedger {
 
 /// The state store, and the copy of the sync's snapshot that warehouse planning keeps in the
 /// model's source (`planning:`), advanced after each of the state store's records and stamped
-/// with the version the state store's snapshot is then at. A copy found at another version
-/// when the run starts, or one whose write failed, gets no more advances: after the run it is
+/// with the version the state store's snapshot is then at. A copy found at another version or
+/// row count when the run starts, or one whose write failed, gets no more advances: after the run it is
 /// rewritten from the state store's snapshot (`finish`). Until then the plan sees the versions
 /// differ and diffs in Backflow. See docs/adbc.md.
 final class PlanningLedger: PlanningRunLedger, @unchecked Sendable {
@@ -35,7 +35,9 @@ final class PlanningLedger: PlanningRunLedger, @unchecked Sendable {
     self.state = state
     self.copy = copy
     let found = try? copy.version(syncID: syncID)
-    inStep = found != nil && found == (try? Self.version(of: state, syncID: syncID))
+    inStep =
+      found != nil && found == (try? Self.version(of: state, syncID: syncID))
+      && (try? copy.count(syncID: syncID)) == (try? state.snapshotCount(syncID: syncID))
   }
 
   func record(_ advance: SnapshotAdvance, syncID: Int, runID: Int) throws {

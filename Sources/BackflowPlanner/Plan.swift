@@ -105,6 +105,9 @@ public struct DataPlan: Sendable, Equatable {
   /// Whether the model was diffed inside its warehouse (the state store's database, or the
   /// source's `planning:` schema), so that only the rows that differ were read from it.
   public var diffedInWarehouse = false
+  /// Whether the warehouse's copy of the snapshot (`planning:`) is missing or behind the state
+  /// store's: apply then runs the sync, even with no rows to send, so that the copy is written.
+  public var rewritesPlanningCopy = false
 
   public func count(_ operation: Operation) -> Int {
     switch operation {
@@ -115,6 +118,6 @@ public struct DataPlan: Sendable, Equatable {
   }
 
   public var hasChanges: Bool {
-    add + change + remove + recorded + ignoredRemovals > 0 || basis == .replaced || sweep
+    add + change + remove + recorded + ignoredRemovals > 0 || basis == .replaced || sweep || rewritesPlanningCopy
   }
 }

@@ -117,7 +117,7 @@ public final class Planner {
     if pending == nil, !keyChanged, !logging, let record,
       let stream = try warehouseDiff(
         model, reader: reader, sql: sql, syncID: record.id, columns: columns, signature: fingerprint.signature,
-        warnings: &warnings)
+        data: &data, warnings: &warnings)
     {
       let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint) { [state] keys in
         try state.entries(syncID: record.id, keys: keys)
@@ -204,14 +204,14 @@ public final class Planner {
   /// `planning:` keeps, or against the state store's own when it is in the model's database.
   private func warehouseDiff(
     _ model: Model, reader: any ModelReader, sql: ModelSQL, syncID: Int, columns: [String], signature: String,
-    warnings: inout [String]
+    data: inout DataPlan, warnings: inout [String]
   ) throws -> (any WarehouseDiffStream)? {
     let key = model.primaryKey.value
     if let planning = reader as? any WarehousePlanning, let schema = planning.planningSchema {
       guard diffsInWarehouse else { return nil }
       return try plannedDiff(
         model, planning: planning, schema: schema, sql: sql, syncID: syncID, columns: columns, signature: signature,
-        warnings: &warnings)
+        data: &data, warnings: &warnings)
     }
     guard let table = state.postgresSnapshotsTable, let snapshot = state.warehouseSnapshot(syncID: syncID),
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
@@ -225,10 +225,11 @@ public final class Planner {
 
   /// The diff against the warehouse's copy of the snapshot when that copy is the state store's
   /// snapshot: the same lineage and version, and as many rows. Otherwise `nil` and a warning, so
-  /// the plan diffs here against the state store's snapshot, never against a stale copy.
+  /// the plan diffs here against the state store's snapshot, never against a stale copy, and
+  /// apply runs the sync to write the copy anew.
   private func plannedDiff(
     _ model: Model, planning: any WarehousePlanning, schema: String, sql: ModelSQL, syncID: Int, columns: [String],
-    signature: String, warnings: inout [String]
+    signature: String, data: inout DataPlan, warnings: inout [String]
   ) throws -> (any WarehouseDiffStream)? {
     let fallback = "planned against the state store's snapshot in Backflow instead; apply rewrites the copy"
     let expected = WarehouseSnapshotVersion(lineage: state.lineage ?? "", version: try state.snapshotVersion(syncID: syncID))
@@ -240,6 +241,7 @@ public final class Planner {
       return nil
     }
     guard let found, found == expected else {
+      data.rewritesPlanningCopy = true
       warnings.append(
         "warehouse planning: "
           + (found.map { "the snapshot in schema \(schema) is at \($0), not \(expected) as the state store records" }
@@ -252,6 +254,7 @@ public final class Planner {
     }
     let count = try state.snapshotCount(syncID: syncID)
     guard stream.snapshotRows == count else {
+      data.rewritesPlanningCopy = true
       warnings.append(
         "warehouse planning: the snapshot in schema \(schema) holds \(plural(stream.snapshotRows, "row")), "
           + "the state store's \(count); " + fallback)

@@ -119,8 +119,13 @@ struct ADBCPlanningTests {
     // Rows deleted from the copy behind Backflow's back, its version intact: the count tells.
     try scenario.sql("delete from \(Self.schema).snapshots where row_key = '3'")
     let truncated = try Self.expectSamePlans(scenario, inWarehouse: false)
-    #expect(!truncated.data.hasChanges && truncated.data.unchanged == 5)
+    #expect(truncated.data.hasChanges && truncated.data.unchanged == 5 && truncated.data.count(.change) == 0)
     #expect(truncated.warnings.contains { $0.contains("holds 4 rows, the state store's 5") }, "\(truncated.warnings)")
+    // With no row to send, apply still runs the sync, and its run rewrites the copy.
+    let rewritten = try await scenario.apply().run()
+    #expect(rewritten.planned == OperationCounts() && rewritten.status == .succeeded)
+    #expect(try Self.expectCopyIsTheSnapshot(scenario) == ["1", "2", "3", "4", "5"])
+    #expect(!(try Self.expectSamePlans(scenario, inWarehouse: true).data.hasChanges))
   }
 
   @Test func aDialectWithoutPlanningIsRefusedAtItsKey() throws {
@@ -153,17 +158,21 @@ extension ADBCPlanningTests {
       results.append((try plan.sync(), sink.rows))
     }
     let (planned, backflow) = (results[0], results[1])
-    var data = try #require(planned.plan.data, sourceLocation: sourceLocation)
+    let found = try #require(planned.plan.data, sourceLocation: sourceLocation)
+    var data = found
+    let fallback = !inWarehouse && planned.plan.id != nil
     #expect(data.diffedInWarehouse == inWarehouse, sourceLocation: sourceLocation)
+    // A plan that could not use the copy has apply write it, even with no rows to send.
+    #expect(data.rewritesPlanningCopy == fallback, sourceLocation: sourceLocation)
     data.diffedInWarehouse = false
+    data.rewritesPlanningCopy = false
     #expect(data == backflow.plan.data, sourceLocation: sourceLocation)
     #expect(planned.rows == backflow.rows, sourceLocation: sourceLocation)
-    let fallback = !inWarehouse && planned.plan.id != nil
     #expect(
       planned.plan.warnings.filter { !$0.hasPrefix("warehouse planning:") } == backflow.plan.warnings
         && planned.plan.warnings.count == backflow.plan.warnings.count + (fallback ? 1 : 0),
       "\(planned.plan.warnings)", sourceLocation: sourceLocation)
-    return (data, planned.plan.warnings)
+    return (found, planned.plan.warnings)
   }
 
   /// Expects the warehouse's copy to hold the state store's snapshot at its version; returns its keys.

@@ -26,6 +26,15 @@ final class ADBCPlanningSnapshots: PlanningSnapshots {
     return try tables.version(syncID: syncID, on: connection)
   }
 
+  func count(syncID: Int) throws -> Int {
+    defer { try? connection.rollback() }
+    let rows = try connection.textRows(tables.snapshot(syncID: syncID).count)
+    guard let text = rows.first?.first ?? nil, let count = Int(text) else {
+      throw SourceError("the count of the snapshot copy in \(location) is not a number")
+    }
+    return count
+  }
+
   func advance(
     syncID: Int, entries: [SnapshotEntry], newEntries: [SnapshotEntry], removedKeys: [String],
     to version: WarehouseSnapshotVersion
