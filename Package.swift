@@ -160,7 +160,7 @@ let package = Package(
     .testTarget(
       name: "BackflowEngineTests",
       dependencies: [
-        "BackflowADBC", "BackflowConfig", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres",
+        "BackflowADBC", "BackflowConfig", "BackflowConnectors", "BackflowDestinations", "BackflowEngine", "BackflowPlanner", "BackflowPostgres",
         "BackflowSources", "BackflowState", "BackflowTestSupport",
       ]),
     .testTarget(
