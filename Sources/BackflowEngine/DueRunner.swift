@@ -132,7 +132,9 @@ public struct DueRunner: Sendable {
         planFile: url, selection: [name], allowMassDelete: allowMassDelete, cancellation: cancellation,
         observer: observer)
       if let outcome = outcomes.first { return .ran(outcome) }
-      failure.error = cancellation.isRequested ? "not started: the apply was stopped" : "the plan held no run for it"
+      // Stopped between its plan and its run: nothing was changed, as for a sync not yet started.
+      if cancellation.isRequested { return .yielded(DueRunOrder.Skip(name: name, reason: "the apply was stopped")) }
+      failure.error = "the plan held no run for it"
     } catch let error as StateError {
       failure.error = "state store: \(error)"
     } catch {
