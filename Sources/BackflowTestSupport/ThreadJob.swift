@@ -39,3 +39,21 @@ public func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws 
     Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
   }
 }
+
+/// Runs an async test body whose blocking calls (a Spark query of several seconds, a synchronous
+/// plan) would otherwise hold a cooperative thread: the body's task, and every child task without a
+/// preference of its own, runs on a serial queue of its own instead of the shared pool.
+public func withAThreadOfItsOwn<T>(_ body: () async throws -> T) async throws -> T {
+  try await withTaskExecutorPreference(QueueExecutor()) { try await body() }
+}
+
+/// A task executor running its jobs one at a time on a dispatch queue, off the cooperative pool.
+private final class QueueExecutor: TaskExecutor, @unchecked Sendable {
+  // @unchecked: the queue is the only state, and dispatch queues are thread-safe.
+  private let queue = DispatchQueue(label: "backflow.test.blocking")
+
+  func enqueue(_ job: consuming ExecutorJob) {
+    let job = UnownedJob(job)
+    queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+  }
+}

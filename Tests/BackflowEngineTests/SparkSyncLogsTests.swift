@@ -6,7 +6,8 @@ import Testing
 
 /// Sync logs written into Spark through `adbc_driver_spark` (SQL text only, Parquet tables
 /// without UPDATE or DELETE): the changelog appended, each sync's snapshot a new table version
-/// behind the `sync_snapshot` view, read back from the real Spark Connect server.
+/// behind the `sync_snapshot` view, read back from the real Spark Connect server. Each test runs
+/// on a thread of its own: its Spark queries block for seconds.
 @Suite("sync logs on Spark", .enabled(if: TestEnvironment.sparkURI != nil))
 struct SparkSyncLogsTests {
   let scenario: Scenario
@@ -44,95 +45,101 @@ struct SparkSyncLogsTests {
   }
 
   @Test func initialIncrementalDeleteAndRetryRunsAreLogged() async throws {
-    try scenario.spark(
-      "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free'),"
-        + " (3, 'kat@example.com', 'Kat', 'pro'), (4, 'bad@example.com', 'Bad', 'banned'),"
-        + " (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
-    let first = try await scenario.apply()
-    let run1 = try first.run()
-    #expect(try first.sync().logError == nil)
-    #expect(try changelog(run: run1.id) == [
-      ["added", "1", "succeeded", "no", "pro"], ["added", "2", "succeeded", "no", "free"],
-      ["added", "3", "succeeded", "no", "pro"], ["added", "4", "failed", "yes", "banned"],
-      ["added", "5", "succeeded", "no", "team"],
-    ])
-    #expect(try scenario.sparkRows(
-      "SELECT get_json_object(fields, '$.first_name') FROM \(schema).sync_changelog WHERE row_id = '5'") == [[Self.awkward]])
-
-    // A write killed part-way left its staging tables; the next write drops them.
-    for table in ["changelog", "snapshot"] {
+    try await withAThreadOfItsOwn {
       try scenario.spark(
-        "CREATE TABLE \(schema).sync_\(table)_s\(run1.syncID)_r999999_staging (sync_id BIGINT) USING parquet")
-    }
-
-    // A change, a removal and the failed row again, in one run.
-    try scenario.spark(
-      "INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'team'),"
-        + " (4, 'bad@example.com', 'Bad', 'banned'), (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
-    let run2 = try await scenario.apply().run()
-    #expect(try changelog(run: run2.id) == [
-      ["changed", "2", "succeeded", "no", "team"], ["removed", "3", "succeeded", "no", nil],
-      ["added", "4", "failed", "yes", "banned"],
-    ])
-    #expect(try snapshot() == [
-      ["unchanged", "1", "succeeded"], ["changed", "2", "succeeded"], ["added", "4", "failed"], ["unchanged", "5", "succeeded"],
-    ])
-
-    // The failed row, fixed, is retried and succeeds.
-    try scenario.spark(
-      "INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'team'),"
-        + " (4, 'bad@example.com', 'Bad', 'pro'), (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
-    let run3 = try await scenario.apply().run()
-    #expect(try changelog(run: run3.id) == [["added", "4", "succeeded", "no", "pro"]])
-    #expect(try snapshot() == [
-      ["unchanged", "1", "succeeded"], ["unchanged", "2", "succeeded"], ["added", "4", "succeeded"],
-      ["unchanged", "5", "succeeded"],
-    ])
-    let runs = try scenario.sparkRows(
-      """
-      SELECT sync_run_id, status, num_planned_add, num_planned_change, num_planned_remove, num_failed_add, model_name,
-        destination, finished_at >= started_at
-      FROM \(schema).sync_runs ORDER BY sync_run_id
-      """)
-    #expect(runs == [
-        ["\(run1.id)", "failed", "5", "0", "0", "1", "users", "local/contacts", "t"],
-        ["\(run2.id)", "failed", "1", "1", "1", "1", "users", "local/contacts", "t"],
-        ["\(run3.id)", "succeeded", "1", "0", "0", "0", "users", "local/contacts", "t"],
+        "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free'),"
+          + " (3, 'kat@example.com', 'Kat', 'pro'), (4, 'bad@example.com', 'Bad', 'banned'),"
+          + " (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
+      let first = try await scenario.apply()
+      let run1 = try first.run()
+      #expect(try first.sync().logError == nil)
+      #expect(try changelog(run: run1.id) == [
+        ["added", "1", "succeeded", "no", "pro"], ["added", "2", "succeeded", "no", "free"],
+        ["added", "3", "succeeded", "no", "pro"], ["added", "4", "failed", "yes", "banned"],
+        ["added", "5", "succeeded", "no", "team"],
       ])
-    // One snapshot version is left, and no staging table.
-    let tables = try scenario.sparkRows("SHOW TABLES IN \(schema)").compactMap { $0[1] }.sorted()
-    #expect(tables == ["sync_changelog", "sync_runs", "sync_snapshot", "sync_snapshot_s\(run3.syncID)_r\(run3.id)"])
+      #expect(try scenario.sparkRows(
+        "SELECT get_json_object(fields, '$.first_name') FROM \(schema).sync_changelog WHERE row_id = '5'") == [[Self.awkward]])
+
+      // A write killed part-way left its staging tables; the next write drops them.
+      for table in ["changelog", "snapshot"] {
+        try scenario.spark(
+          "CREATE TABLE \(schema).sync_\(table)_s\(run1.syncID)_r999999_staging (sync_id BIGINT) USING parquet")
+      }
+
+      // A change, a removal and the failed row again, in one run.
+      try scenario.spark(
+        "INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'team'),"
+          + " (4, 'bad@example.com', 'Bad', 'banned'), (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
+      let run2 = try await scenario.apply().run()
+      #expect(try changelog(run: run2.id) == [
+        ["changed", "2", "succeeded", "no", "team"], ["removed", "3", "succeeded", "no", nil],
+        ["added", "4", "failed", "yes", "banned"],
+      ])
+      #expect(try snapshot() == [
+        ["unchanged", "1", "succeeded"], ["changed", "2", "succeeded"], ["added", "4", "failed"], ["unchanged", "5", "succeeded"],
+      ])
+
+      // The failed row, fixed, is retried and succeeds.
+      try scenario.spark(
+        "INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'team'),"
+          + " (4, 'bad@example.com', 'Bad', 'pro'), (5, 'ob@example.com', \(Self.awkwardLiteral), 'team')")
+      let run3 = try await scenario.apply().run()
+      #expect(try changelog(run: run3.id) == [["added", "4", "succeeded", "no", "pro"]])
+      #expect(try snapshot() == [
+        ["unchanged", "1", "succeeded"], ["unchanged", "2", "succeeded"], ["added", "4", "succeeded"],
+        ["unchanged", "5", "succeeded"],
+      ])
+      let runs = try scenario.sparkRows(
+        """
+        SELECT sync_run_id, status, num_planned_add, num_planned_change, num_planned_remove, num_failed_add, model_name,
+          destination, finished_at >= started_at
+        FROM \(schema).sync_runs ORDER BY sync_run_id
+        """)
+      #expect(runs == [
+          ["\(run1.id)", "failed", "5", "0", "0", "1", "users", "local/contacts", "t"],
+          ["\(run2.id)", "failed", "1", "1", "1", "1", "users", "local/contacts", "t"],
+          ["\(run3.id)", "succeeded", "1", "0", "0", "0", "users", "local/contacts", "t"],
+        ])
+      // One snapshot version is left, and no staging table.
+      let tables = try scenario.sparkRows("SHOW TABLES IN \(schema)").compactMap { $0[1] }.sorted()
+      #expect(tables == ["sync_changelog", "sync_runs", "sync_snapshot", "sync_snapshot_s\(run3.syncID)_r\(run3.id)"])
+    }
   }
 
   @Test func theSnapshotViewKeepsEverySyncsLatestRows() async throws {
-    try scenario.crm("create table accounts (email text primary key, first_name text, tier text)")
-    scenario.write(["syncs/users_to_accounts.yaml": Scenario.sync.replacing("object: contacts", with: "object: accounts")])
-    try scenario.spark("INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free')")
-    let first = try await scenario.apply()
-    #expect(first.count == 2 && first.allSatisfy { $0.logError == nil })
-    try scenario.spark("INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'team'), (2, 'grace@example.com', 'Grace', 'free')")
-    try await scenario.apply(selection: ["users_to_accounts"])
-    // The other sync's rows stay as its own latest run left them.
-    #expect(try scenario.sparkRows(
-      """
-      SELECT r.sync_name, s.op_type, s.row_id FROM \(schema).sync_snapshot s
-      JOIN (SELECT DISTINCT sync_id, sync_name FROM \(schema).sync_runs) r ON r.sync_id = s.sync_id
-      ORDER BY r.sync_name, s.row_id
-      """) == [
-        ["users_to_accounts", "changed", "1"], ["users_to_accounts", "unchanged", "2"],
-        ["users_to_crm", "added", "1"], ["users_to_crm", "added", "2"],
-      ])
+    try await withAThreadOfItsOwn {
+      try scenario.crm("create table accounts (email text primary key, first_name text, tier text)")
+      scenario.write(["syncs/users_to_accounts.yaml": Scenario.sync.replacing("object: contacts", with: "object: accounts")])
+      try scenario.spark("INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free')")
+      let first = try await scenario.apply()
+      #expect(first.count == 2 && first.allSatisfy { $0.logError == nil })
+      try scenario.spark("INSERT OVERWRITE \(users) VALUES (1, 'ada@example.com', 'Ada', 'team'), (2, 'grace@example.com', 'Grace', 'free')")
+      try await scenario.apply(selection: ["users_to_accounts"])
+      // The other sync's rows stay as its own latest run left them.
+      #expect(try scenario.sparkRows(
+        """
+        SELECT r.sync_name, s.op_type, s.row_id FROM \(schema).sync_snapshot s
+        JOIN (SELECT DISTINCT sync_id, sync_name FROM \(schema).sync_runs) r ON r.sync_id = s.sync_id
+        ORDER BY r.sync_name, s.row_id
+        """) == [
+          ["users_to_accounts", "changed", "1"], ["users_to_accounts", "unchanged", "2"],
+          ["users_to_crm", "added", "1"], ["users_to_crm", "added", "2"],
+        ])
+    }
   }
 
   @Test func anExistingSnapshotTableThatIsNotAViewIsRefusedNamingIt() async throws {
-    try scenario.spark(
-      "CREATE DATABASE \(schema)",
-      "CREATE TABLE \(schema).sync_snapshot (sync_id BIGINT) USING parquet",
-      "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro')")
-    let outcome = try await scenario.apply().sync()
-    #expect(outcome.run?.status == .succeeded)
-    let error = try #require(outcome.logError)
-    #expect(error.contains("the existing table \(schema).sync_snapshot is not a view"), "\(error)")
-    #expect(try scenario.sparkRows("SHOW TABLES IN \(schema) LIKE 'sync_changelog*'").isEmpty)
+    try await withAThreadOfItsOwn {
+      try scenario.spark(
+        "CREATE DATABASE \(schema)",
+        "CREATE TABLE \(schema).sync_snapshot (sync_id BIGINT) USING parquet",
+        "INSERT INTO \(users) VALUES (1, 'ada@example.com', 'Ada', 'pro')")
+      let outcome = try await scenario.apply().sync()
+      #expect(outcome.run?.status == .succeeded)
+      let error = try #require(outcome.logError)
+      #expect(error.contains("the existing table \(schema).sync_snapshot is not a view"), "\(error)")
+      #expect(try scenario.sparkRows("SHOW TABLES IN \(schema) LIKE 'sync_changelog*'").isEmpty)
+    }
   }
 }
