@@ -110,31 +110,34 @@ extension ADBCApplyTests {
   }
 }
 
-/// Models on Spark through `adbc_driver_spark`, the diff in Backflow.
+/// Models on Spark through `adbc_driver_spark`, the diff in Backflow; on a thread of its own, as
+/// its Spark queries block for seconds.
 @Suite("ADBC Spark source", .enabled(if: TestEnvironment.sparkURI != nil))
 struct ADBCSparkApplyTests {
   @Test func initialIncrementalAndDeleteRuns() async throws {
-    let scenario = try Scenario(.sqlite, label: "adbc_spark")
-    let table = "users_\(UUID().uuidString.prefix(8).lowercased())"
-    try scenario.useSparkSource(table: table)
-    scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "on_delete: delete\n"])
-    try scenario.spark(
-      "INSERT INTO \(table) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free'),"
-        + " (3, 'katherine@example.com', 'Katherine', 'pro')")
-    let first = try await scenario.apply()
-    let outcome = try first.sync()
-    #expect(try outcome.succeeded && first.run().succeeded == OperationCounts(add: 3), "\(outcome.error ?? "")")
+    try await withAThreadOfItsOwn {
+      let scenario = try Scenario(.sqlite, label: "adbc_spark")
+      let table = "users_\(UUID().uuidString.prefix(8).lowercased())"
+      try scenario.useSparkSource(table: table)
+      scenario.write(["syncs/users_to_crm.yaml": Scenario.sync + "on_delete: delete\n"])
+      try scenario.spark(
+        "INSERT INTO \(table) VALUES (1, 'ada@example.com', 'Ada', 'pro'), (2, 'grace@example.com', 'Grace', 'free'),"
+          + " (3, 'katherine@example.com', 'Katherine', 'pro')")
+      let first = try await scenario.apply()
+      let outcome = try first.sync()
+      #expect(try outcome.succeeded && first.run().succeeded == OperationCounts(add: 3), "\(outcome.error ?? "")")
 
-    // Parquet tables take no UPDATE or DELETE: the table is rewritten with the new rows.
-    try scenario.spark(
-      "INSERT OVERWRITE \(table) VALUES (1, 'ada@example.com', 'Ada', 'team'), (2, 'grace@example.com', 'Grace', 'free'),"
-        + " (4, 'annie@example.com', 'Annie', 'team')")
-    #expect(try await scenario.apply().run().succeeded == OperationCounts(add: 1, change: 1, remove: 1))
-    #expect(
-      try scenario.crmRows("select email, tier from contacts order by email") == [
-        ["ada@example.com", "team"], ["annie@example.com", "team"], ["grace@example.com", "free"],
-      ])
-    #expect(try !scenario.plan().hasChanges)
+      // Parquet tables take no UPDATE or DELETE: the table is rewritten with the new rows.
+      try scenario.spark(
+        "INSERT OVERWRITE \(table) VALUES (1, 'ada@example.com', 'Ada', 'team'), (2, 'grace@example.com', 'Grace', 'free'),"
+          + " (4, 'annie@example.com', 'Annie', 'team')")
+      #expect(try await scenario.apply().run().succeeded == OperationCounts(add: 1, change: 1, remove: 1))
+      #expect(
+        try scenario.crmRows("select email, tier from contacts order by email") == [
+          ["ada@example.com", "team"], ["annie@example.com", "team"], ["grace@example.com", "free"],
+        ])
+      #expect(try !scenario.plan().hasChanges)
+    }
   }
 }
 
