@@ -44,25 +44,9 @@ public final class Scenario {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     postgres = backend == .postgres ? try PostgresDatabase.create(label) : nil
-    let source: String
-    let state: String
-    if let postgres {
-      environment["WAREHOUSE_URL"] = postgres.conninfo
-      source = "{ type: postgres, url: \"${WAREHOUSE_URL}\" }"
-      state = "state: \(postgres.url)\n"
-    } else {
-      source = "{ type: sqlite, path: warehouse.db }"
-      state = ""
-    }
+    if let postgres { environment["WAREHOUSE_URL"] = postgres.conninfo }
+    useDestinations("  local: { type: sqlite, path: crm.db }")
     write([
-      "backflow.yaml": """
-        version: 1
-        \(state)sources:
-          warehouse: \(source)
-        destinations:
-          local: { type: sqlite, path: crm.db }
-
-        """,
       "syncs/models/users.yaml": "source: warehouse\nprimary_key: user_id\nquery: |\n  select user_id, email, first_name, plan\n  from users\n",
       "syncs/users_to_crm.yaml": Self.sync,
     ])
@@ -72,6 +56,14 @@ public final class Scenario {
 
   deinit {
     try? FileManager.default.removeItem(at: directory)
+  }
+
+  /// Rewrites backflow.yaml with the scenario's warehouse (and state on PostgreSQL) and
+  /// `destinations`: YAML lines under `destinations:`, each indented two spaces.
+  public func useDestinations(_ destinations: String) {
+    let source = postgres == nil ? "{ type: sqlite, path: warehouse.db }" : "{ type: postgres, url: \"${WAREHOUSE_URL}\" }"
+    let state = postgres.map { "state: \($0.url)\n" } ?? ""
+    write(["backflow.yaml": "version: 1\n\(state)sources:\n  warehouse: \(source)\ndestinations:\n\(destinations)\n"])
   }
 
   /// Writes project files, replacing any of the same name.

@@ -134,17 +134,8 @@ struct ApplyCommandTests {
   /// A project of `users` generated users whose sync sends to `destination` (a flow mapping).
   func generatedProject(users: Int, destination: String, batch: String) throws -> Scenario {
     let scenario = try Scenario(.sqlite)
-    scenario.write([
-      "backflow.yaml": """
-        version: 1
-        sources:
-          warehouse: { type: sqlite, path: warehouse.db }
-        destinations:
-          local: \(destination)
-
-        """,
-      "syncs/users_to_crm.yaml": Self.sync + "batch: \(batch)\n",
-    ])
+    scenario.useDestinations("  local: \(destination)")
+    scenario.write(["syncs/users_to_crm.yaml": Self.sync + "batch: \(batch)\n"])
     try scenario.sql(
       """
       with recursive n(i) as (select 1 union all select i + 1 from n where i < \(users))

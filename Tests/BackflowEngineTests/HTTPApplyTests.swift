@@ -14,15 +14,9 @@ struct HTTPApplyTests {
   func scenario(server: ProtocolServer, users: Int) throws -> Scenario {
     let scenario = try Scenario(.sqlite)
     scenario.environment["CRM_TOKEN"] = Self.token
+    scenario.useDestinations(
+      "  api: { type: http, url: \"\(server.url)\", retries: 4, timeout: 5s, headers: { Authorization: \"Bearer ${CRM_TOKEN}\" } }")
     scenario.write([
-      "backflow.yaml": """
-        version: 1
-        sources:
-          warehouse: { type: sqlite, path: warehouse.db }
-        destinations:
-          api: { type: http, url: "\(server.url)", retries: 4, timeout: 5s, headers: { Authorization: "Bearer ${CRM_TOKEN}" } }
-
-        """,
       "syncs/users_to_crm.yaml": """
         model: users
         destination: api

@@ -114,22 +114,16 @@ struct RESTApplyTests {
   func scenario(server: ProtocolServer, users: Int, sync: String = Self.sync) throws -> Scenario {
     let scenario = try Scenario(.sqlite)
     scenario.environment["HUBSPOT_TOKEN"] = Self.token
-    scenario.write([
-      "backflow.yaml": """
-        version: 1
-        sources:
-          warehouse: { type: sqlite, path: warehouse.db }
-        destinations:
-          hubspot:
-            type: rest
-            url: "\(server.url)"
-            auth: { bearer: "${HUBSPOT_TOKEN}" }
-            retries: 6
-            timeout: 5s
-
-        """,
-      "syncs/users_to_crm.yaml": sync,
-    ])
+    scenario.useDestinations(
+      """
+        hubspot:
+          type: rest
+          url: "\(server.url)"
+          auth: { bearer: "${HUBSPOT_TOKEN}" }
+          retries: 6
+          timeout: 5s
+      """)
+    scenario.write(["syncs/users_to_crm.yaml": sync])
     try scenario.insert(
       (1...users).map { ($0, $0 == 3 ? "invalid\($0)@example" : "user\($0)@example.com", "User \($0)", $0 % 2 == 0 ? "pro" : "free") })
     return scenario

@@ -17,18 +17,15 @@ struct RESTRequestTests {
   func scenario(server: ProtocolServer, destination: String = "", sync: String) throws -> Scenario {
     let scenario = try Scenario(.sqlite)
     scenario.environment["API_KEY"] = Self.secret
+    scenario.useDestinations(
+      """
+        api:
+          type: rest
+          url: "\(server.url)/v2"
+          retries: 2
+      \(destination)
+      """)
     scenario.write([
-      "backflow.yaml": """
-        version: 1
-        sources:
-          warehouse: { type: sqlite, path: warehouse.db }
-        destinations:
-          api:
-            type: rest
-            url: "\(server.url)/v2"
-            retries: 2
-        \(destination)
-        """,
       "syncs/models/users.yaml":
         "source: warehouse\nprimary_key: user_id\nquery: select user_id, email, first_name, plan as tier, user_id * 10 as score from users\n",
       "syncs/users_to_crm.yaml": sync,

@@ -13,15 +13,8 @@ struct RESTTemplateApplyTests {
   /// and user 3's is not JSON.
   func scenario(_ destinations: String, sync: String, json: String = "json: [tags]\n") throws -> Scenario {
     let scenario = try Scenario(.sqlite)
+    scenario.useDestinations(destinations)
     scenario.write([
-      "backflow.yaml": """
-        version: 1
-        sources:
-          warehouse: { type: sqlite, path: warehouse.db }
-        destinations:
-        \(destinations)
-
-        """,
       "syncs/models/users.yaml": "source: warehouse\nprimary_key: user_id\n\(json)query: select user_id, email, first_name, plan, tags from users\n",
       "syncs/users_to_crm.yaml": sync,
     ])
