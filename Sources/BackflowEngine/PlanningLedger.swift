@@ -5,12 +5,21 @@ import BackflowState
 /// A run's ledger that also keeps the copy of the sync's snapshot warehouse planning keeps in the
 /// model's source (`planning:`).
 protocol PlanningRunLedger: RunLedger {
+  var state: StateStore { get }
   /// After the run, once the snapshot writer drained: brings the copy up to the state store's
   /// snapshot where it can. A note for the run when it could not.
   func finish(_ run: RunRecord) -> String?
 }
 
 extension PlanningRunLedger {
+  func markSwept(syncID: Int) throws {
+    try state.markSwept(syncID: syncID)
+  }
+
+  func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
+    try state.destinationIDs(syncID: syncID, keys: keys)
+  }
+
   static func version(of state: StateStore, syncID: Int) throws -> WarehouseSnapshotVersion {
     WarehouseSnapshotVersion(lineage: state.lineage ?? "", version: try state.snapshotVersion(syncID: syncID))
   }
@@ -23,7 +32,7 @@ extension PlanningRunLedger {
 /// rewritten from the state store's snapshot (`finish`). Until then the plan sees the versions
 /// differ and diffs in Backflow. See docs/adbc.md.
 final class PlanningLedger: PlanningRunLedger, @unchecked Sendable {
-  private let state: StateStore
+  let state: StateStore
   private let copy: any PlanningSnapshots
   /// Whether the copy holds what the state store's snapshot holds; set on the snapshot
   /// writer's queue, read after it drained.
@@ -53,14 +62,6 @@ final class PlanningLedger: PlanningRunLedger, @unchecked Sendable {
     }
   }
 
-  func markSwept(syncID: Int) throws {
-    try state.markSwept(syncID: syncID)
-  }
-
-  func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
-    try state.destinationIDs(syncID: syncID, keys: keys)
-  }
-
   /// After the run: a copy out of step is rewritten from the state store's snapshot. A note for
   /// the run when the copy could not be kept or made current.
   func finish(_ run: RunRecord) -> String? {
@@ -86,13 +87,13 @@ final class PlanningLedger: PlanningRunLedger, @unchecked Sendable {
 /// next plan sees differ from the state store's; it diffs in Backflow and the next apply makes a
 /// new one. See docs/decisions.md ("Warehouse planning on Spark").
 final class ComputedPlanningLedger: PlanningRunLedger, @unchecked Sendable {
-  private let state: StateStore
+  let state: StateStore
   private let copy: any ComputedPlanningSnapshots
   private let syncName: String
   /// The keys of the rows the run failed; set on the snapshot writer's queue, read after it
-  /// drained. Kept up to `unsentLimit`: past that, the copy is left for the next apply.
+  /// drained. Kept up to one past `unsentLimit`: past that, the copy is left for the next apply.
   private var unsent: Set<String> = []
-  private var tooManyUnsent = false
+  private var tooManyUnsent: Bool { unsent.count > Self.unsentLimit }
   /// Beyond this many failed keys, writing them to the warehouse as literals costs more than the
   /// next plan diffing in Backflow.
   static let unsentLimit = 10_000
@@ -107,16 +108,7 @@ final class ComputedPlanningLedger: PlanningRunLedger, @unchecked Sendable {
     try state.record(advance, syncID: syncID, runID: runID)
     for key in advance.failures.compactMap(\.key) where !tooManyUnsent {
       unsent.insert(key)
-      tooManyUnsent = unsent.count > Self.unsentLimit
     }
-  }
-
-  func markSwept(syncID: Int) throws {
-    try state.markSwept(syncID: syncID)
-  }
-
-  func destinationIDs(syncID: Int, keys: [String]) throws -> [String: String] {
-    try state.destinationIDs(syncID: syncID, keys: keys)
   }
 
   func finish(_ run: RunRecord) -> String? {
