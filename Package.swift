@@ -182,7 +182,7 @@ let package = Package(
     .testTarget(
       name: "BackflowADBCTests",
       dependencies: [
-        "BackflowADBC", "BackflowConfig", "BackflowPostgres", "BackflowSources", "BackflowTestSupport",
+        "BackflowADBC", "BackflowConfig", "BackflowPlanner", "BackflowPostgres", "BackflowSources", "BackflowTestSupport",
       ]),
     .testTarget(
       name: "BackflowConnectorTests",

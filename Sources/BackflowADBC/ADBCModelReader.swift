@@ -121,17 +121,28 @@ extension ADBCModelReader: WarehousePlanning {
     return ModelSQL(table: tables.name(table))
   }
 
+  public func snapshotRows(ofStaged staged: ModelSQL, columns: [String]) throws -> WarehouseSnapshotRows? {
+    guard dialect == .spark, let table = staged.table else { return nil }
+    let stream = try query("SELECT * FROM \(table) LIMIT 0")
+    guard let fields = SparkFieldsJSON.object(of: columns, in: stream.fields) else { return nil }
+    return WarehouseSnapshotRows(query: SparkPlanningTables.snapshotRows(ofStaged: table, fields: fields), stage: table)
+  }
+
   /// One query, the native reader's statement (on Spark, its own with Spark's fingerprints): with
   /// no transaction to hold a search for repeated keys and the diff to the same rows, the diff
   /// always joins the repeated keys itself.
-  public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
-    -> any WarehouseDiffStream
+  public func diff(_ model: ModelSQL, key: String, columns: [String], used: [String], signature: String, syncID: Int)
+    throws -> any WarehouseDiffStream
   {
     guard let planningSchema else { throw SourceError("this source has no planning: schema") }
+    // Backflow's fingerprints, which postgres computes, cover what the state store's entries do.
+    guard dialect == .spark || used == columns else {
+      throw SourceError("the \(dialect.rawValue) planning diff fingerprints every column it returns")
+    }
     let sql =
       dialect == .spark
       ? SparkPlanningTables(schema: planningSchema).diff(
-        model, key: key, columns: columns, signature: signature, syncID: syncID)
+        model, key: key, columns: columns, used: used, signature: signature, syncID: syncID)
       : WarehouseDiffQuery.select(
         model, key: key, repeats: true, columns: columns, signature: signature,
         snapshot: PlanningTables(schema: planningSchema).snapshot(syncID: syncID)

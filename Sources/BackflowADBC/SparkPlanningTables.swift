@@ -123,6 +123,16 @@ public struct SparkPlanningTables: Sendable {
       """
   }
 
+  /// The rows of the staged model `table` (quoted) whose key is neither NULL nor repeated, as
+  /// `row_id` and `fields`, the expression of their JSON.
+  static func snapshotRows(ofStaged table: String, fields: String) -> String {
+    """
+    SELECT `backflow key` AS row_id, \(fields) AS fields FROM (
+    SELECT *, count(*) OVER (PARTITION BY `backflow key`) AS `backflow rows` FROM \(table)
+    ) AS staged WHERE `backflow key` IS NOT NULL AND `backflow rows` = 1
+    """
+  }
+
   /// The statement that creates the table of a run's unsent keys.
   public func unsentCreation(_ table: String) -> [String] {
     ["DROP TABLE IF EXISTS \(name(table))", "CREATE TABLE \(name(table)) (row_key STRING, held BOOLEAN) USING parquet"]
@@ -131,13 +141,15 @@ public struct SparkPlanningTables: Sendable {
   /// The diff's SELECT, in the columns and order of `WarehouseDiffQuery.select`: the model rows
   /// whose key is new, whose fingerprint differs from their entry's or whose key repeats, the
   /// entries whose key left the model, and one row (rank 0) with the version's count.
-  public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) -> String {
+  public func diff(_ model: ModelSQL, key: String, columns: [String], used: [String], signature: String, syncID: Int)
+    -> String
+  {
     let dialect = Self.dialect
     let snapshot = snapshot(syncID: syncID)
     let keyText = dialect.text(dialect.quoteIdentifier(key)) + " AS `backflow key`"
     let keys = model.wrapped(select: keyText).sql
     let modelRows = model.wrapped(
-      select: ([keyText, Self.fingerprint(columns: columns, signature: signature) + " AS `backflow fingerprint`"]
+      select: ([keyText, Self.fingerprint(columns: used, signature: signature) + " AS `backflow fingerprint`"]
         + columns.map(dialect.quoteIdentifier)).joined(separator: ", ")
     ).sql
     let values = columns.map { ", m." + dialect.quoteIdentifier($0) }.joined()

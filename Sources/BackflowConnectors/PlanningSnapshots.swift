@@ -36,8 +36,10 @@ public protocol ComputedPlanningSnapshots: AnyObject {
   var location: String { get }
   /// Makes run `runID`'s version of the sync's copy from the model staged for `syncName`, less
   /// the `unsent` keys (the run failed them; `true` where the state store holds the key, which
-  /// then gets the fingerprint `''`), publishes it at `version`, and drops the stage.
+  /// then gets the fingerprint `''`), publishes it at `version`, and drops the stage unless the
+  /// sync logs are still to read it (`keepingStage`; they drop it).
   func publish(
-    syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion
+    syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion,
+    keepingStage: Bool
   ) throws
 }

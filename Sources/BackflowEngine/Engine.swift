@@ -365,7 +365,9 @@ public final class Engine {
               + "in \(copy.location) keeps its version; the next plan diffs in Backflow and the next apply makes it anew")
           return nil
         }
-        return ComputedPlanningLedger(state: state, copy: copy, syncName: sync.name.value)
+        return ComputedPlanningLedger(
+          state: state, copy: copy, syncName: sync.name.value,
+          keepsStage: stages.unchangedRows(of: sync.name.value) != nil)
       }
     } catch {
       notes.append("warehouse planning: could not connect to source \(source.name.value) (\(error)); the next plan diffs in Backflow")
@@ -425,7 +427,7 @@ extension Engine {
           run: run, syncName: sync.name.value, primaryKey: configuration.primaryKey ?? "",
           destination: "\(sync.destination.value)/\(sync.object.value)", modelName: model),
         changelog: try spool.entries(),
-        unchanged: Self.unchangedEntries(unchanged))
+        unchanged: Self.unchangedEntries(unchanged), staged: stages.unchangedRows(of: sync.name.value))
       return nil
     } catch let error as SyncLogError {
       return error.message

@@ -90,6 +90,8 @@ final class ComputedPlanningLedger: PlanningRunLedger, @unchecked Sendable {
   let state: StateStore
   private let copy: any ComputedPlanningSnapshots
   private let syncName: String
+  /// Whether the sync logs read the staged model after the run, and drop it.
+  private let keepsStage: Bool
   /// The keys of the rows the run failed; set on the snapshot writer's queue, read after it
   /// drained. Kept up to one past `unsentLimit`: past that, the copy is left for the next apply.
   private var unsent: Set<String> = []
@@ -98,10 +100,11 @@ final class ComputedPlanningLedger: PlanningRunLedger, @unchecked Sendable {
   /// next plan diffing in Backflow.
   static let unsentLimit = 10_000
 
-  init(state: StateStore, copy: any ComputedPlanningSnapshots, syncName: String) {
+  init(state: StateStore, copy: any ComputedPlanningSnapshots, syncName: String, keepsStage: Bool = false) {
     self.state = state
     self.copy = copy
     self.syncName = syncName
+    self.keepsStage = keepsStage
   }
 
   func record(_ advance: SnapshotAdvance, syncID: Int, runID: Int) throws {
@@ -127,7 +130,7 @@ final class ComputedPlanningLedger: PlanningRunLedger, @unchecked Sendable {
       try copy.publish(
         syncID: run.syncID, syncName: syncName, runID: run.id,
         unsent: Dictionary(uniqueKeysWithValues: unsent.map { ($0, held[$0] != nil) }),
-        at: try Self.version(of: state, syncID: run.syncID))
+        at: try Self.version(of: state, syncID: run.syncID), keepingStage: keepsStage)
       return nil
     } catch {
       return "warehouse planning: could not write the snapshot copy in \(copy.location) (\(error)); " + stale

@@ -89,6 +89,8 @@ public final class Planner {
     let usedIndexes = logging ? used.compactMap { available.firstIndex(of: $0) } : nil
     let key = model.primaryKey.value
     let fingerprint = config.fingerprint
+    // Sync logs in the staging warehouse itself read the rows the diff leaves there from the stage.
+    var snapshotRows: WarehouseSnapshotRows?
     if let stages, let planning = reader as? any WarehousePlanning, diffsInWarehouse,
       let staged = try failing(model, {
         try planning.stage(
@@ -97,6 +99,9 @@ public final class Planner {
     {
       sql = staged
       stages.insert(sync.name.value)
+      if logging, project.syncLogs?.source.value == model.source.value {
+        snapshotRows = try failing(model) { try planning.snapshotRows(ofStaged: staged, columns: columns) }
+      }
     }
 
     let pending = record?.pending?.action
@@ -113,17 +118,18 @@ public final class Planner {
     let next: () throws -> RowComparison?
     var warehouse: WarehouseRowDiff?
     // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
-    // or records every row, and sync logs list every row.
-    if pending == nil, !keyChanged, !logging, let record,
+    // or records every row, and sync logs list every row unless they read them where they stay.
+    if pending == nil, !keyChanged, !logging || snapshotRows != nil, let record,
       let stream = try warehouseDiff(
-        model, reader: reader, sql: sql, syncID: record.id, columns: columns, signature: fingerprint.signature,
-        data: &data, warnings: &warnings)
+        model, reader: reader, sql: sql, syncID: record.id, columns: columns, used: used,
+        signature: fingerprint.signature, data: &data, warnings: &warnings)
     {
-      let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint) { [state] keys in
+      let diff = WarehouseRowDiff(stream: stream, fingerprint: fingerprint, usedIndexes: usedIndexes) { [state] keys in
         try state.entries(syncID: record.id, keys: keys)
       }
       warehouse = diff
       next = diff.next
+      if let snapshotRows, let stages { stages.leavesUnchangedRows(sync.name.value, in: snapshotRows) }
     } else {
       let snapshot = try record.flatMap { keyChanged ? nil : try state.snapshot(syncID: $0.id) }
       let rows = try failing(model) { try reader.rows(of: sql, key: key, columns: columns) }
@@ -203,15 +209,15 @@ public final class Planner {
   /// The diff in the warehouse, when one can run: against the copy of the snapshot a source with
   /// `planning:` keeps, or against the state store's own when it is in the model's database.
   private func warehouseDiff(
-    _ model: Model, reader: any ModelReader, sql: ModelSQL, syncID: Int, columns: [String], signature: String,
-    data: inout DataPlan, warnings: inout [String]
+    _ model: Model, reader: any ModelReader, sql: ModelSQL, syncID: Int, columns: [String], used: [String],
+    signature: String, data: inout DataPlan, warnings: inout [String]
   ) throws -> (any WarehouseDiffStream)? {
     let key = model.primaryKey.value
     if let planning = reader as? any WarehousePlanning, let schema = planning.planningSchema {
       guard diffsInWarehouse else { return nil }
       return try plannedDiff(
-        model, planning: planning, schema: schema, sql: sql, syncID: syncID, columns: columns, signature: signature,
-        data: &data, warnings: &warnings)
+        model, planning: planning, schema: schema, sql: sql, syncID: syncID, columns: columns, used: used,
+        signature: signature, data: &data, warnings: &warnings)
     }
     guard let table = state.postgresSnapshotsTable, let snapshot = state.warehouseSnapshot(syncID: syncID),
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
@@ -229,7 +235,7 @@ public final class Planner {
   /// apply runs the sync to write the copy anew.
   private func plannedDiff(
     _ model: Model, planning: any WarehousePlanning, schema: String, sql: ModelSQL, syncID: Int, columns: [String],
-    signature: String, data: inout DataPlan, warnings: inout [String]
+    used: [String], signature: String, data: inout DataPlan, warnings: inout [String]
   ) throws -> (any WarehouseDiffStream)? {
     let fallback = "planned against the state store's snapshot in Backflow instead; apply rewrites the copy"
     let expected = WarehouseSnapshotVersion(lineage: state.lineage ?? "", version: try state.snapshotVersion(syncID: syncID))
@@ -250,7 +256,8 @@ public final class Planner {
       return nil
     }
     let stream = try failing(model) {
-      try planning.diff(sql, key: model.primaryKey.value, columns: columns, signature: signature, syncID: syncID)
+      try planning.diff(
+        sql, key: model.primaryKey.value, columns: columns, used: used, signature: signature, syncID: syncID)
     }
     let count = try state.snapshotCount(syncID: syncID)
     guard stream.snapshotRows == count else {

@@ -11,6 +11,8 @@ final class WarehouseRowDiff {
   private let stream: any WarehouseDiffStream
   private let fingerprint: Fingerprint
   private let entries: ([String]) throws -> [String: SnapshotEntry]
+  /// The positions of the values the fingerprint covers; `nil` for all of them.
+  private let usedIndexes: [Int]?
   /// Rows read from the stream, from `nextAhead` on not yet taken.
   private var ahead: [WarehouseDiffRow] = []
   private var nextAhead = 0
@@ -22,11 +24,12 @@ final class WarehouseRowDiff {
   private let window: Int
 
   init(
-    stream: any WarehouseDiffStream, fingerprint: Fingerprint, window: Int = 1_000,
+    stream: any WarehouseDiffStream, fingerprint: Fingerprint, usedIndexes: [Int]? = nil, window: Int = 1_000,
     entries: @escaping ([String]) throws -> [String: SnapshotEntry]
   ) {
     self.stream = stream
     self.fingerprint = fingerprint
+    self.usedIndexes = usedIndexes
     self.window = window
     self.entries = entries
   }
@@ -88,7 +91,7 @@ final class WarehouseRowDiff {
       return .removed(previous)
     }
     guard let key = row.key else {
-      return .rejected(FingerprintedRow(key: nil, fingerprint: fingerprint.of(row.values), values: row.values), .nullKey)
+      return .rejected(FingerprintedRow(key: nil, fingerprint: fingerprint(of: row), values: row.values), .nullKey)
     }
     try advance(to: key)
     // Before reading on: the key's repeats may start the next window, which forgets this one's.
@@ -98,7 +101,7 @@ final class WarehouseRowDiff {
       nextAhead += 1
       rows.append(repeated)
     }
-    let fingerprinted = rows.map { FingerprintedRow(key: key, fingerprint: fingerprint.of($0.values), values: $0.values) }
+    let fingerprinted = rows.map { FingerprintedRow(key: key, fingerprint: fingerprint(of: $0), values: $0.values) }
       .sorted { $0.fingerprint.utf8.lexicographicallyPrecedes($1.fingerprint.utf8) }
     queue += fingerprinted.dropFirst().map { .rejected($0, .duplicateKey) }
     let planned = fingerprinted[0]
@@ -110,6 +113,11 @@ final class WarehouseRowDiff {
       }
     queue.append(comparison)
     return queue.removeFirst()
+  }
+
+  /// Backflow's fingerprint of the row's values the sync uses.
+  private func fingerprint(of row: ModelRow) -> String {
+    fingerprint.of(usedIndexes.map { $0.map { row.values[$0] } } ?? row.values)
   }
 
   private func peek() throws -> WarehouseDiffRow? {

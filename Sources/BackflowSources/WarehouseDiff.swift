@@ -79,8 +79,9 @@ public protocol WarehousePlanning: ModelReader {
   /// tables are missing, or it never held this sync).
   func plannedSnapshotVersion(syncID: Int) throws -> WarehouseSnapshotVersion?
   /// Diffs the model against the warehouse's copy of the sync's snapshot, as
-  /// `WarehouseDiffing.diff` does against the state store's.
-  func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
+  /// `WarehouseDiffing.diff` does against the state store's, returning `columns` and
+  /// fingerprinting `used` of them (fewer where sync logs read every column).
+  func diff(_ model: ModelSQL, key: String, columns: [String], used: [String], signature: String, syncID: Int) throws
     -> any WarehouseDiffStream
   /// For apply, where the warehouse computes its copy after the run from the rows planned
   /// (Spark): materialises the model's key, `columns` and a fingerprint of the `used` ones, and
@@ -88,6 +89,33 @@ public protocol WarehousePlanning: ModelReader {
   /// state store's records instead (postgres).
   func stage(_ model: ModelSQL, syncName: String, key: String, columns: [String], used: [String], signature: String)
     throws -> ModelSQL?
+  /// For sync logs in this warehouse: the rows of a model `stage` wrote, as `sync_snapshot`
+  /// lists them, so the rows the diff leaves in the warehouse are logged there too. `nil` where
+  /// the warehouse cannot spell some column's values as Backflow does; then every row is planned.
+  func snapshotRows(ofStaged staged: ModelSQL, columns: [String]) throws -> WarehouseSnapshotRows?
+}
+
+extension WarehousePlanning {
+  /// The diff fingerprinting every column it returns.
+  public func diff(_ model: ModelSQL, key: String, columns: [String], signature: String, syncID: Int) throws
+    -> any WarehouseDiffStream
+  {
+    try diff(model, key: key, columns: columns, used: columns, signature: signature, syncID: syncID)
+  }
+}
+
+/// A staged model's rows as the sync logs' `sync_snapshot` lists them, computed in the warehouse:
+/// a query of `row_id` (the key's text) and `fields` (the row as JSON, as Backflow writes it) for
+/// each row whose key is neither NULL nor repeated. The other rows are always planned.
+public struct WarehouseSnapshotRows: Sendable, Equatable {
+  public var query: String
+  /// The staged table the query reads, quoted; the sync logs drop it once they have read it.
+  public var stage: String
+
+  public init(query: String, stage: String) {
+    self.query = query
+    self.stage = stage
+  }
 }
 
 /// Which state store (its lineage) and which version of a sync's snapshot there a warehouse's

@@ -1,4 +1,5 @@
 import BackflowADBC
+import BackflowSources
 
 /// The sync log tables in a Spark schema, through `adbc_driver_spark`.
 ///
@@ -29,6 +30,22 @@ public final class SparkSyncLogStore: SyncLogStore {
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws {
+    try write(run: run, syncID: syncID, runID: runID, changelog: changelog, unchanged: unchanged, staged: nil)
+  }
+
+  public func write(
+    run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
+    unchanged: () throws -> [String?]?, staged: WarehouseSnapshotRows
+  ) throws {
+    try write(run: run, syncID: syncID, runID: runID, changelog: changelog, unchanged: unchanged, staged: .some(staged))
+  }
+
+  private func write(
+    run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
+    unchanged: () throws -> [String?]?, staged rows: WarehouseSnapshotRows?
+  ) throws {
+    // Planning kept the stage for this write only; the next apply stages the model anew.
+    defer { if let rows { try? connection.execute("DROP TABLE IF EXISTS \(rows.stage)") } }
     // Both become parts of table names.
     guard UInt(syncID) != nil, UInt(runID) != nil else {
       throw SyncLogError("the sync ID \(syncID) and run ID \(runID) must be numbers")
@@ -56,6 +73,17 @@ public final class SparkSyncLogStore: SyncLogStore {
         let columns = SyncLogTable.snapshot.columnList
         try connection.execute(
           "INSERT INTO \(name(staged)) SELECT \(columns) FROM \(name(changes)) WHERE op_type <> 'removed'")
+        if let rows {
+          // The rows the plan left in the warehouse: every staged row no row above names.
+          try connection.execute(
+            """
+            INSERT INTO \(name(staged))
+            SELECT \(syncID), 'unchanged', kept.row_id, 'succeeded', CAST(NULL AS STRING), kept.fields FROM (
+            \(rows.query)
+            ) AS kept LEFT ANTI JOIN (SELECT row_id FROM \(name(staged)) WHERE row_id IS NOT NULL) AS listed
+              ON listed.row_id = kept.row_id
+            """)
+        }
         // Complete: only now does it get the name a version has.
         try connection.execute("ALTER TABLE \(name(staged)) RENAME TO \(name(version))")
       }

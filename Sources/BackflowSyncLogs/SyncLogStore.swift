@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowSources
 
 /// The sync log tables in one database: a PostgreSQL schema or a SQLite file.
 public protocol SyncLogStore: AnyObject {
@@ -10,6 +11,24 @@ public protocol SyncLogStore: AnyObject {
     run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
     unchanged: () throws -> [String?]?
   ) throws
+
+  /// `write`, where the plan left most unchanged rows in this warehouse (Spark planning): the
+  /// snapshot also gets each row of `staged` that no changelog or `unchanged` row names.
+  func write(
+    run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
+    unchanged: () throws -> [String?]?, staged: WarehouseSnapshotRows
+  ) throws
+}
+
+extension SyncLogStore {
+  public func write(
+    run: [String?], syncID: String, runID: String, changelog: () throws -> [String?]?,
+    unchanged: () throws -> [String?]?, staged: WarehouseSnapshotRows
+  ) throws {
+    // The planner leaves rows only in a warehouse whose store reads them; a mismatch must not
+    // lose rows from the snapshot.
+    throw SyncLogError("this source's sync logs cannot read rows kept in the warehouse; the run's snapshot is not written")
+  }
 }
 
 /// What differs between the databases sync logs are written to; the write itself

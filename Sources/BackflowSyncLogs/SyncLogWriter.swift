@@ -1,4 +1,5 @@
 import BackflowConfig
+import BackflowSources
 import Foundation
 
 /// Writes runs into the warehouse: `sync_runs`, `sync_changelog` and `sync_snapshot`.
@@ -26,27 +27,33 @@ public final class SyncLogWriter {
   /// removals plus the `unchanged` ones.
   ///
   /// Entries are pulled one at a time and never held, so a run of millions of rows writes in
-  /// flat memory. Throws `SyncLogError`, after which nothing of this run is in the tables.
+  /// flat memory. `staged`: where the plan left the other unchanged rows, in the warehouse the
+  /// logs are written to. Throws `SyncLogError`, after which nothing of this run is in the tables.
   public func write(
-    _ run: SyncLogRun, changelog: () throws -> SyncLogEntry?, unchanged: () throws -> SyncLogEntry?
+    _ run: SyncLogRun, changelog: () throws -> SyncLogEntry?, unchanged: () throws -> SyncLogEntry?,
+    staged: WarehouseSnapshotRows? = nil
   ) throws {
     let syncID = String(run.run.syncID)
     let runID = String(run.run.id)
     do {
       let store = try self.store ?? open()
       self.store = store
-      try store.write(
-        run: try run.row(), syncID: syncID, runID: runID,
-        changelog: {
-          guard let entry = try Self.next(changelog) else { return nil }
-          guard entry.opType != .unchanged else {
-            throw SyncLogError(
-              "the changelog holds an unchanged row (\(entry.rowID ?? "NULL")); it takes added, changed and removed ones"
-            )
-          }
-          return entry.changelogRow(syncID: syncID, runID: runID)
-        },
-        unchanged: { try Self.next(unchanged)?.snapshotRow(syncID: syncID, as: .unchanged) })
+      let row = try run.row()
+      let changelogRow: () throws -> [String?]? = {
+        guard let entry = try Self.next(changelog) else { return nil }
+        guard entry.opType != .unchanged else {
+          throw SyncLogError(
+            "the changelog holds an unchanged row (\(entry.rowID ?? "NULL")); it takes added, changed and removed ones")
+        }
+        return entry.changelogRow(syncID: syncID, runID: runID)
+      }
+      let unchangedRow: () throws -> [String?]? = { try Self.next(unchanged)?.snapshotRow(syncID: syncID, as: .unchanged) }
+      if let staged {
+        try store.write(
+          run: row, syncID: syncID, runID: runID, changelog: changelogRow, unchanged: unchangedRow, staged: staged)
+      } else {
+        try store.write(run: row, syncID: syncID, runID: runID, changelog: changelogRow, unchanged: unchangedRow)
+      }
     } catch {
       // The connection may be gone or in a state no one should guess at; the next run reconnects.
       store = nil

@@ -18,7 +18,8 @@ struct ComputedPlanningLedgerTests {
     var location: String { "schema planner" }
 
     func publish(
-      syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion
+      syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion,
+      keepingStage: Bool
     ) throws {
       if let failure { throw SourceError(failure) }
       published.append((runID, unsent, version))

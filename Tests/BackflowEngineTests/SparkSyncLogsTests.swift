@@ -1,4 +1,5 @@
 import BackflowEngine
+import BackflowPlanner
 import BackflowState
 import BackflowTestSupport
 import Foundation
@@ -104,6 +105,84 @@ struct SparkSyncLogsTests {
       // One snapshot version is left, and no staging table.
       let tables = try scenario.sparkRows("SHOW TABLES IN \(schema)").compactMap { $0[1] }.sorted()
       #expect(tables == ["sync_changelog", "sync_runs", "sync_snapshot", "sync_snapshot_s\(run3.syncID)_r\(run3.id)"])
+    }
+  }
+
+  /// The rows `scenario`'s last apply planned as unchanged, listed in its plan file.
+  static func listedUnchanged(_ scenario: Scenario) throws -> Int {
+    let rows = try PlanFileRows(url: scenario.planFile, sync: "users_to_crm", operations: ["unchanged"])
+    var count = 0
+    while try rows.next() != nil { count += 1 }
+    return count
+  }
+
+  /// With warehouse planning on the same Spark source, the rows the diff leaves in Spark are not
+  /// planned, and `sync_snapshot` takes them from the staged model: the same rows and fields as
+  /// this suite's project, which lists every row, logs from the same model. The model's `score`,
+  /// a double no mapping uses, changes no row but shows in its fields.
+  @Test func withPlanningTheUnchangedRowsAreLoggedFromSparkAsBackflowLogsThem() async throws {
+    try await withAThreadOfItsOwn {
+      let planned = try Scenario(.sqlite, label: "spark_logs_planned")
+      let plannedSchema = schema + "_planned"
+      try planned.useSparkSource(table: users + "_unused", planning: schema + "_planning")
+      try scenario.spark("ALTER TABLE \(users) ADD COLUMNS (score DOUBLE)")
+      let model = "source: lake\nprimary_key: user_id\nquery: select user_id, email, first_name, plan, score from \(users)\n"
+      scenario.write(["syncs/models/users.yaml": model])
+      planned.write(["syncs/models/users.yaml": model, "syncs/users_to_crm.yaml": Scenario.sync + "on_delete: delete\n"])
+      let project = try String(contentsOf: planned.directory.appendingPathComponent("backflow.yaml"), encoding: .utf8)
+      planned.write(["backflow.yaml": project + "sync_logs: { source: lake, schema: \(plannedSchema) }\n"])
+      try planned.crm(
+        "drop table contacts; create table contacts (email text primary key, first_name text, tier text check (tier <> 'banned'))")
+
+      func snapshot(_ schema: String) throws -> [[String?]] {
+        try self.scenario.sparkRows(
+          "SELECT op_type, row_id, status, failed_reason IS NULL, fields FROM \(schema).sync_snapshot ORDER BY row_id, fields")
+      }
+      func row(_ id: Int, plan: String? = nil, name: String? = nil, score: String? = nil) -> String {
+        "(\(id), 'u\(id)@example.com', '\(name ?? "User \(id)")', '\(plan ?? (id % 3 == 0 ? "pro" : "free"))', "
+          + "\(score ?? "\(id) / 8e3"))"
+      }
+      // A failed row, a NULL key, a repeated key and names that need escaping in JSON.
+      let awkward = [
+        "(41, 'bad@example.com', 'Bad', 'banned', NULL)", "(NULL, 'nokey@example.com', 'No Key', 'free', 1e20)",
+        "(42, 'twice@example.com', 'Twice', 'pro', 0.5)", "(42, 'twice@example.com', 'Twice', 'free', 0.5)",
+        "(43, 'ob@example.com', \(Self.awkwardLiteral), 'team', -0.0)", "(44, 'q@example.com', 'say \"hi\"\\\\n', 'team', 1e-7)",
+      ]
+      try scenario.spark("INSERT INTO \(users) VALUES " + ((1...40).map { row($0) } + awkward).joined(separator: ", "))
+      for project in [scenario, planned] { try await project.apply() }
+      #expect(try snapshot(plannedSchema) == snapshot(schema))
+
+      // Two rows change, one leaves, and one's score alone changes; the rest is unchanged.
+      let rows = (1...40).compactMap { id -> String? in
+        switch id {
+        case 1: row(1, plan: "team")
+        case 2: nil
+        case 3: row(3, name: "Three")
+        case 5: row(5, score: "12345678.9")
+        default: row(id)
+        }
+      }
+      try scenario.spark("INSERT OVERWRITE \(users) VALUES " + (rows + awkward).joined(separator: ", "))
+      for project in [scenario, planned] {
+        let outcome = try await project.apply().sync()
+        #expect(outcome.logError == nil)
+      }
+      let logged = try snapshot(plannedSchema)
+      #expect(logged == (try snapshot(schema)))
+      // 37 of the 40 rows, the two awkward ones and the repeated key's planned row.
+      #expect(logged.filter { $0[0] == "unchanged" }.count == 40)
+      #expect(logged.first { $0[1] == "5" }?[4] == #"{"user_id":5,"email":"u5@example.com","first_name":"User 5","plan":"free","score":12345678.9}"#)
+      // Only the suite's project listed them; the repeated key's planned row is compared in Backflow.
+      #expect(try Self.listedUnchanged(scenario) == 40)
+      #expect(try Self.listedUnchanged(planned) == 1)
+
+      // Nothing changed: a run with no rows still writes the whole snapshot.
+      for project in [scenario, planned] { try await project.apply() }
+      #expect(try snapshot(plannedSchema) == snapshot(schema))
+      // Now the two changed rows too: only the refused row 41 and the NULL key are not unchanged.
+      #expect(try snapshot(plannedSchema).filter { $0[0] == "unchanged" }.count == 42)
+      // The stage was read and dropped; the copy's version table and view stay.
+      #expect(try scenario.sparkRows("SHOW TABLES IN \(schema)_planning LIKE 'stage_*'").isEmpty)
     }
   }
 

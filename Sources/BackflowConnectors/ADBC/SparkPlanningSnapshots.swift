@@ -19,7 +19,8 @@ final class SparkPlanningSnapshots: ComputedPlanningSnapshots {
   var location: String { "schema \(tables.schema)" }
 
   func publish(
-    syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion
+    syncID: Int, syncName: String, runID: Int, unsent: [String: Bool], at version: WarehouseSnapshotVersion,
+    keepingStage: Bool
   ) throws {
     let staged = tables.staging(syncName: syncName)
     var unsentTable: String?
@@ -35,7 +36,7 @@ final class SparkPlanningSnapshots: ComputedPlanningSnapshots {
     let table = tables.version(syncID: syncID, runID: runID)
     try connection.execute(tables.newVersion(syncID: syncID, runID: runID, staged: staged, unsent: unsentTable))
     try tables.publish(table, syncID: syncID, at: version, on: connection)
-    for leftover in [staged] + (unsentTable.map { [$0] } ?? []) {
+    for leftover in (keepingStage ? [] : [staged]) + (unsentTable.map { [$0] } ?? []) {
       try connection.execute("DROP TABLE IF EXISTS \(tables.name(leftover))")
     }
   }
