@@ -30,7 +30,7 @@ struct CommandSession {
     let written = global.state.map { Located($0, at: SourceLocation(file: "--state", line: 1, column: 1)) }
       ?? project.state
     guard let location = StateLocation(written.value) else {
-      throw Self.failure("\(written.location): state must be \(StateLocation.expected)")
+      throw Self.failure("\(written.location): state \(StateLocation.requirement(for: written.value))")
     }
     stateDescription = written.isSecret ? written.written ?? "(from the environment)" : Self.describe(location)
     stateLocation = location

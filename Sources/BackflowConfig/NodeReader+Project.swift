@@ -45,7 +45,7 @@ extension NodeReader {
     }
     if let node = fields["state"], let state = string(node, path: "state") {
       if StateLocation(state.value) == nil {
-        invalid(state, at: node, "state", "must be \(StateLocation.expected)")
+        invalid(state, at: node, "state", StateLocation.requirement(for: state.value))
       } else {
         header.state = state
       }

@@ -8,8 +8,19 @@ public enum StateLocation: Sendable, Equatable {
   /// What a state location may be, for messages.
   public static let expected = "sqlite:PATH, a postgres:// URL or a libpq key=value string (host=… dbname=…)"
 
+  /// What `text`, refused, should have been, for messages; it never repeats `text`, which may
+  /// be a secret.
+  public static func requirement(for text: String) -> String {
+    // `sqlite://state.db` would be the file /state.db: a URL habit, refused rather than guessed.
+    text.hasPrefix("sqlite://")
+      ? "must be sqlite:PATH without //: sqlite:state.db is relative to backflow.yaml, sqlite:/var/lib/backflow/state.db absolute"
+      : "must be \(expected)"
+  }
+
   public init?(_ text: String) {
-    if text.hasPrefix("sqlite:") {
+    if text.hasPrefix("sqlite://") {
+      return nil
+    } else if text.hasPrefix("sqlite:") {
       let path = String(text.dropFirst("sqlite:".count))
       guard !path.isEmpty else { return nil }
       self = .sqlite(path: path)

@@ -118,7 +118,7 @@ public final class Daemon {
 
   private func stateLocation() throws -> StateLocation {
     if let location = settings.stateOverride ?? StateLocation(project.state.value) { return location }
-    throw StateError("\(project.state.location): state must be \(StateLocation.expected)")
+    throw StateError("\(project.state.location): state \(StateLocation.requirement(for: project.state.value))")
   }
 
   /// The start of each sync's last run, by name: the later of state's newest run and this

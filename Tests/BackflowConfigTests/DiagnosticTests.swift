@@ -277,6 +277,15 @@ let diagnosticCases: [DiagnosticCase] = [
       .error(p, 2, 8, "state: must be sqlite:PATH, a postgres:// URL or a libpq key=value string (host=… dbname=…), got \"mysql://x\""),
     ]),
   DiagnosticCase(
+    name: "a SQLite state written as a URL",
+    files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "version: 1", with: "version: 1\nstate: sqlite://state.db")],
+    errors: [
+      .error(
+        p, 2, 8,
+        "state: must be sqlite:PATH without //: sqlite:state.db is relative to backflow.yaml, "
+          + "sqlite:/var/lib/backflow/state.db absolute, got \"sqlite://state.db\""),
+    ]),
+  DiagnosticCase(
     name: "missing version",
     files: [p: ProjectFixture.projectFile.replacingOccurrences(of: "version: 1\n", with: "")],
     errors: [.error(p, 1, 1, "backflow.yaml is missing required key \"version\"")]),

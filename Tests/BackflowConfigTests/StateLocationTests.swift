@@ -17,8 +17,17 @@ struct StateLocationTests {
     #expect(StateLocation(text) == location)
   }
 
-  @Test(arguments: ["", "sqlite:", "state.db", "mysql://db/state", "analytics", "host=", "host=db dbname", "=db", "host='db"])
+  @Test(arguments: [
+    "", "sqlite:", "state.db", "mysql://db/state", "analytics", "host=", "host=db dbname", "=db", "host='db",
+    "sqlite://state.db", "sqlite:///state.db",
+  ])
   func refusedLocations(text: String) {
     #expect(StateLocation(text) == nil)
+  }
+
+  /// A URL habit would otherwise put the state in /state.db.
+  @Test func aSQLiteURLIsRefusedSayingHowToWriteThePath() {
+    #expect(StateLocation.requirement(for: "sqlite://state.db").contains("sqlite:state.db is relative to backflow.yaml"))
+    #expect(StateLocation.requirement(for: "mysql://x") == "must be \(StateLocation.expected)")
   }
 }

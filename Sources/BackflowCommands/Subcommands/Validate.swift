@@ -21,7 +21,7 @@ extension Backflow {
       var loaded = global.loadProject()
       if let state = global.state, StateLocation(state) == nil {
         loaded.diagnostics.error(
-          "--state must be \(StateLocation.expected)", at: SourceLocation(file: "--state", line: 1, column: 1))
+          "--state \(StateLocation.requirement(for: state))", at: SourceLocation(file: "--state", line: 1, column: 1))
       }
       let terminal = Terminal(options: global)
       let diagnostics = loaded.diagnostics
