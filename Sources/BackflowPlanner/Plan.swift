@@ -105,6 +105,10 @@ public struct DataPlan: Sendable, Equatable {
   /// Whether the model was diffed inside its warehouse (the state store's database, or the
   /// source's `planning:` schema), so that only the rows that differ were read from it.
   public var diffedInWarehouse = false
+  /// The typed copy apply keeps of the sync's snapshot, when it keeps one (docs/state.md).
+  public var typedCopy: TypedCopy?
+  /// Whether the warehouse compared the model with that copy rather than fingerprinting it whole.
+  public var comparedWithCopy = false
 
   public func count(_ operation: Operation) -> Int {
     switch operation {

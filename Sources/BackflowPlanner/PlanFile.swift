@@ -29,7 +29,7 @@ public final class PlanFileWriter: PlannedRowSink {
     try? FileManager.default.removeItem(at: rowsURL)
   }
 
-  public func begin(sync: String, columns: [String]) throws {
+  public func begin(sync: String, columns: [String], copy: TypedCopy?) throws {
     self.sync = sync
     self.columns = columns
     syncPrefix = Array(("{\"sync\":" + JSONValue.quoted(sync) + ",\"op\":").utf8)

@@ -76,6 +76,66 @@ public enum WarehouseDiffQuery {
     return (sql, prefix.count + modelOffset)
   }
 
+  /// The diff against the sync's typed copy (`WarehouseCopy`), with the columns and order of
+  /// `select`: the model LEFT JOINed with the copy on the key in its own type, keeping the rows
+  /// whose key is NULL, new, repeated, whose copy lacks values, or whose values differ from the
+  /// copy's in their binary image (`record *= record`, which tells 1.0 from 1.00 and -0 from 0, as their text
+  /// does), then the copy's keys that left the model. Only those rows are fingerprinted and
+  /// looked up in the snapshot, one by one.
+  public static func copySelect(
+    _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
+    copy: WarehouseCopy
+  ) -> (sql: String, modelOffset: Int) {
+    let quoted = columns.map(PostgresConnection.quoteIdentifier)
+    let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
+    let (modelRows, modelOffset) = model.wrapped(
+      select: ([keyText(key) + " AS \"backflow key\"", typedKey + " AS \"backflow typed key\""] + quoted)
+        .joined(separator: ", "))
+    let (typedKeys, _) = model.wrapped(select: typedKey + " AS \"backflow typed key\"")
+    let values = quoted.map { ", d." + $0 }.joined()
+    let fingerprint =
+      "md5(\(literal(signature)) || E'\\n' || ROW(\(quoted.map { "d." + $0 }.joined(separator: ", ")))::text)"
+    let image =
+      "ROW(\(quoted.map { "m." + $0 }.joined(separator: ", ")))::record *= "
+      + "ROW(\(columns.indices.map { "c." + TypedCopyColumns.name($0) }.joined(separator: ", ")))::record"
+    let nulls = String(repeating: ", NULL", count: columns.count)
+    let prefix = """
+      SELECT * FROM (
+      SELECT 1 AS "backflow rank", d."backflow key", \(fingerprint) AS "backflow fingerprint",
+        s.row_key AS "backflow entry key", s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values)
+      FROM (SELECT m.* FROM (
+
+      """
+    let repeated =
+      repeats
+      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys(model, key: key).sql
+        + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
+        + " ON repeated.\"backflow key\" = m.\"backflow key\""
+      : ""
+    let sql =
+      prefix + modelRows + """
+
+        ) AS m
+        LEFT JOIN \(copy.table) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
+        WHERE c."backflow key" IS NULL OR NOT c."backflow known" OR NOT (\(image))\
+        \(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
+        OFFSET 0) AS d
+        LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e WHERE e.row_key = d."backflow key") AS s ON true
+        UNION ALL
+        SELECT 1, NULL, NULL, s.row_key, s.fingerprint, s.match_value\(nulls)
+        FROM (SELECT c."backflow key" FROM \(copy.table) AS c
+          WHERE NOT EXISTS (SELECT FROM (\(typedKeys)
+          ) AS m WHERE m."backflow typed key" = c."backflow key") OFFSET 0) AS r
+        JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e WHERE e.row_key = r."backflow key"::text) AS s ON true
+        UNION ALL
+        SELECT 0, (\(snapshot.count))::text, NULL, NULL, NULL, NULL\(nulls)
+        ) AS diff
+        ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
+          "backflow fingerprint" COLLATE "C"
+        """
+    return (sql, prefix.count + modelOffset)
+  }
+
   /// A SQL string literal.
   public static func literal(_ text: String) -> String {
     "'" + text.replacing("'", with: "''") + "'"

@@ -18,7 +18,7 @@ struct PlanFileTests {
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"\u{02}", "c", "d", "e", "f"]
-      try writer.begin(sync: "s\"\\\u{03}", columns: columns)
+      try writer.begin(sync: "s\"\\\u{03}", columns: columns, copy: nil)
       let values: [FieldValue] = [
         .string(Self.odd), .integer(-42), .number("1.50"), .bool(true), .null, .json("{ \"k\" : [1, \"\\u00e9\"] }"),
       ]
@@ -70,7 +70,7 @@ struct PlanFileTests {
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"\u{02}", "c", "d", "e", "f", "g"]
-      try writer.begin(sync: "t", columns: columns)
+      try writer.begin(sync: "t", columns: columns, copy: nil)
       let values: [FieldValue] = [
         .string(Self.odd), .integer(-42), .number("1.50"), .bool(false), .null, .json("{ \"k\" : [1, \"\\u00e9\"] }"),
         .integer(Int64.max),
@@ -118,7 +118,7 @@ struct PlanFileTests {
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"é", "a_column_name_longer_than_fifteen_bytes", "d"]
-      try writer.begin(sync: "s", columns: columns)
+      try writer.begin(sync: "s", columns: columns, copy: nil)
       let row = FingerprintedRow(key: Self.odd, fingerprint: "f\t", values: values)
       for planned: PlannedRow in [.add(row), .change(row), .record(row), .unchanged(row)] { try writer.write(planned) }
       try writer.finish(
