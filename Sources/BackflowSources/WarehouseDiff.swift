@@ -49,11 +49,14 @@ public struct WarehouseCopy: Sendable {
   public var check: String
   /// Whether the key is kept as text (compared by its bytes) rather than in the model's type.
   public var textKey: Bool
+  /// The SQL type of each column (`TypedCopyColumns.valueTypes`), in the diff's column order.
+  public var types: [String]
 
-  public init(table: String, check: String, textKey: Bool) {
+  public init(table: String, check: String, textKey: Bool, types: [String]) {
     self.table = table
     self.check = check
     self.textKey = textKey
+    self.types = types
   }
 }
 

@@ -77,11 +77,10 @@ public enum WarehouseDiffQuery {
   }
 
   /// The diff against the sync's typed copy (`WarehouseCopy`), with the columns and order of
-  /// `select`: the model LEFT JOINed with the copy on the key in its own type, keeping the rows
-  /// whose key is NULL, new, repeated, whose copy lacks values, or whose values differ from the
-  /// copy's in their binary image (`record *= record`, which tells 1.0 from 1.00 and -0 from 0, as their text
-  /// does), then the copy's keys that left the model. Only those rows are fingerprinted and
-  /// looked up in the snapshot, one by one.
+  /// `select`: the model FULL JOINed with the copy on the key in its own type, keeping the rows
+  /// whose key is NULL, new, repeated or gone from the model, whose copy lacks values, or whose
+  /// values differ from the copy's (`identical`). Only those rows are fingerprinted and looked up
+  /// in the snapshot. The count row counts the copy, which holds the snapshot's keys.
   public static func copySelect(
     _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
     copy: WarehouseCopy
@@ -89,21 +88,17 @@ public enum WarehouseDiffQuery {
     let quoted = columns.map(PostgresConnection.quoteIdentifier)
     let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
     let (modelRows, modelOffset) = model.wrapped(
-      select: ([keyText(key) + " AS \"backflow key\"", typedKey + " AS \"backflow typed key\""] + quoted)
-        .joined(separator: ", "))
-    let (typedKeys, _) = model.wrapped(select: typedKey + " AS \"backflow typed key\"")
+      select: (["true AS \"backflow model\"", keyText(key) + " AS \"backflow key\"", typedKey + " AS \"backflow typed key\""]
+        + quoted).joined(separator: ", "))
     let values = quoted.map { ", d." + $0 }.joined()
     let fingerprint =
       "md5(\(literal(signature)) || E'\\n' || ROW(\(quoted.map { "d." + $0 }.joined(separator: ", ")))::text)"
-    let image =
-      "ROW(\(quoted.map { "m." + $0 }.joined(separator: ", ")))::record *= "
-      + "ROW(\(columns.indices.map { "c." + TypedCopyColumns.name($0) }.joined(separator: ", ")))::record"
     let nulls = String(repeating: ", NULL", count: columns.count)
     let prefix = """
       SELECT * FROM (
-      SELECT 1 AS "backflow rank", d."backflow key", \(fingerprint) AS "backflow fingerprint",
+      SELECT 1 AS "backflow rank", d."backflow key", CASE WHEN d."backflow model" THEN \(fingerprint) END AS "backflow fingerprint",
         s.row_key AS "backflow entry key", s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values)
-      FROM (SELECT m.* FROM (
+      FROM (SELECT m.*, c."backflow key" AS "backflow copy key" FROM (
 
       """
     let repeated =
@@ -116,24 +111,46 @@ public enum WarehouseDiffQuery {
       prefix + modelRows + """
 
         ) AS m
-        LEFT JOIN \(copy.table) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
-        WHERE c."backflow key" IS NULL OR NOT c."backflow known" OR NOT (\(image))\
-        \(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
+        FULL JOIN \(copy.table) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
+        WHERE m."backflow model" IS NULL OR c."backflow key" IS NULL OR NOT c."backflow known"
+          OR NOT (\(identical(quoted, types: copy.types)))\(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
         OFFSET 0) AS d
-        LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e WHERE e.row_key = d."backflow key") AS s ON true
+        LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e
+          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)) AS s ON true
         UNION ALL
-        SELECT 1, NULL, NULL, s.row_key, s.fingerprint, s.match_value\(nulls)
-        FROM (SELECT c."backflow key" FROM \(copy.table) AS c
-          WHERE NOT EXISTS (SELECT FROM (\(typedKeys)
-          ) AS m WHERE m."backflow typed key" = c."backflow key") OFFSET 0) AS r
-        JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e WHERE e.row_key = r."backflow key"::text) AS s ON true
-        UNION ALL
-        SELECT 0, (\(snapshot.count))::text, NULL, NULL, NULL, NULL\(nulls)
+        SELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)
         ) AS diff
         ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
           "backflow fingerprint" COLLATE "C"
         """
     return (sql, prefix.count + modelOffset)
+  }
+
+  /// Whether model row `m` holds exactly the values of copy row `c`: values whose text could
+  /// differ while they compare equal are told apart as their text does. Types whose `=` is
+  /// identity compare with it (text by its bytes); numeric also by its scale (1.0 against 1.00);
+  /// the rest (floats' -0 and 0, intervals, jsonb, …) by their binary images (`record *=`).
+  static func identical(_ columns: [String], types: [String]) -> String {
+    var tests: [String] = []
+    var images: [(model: String, copy: String)] = []
+    for (index, (column, type)) in zip(columns, types).enumerated() {
+      let (model, copy) = ("m." + column, "c." + TypedCopyColumns.name(index))
+      switch type {
+      case "boolean", "smallint", "integer", "bigint", "date", "time", "timestamp", "timestamptz", "uuid", "bytea":
+        tests.append("\(model) IS NOT DISTINCT FROM \(copy)")
+      case "text", "varchar":
+        tests.append("\(model) COLLATE \"C\" IS NOT DISTINCT FROM \(copy) COLLATE \"C\"")
+      case "numeric":
+        tests.append("(\(model) IS NOT DISTINCT FROM \(copy) AND scale(\(model)) IS NOT DISTINCT FROM scale(\(copy)))")
+      default:
+        images.append((model, copy))
+      }
+    }
+    if !images.isEmpty {
+      tests.append(
+        "ROW(\(images.map(\.model).joined(separator: ", ")))::record *= ROW(\(images.map(\.copy).joined(separator: ", ")))::record")
+    }
+    return tests.isEmpty ? "true" : tests.joined(separator: " AND ")
   }
 
   /// A SQL string literal.
