@@ -49,12 +49,7 @@ public enum WarehouseDiffQuery {
       FROM (
 
       """
-    let repeated =
-      repeats
-      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys
-        + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
-        + " ON repeated.\"backflow key\" = m.\"backflow key\""
-      : ""
+    let repeated = repeats ? repeatedJoin(model, key: key) : ""
     let sql =
       prefix + modelRows + """
 
@@ -101,12 +96,7 @@ public enum WarehouseDiffQuery {
       FROM (SELECT m.*, c."backflow key" AS "backflow copy key" FROM (
 
       """
-    let repeated =
-      repeats
-      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys(model, key: key).sql
-        + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
-        + " ON repeated.\"backflow key\" = m.\"backflow key\""
-      : ""
+    let repeated = repeats ? repeatedJoin(model, key: key) : ""
     let sql =
       prefix + modelRows + """
 
@@ -124,6 +114,13 @@ public enum WarehouseDiffQuery {
           "backflow fingerprint" COLLATE "C"
         """
     return (sql, prefix.count + modelOffset)
+  }
+
+  /// Joins the model rows `m` with the keys that repeat among them, as `repeated`.
+  static func repeatedJoin(_ model: ModelSQL, key: String) -> String {
+    "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys(model, key: key).sql
+      + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
+      + " ON repeated.\"backflow key\" = m.\"backflow key\""
   }
 
   /// Whether model row `m` holds exactly the values of copy row `c`: values whose text could

@@ -45,12 +45,8 @@ struct TypedCopyKillTests {
 
   /// Starts `apply` and kills it with SIGKILL once `started` holds.
   func killApply(_ scenario: Scenario, started: () throws -> Bool) throws {
-    let process = try BackflowProcess.start(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
-    let deadline = Date().addingTimeInterval(60)
-    while process.isRunning, Date() < deadline, try !started() { usleep(5_000) }
-    let killed = process.isRunning
-    if killed { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
+    let killed = try BackflowProcess.kill(
+      ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment, once: started)
     #expect(killed, "apply finished before it could be killed; make the model bigger")
   }
 
