@@ -222,8 +222,8 @@ public final class Planner {
     if copy != nil, !stream.comparedWithCopy {
       warnings.append(
         "typed copy: the copy of this sync's snapshot is missing or out of date (its columns, their types or the "
-          + "mappings changed, or the snapshot was written without it): every row was fingerprinted in the database "
-          + "instead; the next apply rewrites the copy")
+          + "mappings changed, or the snapshot was written without it), or the source's role may not read it: every "
+          + "row was fingerprinted in the database instead; the next apply rewrites the copy")
     }
     return stream
   }
