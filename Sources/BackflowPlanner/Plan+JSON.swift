@@ -71,7 +71,6 @@ extension SyncPlan {
       ("sweep", data.map { .bool($0.sweep) } ?? .null),
       ("warnings", .array(warnings.map(JSONValue.string))),
     ]
-    if let copy = data?.typedCopy { members.append(("typed_copy", copy.json)) }
     if let data, !data.sampleKeys.isEmpty || !data.rejectedKeys.isEmpty {
       members.append(
         (
@@ -84,6 +83,7 @@ extension SyncPlan {
     if includingConfig {
       members += [("serial", count(serial)), ("config_hash", config.map { .string($0.hash) } ?? .null)]
       members.append(("config", config?.json ?? .null))
+      if let copy = data?.typedCopy { members.append(("typed_copy", copy.json)) }
     }
     return .object(members)
   }
