@@ -50,7 +50,8 @@ extension PostgresModelReader: WarehouseDiffing {
     let select =
       if let copy = snapshot.copy, throughCopy {
         WarehouseDiffQuery.copySelect(
-          model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot, copy: copy)
+          model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot, copy: copy,
+          fewRows: try !copyLacksValues(copy))
       } else {
         WarehouseDiffQuery.select(model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot)
       }
@@ -83,6 +84,12 @@ extension PostgresModelReader: WarehouseDiffing {
         current_setting('extra_float_digits'), current_setting('bytea_output'), current_setting('server_version_num'))
       """, [])
     return TypedCopyLayout(keyType: keyType, types: copied, settings: settings.first?.first.flatMap { $0 } ?? "")
+  }
+
+  /// Whether some of the copy's rows have no values yet (after a rebuild), so that the diff will
+  /// return them all.
+  private func copyLacksValues(_ copy: WarehouseCopy) throws -> Bool {
+    try connection.query("SELECT EXISTS (SELECT FROM \(copy.table) WHERE NOT \"backflow known\")", []).first?.first == "t"
   }
 
   /// Whether the copy mirrors the snapshot in this transaction's view, so that no apply can slip

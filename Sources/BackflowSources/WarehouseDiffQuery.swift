@@ -75,10 +75,12 @@ public enum WarehouseDiffQuery {
   /// `select`: the model FULL JOINed with the copy on the key in its own type, keeping the rows
   /// whose key is NULL, new, repeated or gone from the model, whose copy lacks values, or whose
   /// values differ from the copy's (`identical`). Only those rows are fingerprinted and looked up
-  /// in the snapshot. The count row counts the copy, which holds the snapshot's keys.
+  /// in the snapshot: with `fewRows`, one index look-up each (PostgreSQL cannot know how few the
+  /// comparison leaves, and would otherwise sort or hash the whole snapshot for them). The count
+  /// row counts the copy, which holds the snapshot's keys.
   public static func copySelect(
     _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
-    copy: WarehouseCopy
+    copy: WarehouseCopy, fewRows: Bool
   ) -> (sql: String, modelOffset: Int) {
     let quoted = columns.map(PostgresConnection.quoteIdentifier)
     let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
@@ -106,7 +108,7 @@ public enum WarehouseDiffQuery {
           OR NOT (\(identical(quoted, types: copy.types)))\(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
         OFFSET 0) AS d
         LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e
-          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)) AS s ON true
+          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)\(fewRows ? " OFFSET 0" : "")) AS s ON true
         UNION ALL
         SELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)
         ) AS diff

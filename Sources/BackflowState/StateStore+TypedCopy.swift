@@ -71,7 +71,8 @@ extension StateStore {
     try stampTypedCopy(syncID: syncID, copy: copy, on: connection)
   }
 
-  /// Drops the copy and makes it again with the snapshot's keys, no values known.
+  /// Drops the copy and makes it again with the snapshot's keys, no values known; the rows whose
+  /// values are not known are indexed, so a plan tells at once whether there are any.
   private func rebuildTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws {
     let copyTable = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
     let columns = copy.types.enumerated().map { ", \(TypedCopy.column($0.offset)) \($0.element)" }.joined()
@@ -79,6 +80,7 @@ extension StateStore {
       """
       DROP TABLE IF EXISTS \(copyTable);
       CREATE TABLE \(copyTable) ("backflow key" \(copy.keyType) PRIMARY KEY\(columns), "backflow known" boolean NOT NULL);
+      CREATE INDEX ON \(copyTable) ("backflow key") WHERE NOT "backflow known";
       INSERT INTO \(copyTable) ("backflow key", "backflow known")
       SELECT row_key::\(Self.bareType(copy.keyType)), false FROM \(try table("snapshots")) WHERE sync_id = \(syncID)
       """)
