@@ -82,7 +82,7 @@ struct WarehouseDiffTests {
     guard Backend.postgres.available else { return }
     let scenario = try scenario()
     let first = try await scenario.apply()
-    #expect(first.allSatisfy { $0.succeeded })
+    #expect(first.allSatisfy { $0.succeeded }, "\(first)")
     try scenario.sql(Self.churn)
 
     let (plan, rows) = try expectSamePlans(scenario)
@@ -189,7 +189,7 @@ struct WarehouseDiffTests {
     let streamed = try plan(scenario, diffsInWarehouse: false)
     for (sync, other) in zip(warehouse.plan.syncs, streamed.plan.syncs) {
       #expect(sync.name == other.name, sourceLocation: sourceLocation)
-      #expect(sync.warnings == other.warnings, sourceLocation: sourceLocation)
+      #expect(sync.warnings.filter { !$0.hasPrefix("typed copy:") } == other.warnings, sourceLocation: sourceLocation)
       #expect(sync.data.map(summary) == other.data.map(summary), sourceLocation: sourceLocation)
       #expect(sync.data?.diffedInWarehouse == inWarehouse, sourceLocation: sourceLocation)
       #expect(other.data?.diffedInWarehouse == false, sourceLocation: sourceLocation)
@@ -222,8 +222,13 @@ struct WarehouseDiffTests {
     rows.filter(isUnkeyed).map { "\($0)" }.sorted()
   }
 
+  /// The rows with a key, less the unchanged ones a plan through the typed copy lists for apply
+  /// to record in it.
   func keyed(_ rows: [PlannedRow]) -> [PlannedRow] {
-    rows.filter { !isUnkeyed($0) }
+    rows.filter { row in
+      if case .unchanged = row { return false }
+      return !isUnkeyed(row)
+    }
   }
 
   func isUnkeyed(_ row: PlannedRow) -> Bool {
