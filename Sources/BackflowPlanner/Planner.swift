@@ -233,11 +233,28 @@ public final class Planner {
         sql, relation: sql.table, key: key, columns: columns, signature: signature,
         snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count, copy: warehouseCopy))
     }
-    if data.typedCopy != nil, !stream.comparedWithCopy {
+    // A copy apply must rewrite or fill counts as a change, as a stale planning copy does, so
+    // that apply runs the sync even with no rows to send; one the source may not read does not
+    // (apply could do nothing about it).
+    switch stream.typedCopy {
+    case let .compared(lacking)? where lacking > 0:
+      data.rewritesPlanningCopy = true
+      warnings.append(
+        "typed copy: \(plural(lacking, "row")) of the copy of this sync's snapshot \(lacking == 1 ? "has" : "have") no "
+          + "values yet (the copy was rebuilt): they were fingerprinted in the database, and apply records their values")
+    case .behind?:
+      data.rewritesPlanningCopy = true
       warnings.append(
         "typed copy: the copy of this sync's snapshot is missing or out of date (its columns, their types or the "
-          + "mappings changed, or the snapshot was written without it), or the source's role may not read it: every "
-          + "row was fingerprinted in the database instead; the next apply rewrites the copy")
+          + "mappings changed, or the snapshot was written without it): every row was fingerprinted in the database "
+          + "instead; apply rewrites the copy")
+    case .unreadable?:
+      warnings.append(
+        "typed copy: the source's role may not read the copy of this sync's snapshot (it needs SELECT on "
+          + "backflow_state.typed_copies, backflow_state.snapshot_versions and "
+          + "\(StateStore.typedCopyTable(syncID: syncID))): every row was fingerprinted in the database instead")
+    case .compared?, nil:
+      break
     }
     return stream
   }

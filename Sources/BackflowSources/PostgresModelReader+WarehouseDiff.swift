@@ -41,7 +41,8 @@ extension PostgresModelReader: WarehouseDiffing {
       try? connection.execute("ROLLBACK")
       throw sourceError(error, modelOffset: search.modelOffset, model: model)
     }
-    let throughCopy = try snapshot.copy.map(copyIsCurrent) ?? false
+    let finding = try snapshot.copy.map(typedCopyFinding)
+    let throughCopy = if case .compared = finding { true } else { false }
     if throughCopy, unique {
       // Both sides have an index on the key: a merge join reads them in order and hashes
       // nothing (at 1M rows, about half the time of the hash join the planner prefers).
@@ -51,7 +52,7 @@ extension PostgresModelReader: WarehouseDiffing {
       if let copy = snapshot.copy, throughCopy {
         WarehouseDiffQuery.copySelect(
           model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot, copy: copy,
-          fewRows: try !copyLacksValues(copy))
+          fewRows: finding == .compared(lacking: 0))
       } else {
         WarehouseDiffQuery.select(model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot)
       }
@@ -61,7 +62,7 @@ extension PostgresModelReader: WarehouseDiffing {
     do {
       diff = PostgresDiffStream(
         stream: try connection.copyOut(sql), connection: connection, kinds: columns.map { Kind(oid: types[$0] ?? 0) },
-        queryTimeout: queryTimeout, comparedWithCopy: throughCopy)
+        queryTimeout: queryTimeout, typedCopy: finding)
     } catch let error as PostgresError {
       try? connection.execute("ROLLBACK")
       throw sourceError(error, modelOffset: modelOffset, model: model)
@@ -86,24 +87,25 @@ extension PostgresModelReader: WarehouseDiffing {
     return TypedCopyLayout(keyType: keyType, types: copied, settings: settings.first?.first.flatMap { $0 } ?? "")
   }
 
-  /// Whether some of the copy's rows have no values yet (after a rebuild), so that the diff will
-  /// return them all.
-  private func copyLacksValues(_ copy: WarehouseCopy) throws -> Bool {
-    try connection.query("SELECT EXISTS (SELECT FROM \(copy.table) WHERE NOT \"backflow known\")", []).first?.first == "t"
-  }
-
   /// Whether the copy mirrors the snapshot in this transaction's view, so that no apply can slip
-  /// between the check and the diff; a check that fails (no privilege, no table) means no.
-  private func copyIsCurrent(_ copy: WarehouseCopy) throws -> Bool {
+  /// between the check and the diff, and how many of its rows have no values yet (after a
+  /// rebuild: the diff returns them all). A check that fails otherwise than for a missing table
+  /// (no privilege) means the copy is not readable.
+  private func typedCopyFinding(_ copy: WarehouseCopy) throws -> TypedCopyFinding {
     try connection.execute("SAVEPOINT backflow_copy_check")
+    let stamp: [String?]?
     do {
-      let current = try !connection.query(copy.check, []).isEmpty
+      stamp = try connection.query(copy.check, []).first
       try connection.execute("RELEASE SAVEPOINT backflow_copy_check")
-      return current
     } catch {
       try connection.execute("ROLLBACK TO SAVEPOINT backflow_copy_check")
-      return false
+      return (error as? PostgresError)?.sqlState == "42P01" ? .behind : .unreadable
     }
+    guard let stamp else { return .behind }
+    guard stamp.first == "t" else { return .unreadable }
+    guard stamp.last == "t" else { return .behind }
+    let lacking = try connection.query("SELECT count(*) FROM \(copy.table) WHERE NOT \"backflow known\"", [])
+    return .compared(lacking: lacking.first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0)
   }
 
   /// Whether `table`'s key column alone has a unique index that covers every row `SELECT *`
@@ -132,17 +134,17 @@ private final class PostgresDiffStream: WarehouseDiffStream {
   private let kinds: [PostgresModelReader.Kind]
   private let queryTimeout: Interval?
   private(set) var snapshotRows = 0
-  let comparedWithCopy: Bool
+  let typedCopy: TypedCopyFinding?
 
   init(
     stream: PostgresCopyOut, connection: PostgresConnection, kinds: [PostgresModelReader.Kind], queryTimeout: Interval?,
-    comparedWithCopy: Bool
+    typedCopy: TypedCopyFinding?
   ) {
     self.stream = stream
     self.connection = connection
     self.kinds = kinds
     self.queryTimeout = queryTimeout
-    self.comparedWithCopy = comparedWithCopy
+    self.typedCopy = typedCopy
   }
 
   deinit {

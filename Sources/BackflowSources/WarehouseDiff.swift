@@ -45,7 +45,9 @@ public struct WarehouseCopy: Sendable {
   /// The copy's table: `"backflow key"`, then one column per planned column
   /// (`TypedCopyColumns.name`), then `"backflow known"`.
   public var table: String
-  /// A query that returns a row only while the copy mirrors the snapshot and may be read.
+  /// A query of one row of two booleans when the copy is stamped: whether the session may read
+  /// the copy, and whether it mirrors the snapshot. No row when it was never stamped; a missing
+  /// copy, or missing stamps, make it fail as an undefined table (SQLSTATE 42P01).
   public var check: String
   /// Whether the key is kept as text (compared by its bytes) rather than in the model's type.
   public var textKey: Bool
@@ -103,14 +105,31 @@ public protocol WarehouseDiffStream: AnyObject {
   /// warehouse cannot compute those and compares fingerprints of its own (Spark), so its diff
   /// only narrows the rows down and Backflow classifies them (docs/decisions.md, "Planning").
   var fingerprintsAreBackflows: Bool { get }
-  /// Whether the model was compared with the sync's typed copy rather than fingerprinted whole.
-  var comparedWithCopy: Bool { get }
+  /// What the diff found of the sync's typed copy; `nil` when it was given none.
+  var typedCopy: TypedCopyFinding? { get }
   func next() throws -> WarehouseDiffRow?
 }
 
 extension WarehouseDiffStream {
   public var fingerprintsAreBackflows: Bool { true }
-  public var comparedWithCopy: Bool { false }
+  public var typedCopy: TypedCopyFinding? { nil }
+
+  /// Whether the model was compared with the sync's typed copy rather than fingerprinted whole.
+  public var comparedWithCopy: Bool {
+    if case .compared = typedCopy { true } else { false }
+  }
+}
+
+/// What a warehouse diff found of the sync's typed copy (`WarehouseCopy`).
+public enum TypedCopyFinding: Sendable, Equatable {
+  /// The model was compared with it; `lacking` of its rows have no values yet (it was rebuilt),
+  /// so those rows came back to be fingerprinted.
+  case compared(lacking: Int)
+  /// Missing, or stamped for other columns, types or mappings, or for another snapshot version:
+  /// not read, and every row was fingerprinted.
+  case behind
+  /// The session may not read it (or could not tell): not read, and every row was fingerprinted.
+  case unreadable
 }
 
 /// A model row joined with the snapshot entry of its key; either side may be missing.

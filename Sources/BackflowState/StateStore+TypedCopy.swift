@@ -11,13 +11,15 @@ extension StateStore {
   /// The copy's table, as a connection to the store's PostgreSQL database names it.
   public static func typedCopyTable(syncID: Int) -> String { "backflow_state.typed_copy_\(syncID)" }
 
-  /// A query of one row and column when `syncID`'s copy is stamped `stamp` at the snapshot's
-  /// current version and the session may read it; no row otherwise.
+  /// The check a plan makes of `syncID`'s copy (`WarehouseCopy.check`): when it is stamped, one
+  /// row saying whether the session may read the copy and whether its stamp is `stamp` at the
+  /// snapshot's current version (0 for a snapshot never written, as `typedCopyIsCurrent` counts).
   public static func typedCopyCheck(syncID: Int, stamp: String) -> String {
     """
-    SELECT 1 FROM backflow_state.typed_copies t JOIN backflow_state.snapshot_versions v USING (sync_id)
-    WHERE t.sync_id = \(syncID) AND t.version = v.version AND t.stamp = \(literal(stamp))
-      AND has_table_privilege('\(typedCopyTable(syncID: syncID))', 'SELECT')
+    SELECT has_table_privilege('\(typedCopyTable(syncID: syncID))', 'SELECT'),
+      t.version = coalesce(v.version, 0) AND t.stamp = \(literal(stamp))
+    FROM backflow_state.typed_copies t LEFT JOIN backflow_state.snapshot_versions v USING (sync_id)
+    WHERE t.sync_id = \(syncID)
     """
   }
 

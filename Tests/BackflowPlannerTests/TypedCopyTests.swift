@@ -109,6 +109,7 @@ struct TypedCopyTests {
     let staleSync = try stale.sync("things_to_crm")
     #expect(staleSync.data?.comparedWithCopy == false && staleSync.data?.change == 1 && staleSync.data?.add == 1)
     #expect(staleSync.warnings.contains { $0.hasPrefix("typed copy: the copy of this sync's snapshot is missing or out of date") })
+    #expect(staleSync.data?.rewritesPlanningCopy == true)
 
     // Apply rebuilds it with every key and no values, then records those of the rows it sends
     // (1 changed, 7 added); the next plan fingerprints the others and lists them for the apply
@@ -118,20 +119,29 @@ struct TypedCopyTests {
     let (rebuilt, rebuiltRows) = try diff.expectSamePlans(scenario)
     #expect(try rebuilt.sync("things_to_crm").data?.comparedWithCopy == true)
     #expect(unchangedKeys(rebuiltRows) == ["10", "2", "3", "4", "5", "6"])
-    #expect(try rebuilt.sync("things_to_crm").warnings.isEmpty)
+    // A copy that lacks values is read, and is a change: apply is to fill it.
+    #expect(
+      try rebuilt.sync("things_to_crm").warnings == [
+        "typed copy: 6 rows of the copy of this sync's snapshot have no values yet (the copy was rebuilt): they were "
+          + "fingerprinted in the database, and apply records their values"
+      ])
+    #expect(try rebuilt.sync("things_to_crm").data?.rewritesPlanningCopy == true)
     let refreshed = try await scenario.apply()
     let counts = try copyRows(scenario)
     #expect(counts == (8, 8, 8), "\(counts) \(refreshed)")
-    #expect(unchangedKeys(try diff.expectSamePlans(scenario).rows).isEmpty)
+    let (filled, filledRows) = try diff.expectSamePlans(scenario)
+    #expect(unchangedKeys(filledRows).isEmpty)
+    #expect(try filled.sync("things_to_crm").warnings.isEmpty && !filled.hasChanges)
 
     // A copy dropped by hand, and one made for other mappings, are not read either.
     try scenario.sql("drop table backflow_state.typed_copy_\(id)")
-    #expect(try diff.expectSamePlans(scenario).plan.sync("things_to_crm").data?.comparedWithCopy == false)
+    let dropped = try diff.expectSamePlans(scenario).plan.sync("things_to_crm").data
+    #expect(dropped?.comparedWithCopy == false && dropped?.rewritesPlanningCopy == true)
     try await scenario.apply()
     #expect(try diff.expectSamePlans(scenario).plan.sync("things_to_crm").data?.comparedWithCopy == true)
     scenario.write(["syncs/things_to_crm.yaml": Self.sync.replacingOccurrences(of: "to: ratio", with: "to: rate")])
     let remapped = try diff.expectSamePlans(scenario).plan.sync("things_to_crm")
-    #expect(remapped.data?.comparedWithCopy == false && remapped.data?.change == 8)
+    #expect(remapped.data?.comparedWithCopy == false && remapped.data?.change == 8 && remapped.data?.rewritesPlanningCopy == true)
   }
 
   /// A row the destination refuses keeps its snapshot entry, and its copy keeps the values that

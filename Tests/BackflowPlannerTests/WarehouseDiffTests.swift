@@ -176,7 +176,21 @@ struct WarehouseDiffTests {
     let data = try #require(try scenario.plan().sync().data)
     #expect(!data.diffedInWarehouse && data.unchanged == 1)
     try scenario.sql("grant usage on schema backflow_state to \(role); grant select on backflow_state.snapshots to \(role)")
-    #expect(try scenario.plan().sync().data?.diffedInWarehouse == true)
+    // Without SELECT on the typed copy the plan diffs by fingerprints, and that is no change:
+    // apply could not let the role read it.
+    let unread = try scenario.plan().sync()
+    #expect(unread.data?.diffedInWarehouse == true && unread.data?.comparedWithCopy == false)
+    #expect(unread.data?.rewritesPlanningCopy == false && !unread.hasChanges)
+    #expect(
+      unread.warnings == [
+        "typed copy: the source's role may not read the copy of this sync's snapshot (it needs SELECT on "
+          + "backflow_state.typed_copies, backflow_state.snapshot_versions and backflow_state.typed_copy_1): every row "
+          + "was fingerprinted in the database instead"
+      ])
+    try scenario.sql(
+      "grant select on backflow_state.typed_copies, backflow_state.snapshot_versions, backflow_state.typed_copy_1 to \(role)")
+    let read = try scenario.plan().sync()
+    #expect(read.data?.comparedWithCopy == true && read.warnings.isEmpty && !read.hasChanges)
   }
 
   /// Plans `scenario` diffing in the warehouse and streaming, expects the same plan and rows, and
