@@ -254,7 +254,7 @@ private struct JSONParser {
     if whole, let integer = JSONValue.integer(utf8: digits) { return .int(integer) }
     let text = String(decoding: digits, as: UTF8.self)
     guard !text.isEmpty, Double(text) != nil else { throw failure("expected a value") }
-    if whole, let integer = Int(text) { return .int(integer) }
+    if whole, digits.count > 18, let integer = Int(text) { return .int(integer) }
     return .number(text)
   }
 
@@ -326,7 +326,8 @@ private struct JSONParser {
 
 extension JSONValue {
   /// `-?[0-9]+` that fits `Int`, read without making a string: what `Int(text)` accepts of JSON's
-  /// whole numbers (it also takes leading zeros, which `Double` does too).
+  /// whole numbers (it also takes leading zeros, which `Double` does too), less a negative zero,
+  /// which stays a number so that a float's `-0` keeps its sign.
   public static func integer(utf8 digits: UnsafeBufferPointer<UInt8>) -> Int? {
     guard !digits.isEmpty, digits.count <= 18 else { return nil }
     let negative = digits[0] == UInt8(ascii: "-")
@@ -339,6 +340,7 @@ extension JSONValue {
       value = value * 10 + Int(digit)
       index += 1
     }
+    if negative, value == 0 { return nil }
     return negative ? -value : value
   }
 }

@@ -112,11 +112,12 @@ public final class Engine {
         var header: [(String, JSONValue)] = [("name", .string(name)), ("config_action", .string("create"))]
         var columns: [String] = []
         // A sync planned without rows (disabled) only has its config recorded.
-        if let modelColumns = try stream.start(name) {
+        if let started = try stream.start(name) {
           // What a plan file's header says of a new sync (`DataCounts`); the counts grow as rows are read.
           let mirror = project.sync(named: name)?.mode.value == .mirror
           header += [("basis", .string(DataPlan.Basis.previous.rawValue)), ("sweep", .bool(mirror))]
-          columns = modelColumns
+          if let copy = started.copy { header.append(("typed_copy", copy.json)) }
+          columns = started.columns
         }
         outcome = await apply(
           .object(header), rows: PlannedRows(source: stream.rows(of: name, columns: columns), file: nil), commit: commit,
@@ -316,11 +317,14 @@ public final class Engine {
             if data.pending != nil { try state.setPending(nil, syncID: id) }
           }
         }
+        // A copy out of step with the snapshot is rebuilt before the run's first write
+        // (docs/state.md), also when the run writes nothing.
+        if let copy = data.copy { try state.prepareTypedCopy(syncID: id, copy: copy) }
         planning = planningLedger(sync, syncID: id, notes: &notes)
         syncRun = try SyncRun(
           sync: sync, run: run, rows: rows.source, sweep: data.sweep, connector: connector, ledger: planning ?? state,
           changelog: spool, plannedAsRead: rows.file == nil, cancellation: cancellation, clock: SystemPacingClock(),
-          jsonColumns: project.jsonColumns(of: sync),
+          jsonColumns: project.jsonColumns(of: sync), copy: data.copy,
           progress: { observer?.syncProgress(sync.name.value, run: $0) })
       } catch {
         // A connector is always finished: it holds connections and clients.
@@ -473,6 +477,7 @@ private struct DataCounts {
   var recorded: Int
   var previousRows: Int
   var sweep: Bool
+  var copy: TypedCopy?
 
   /// What the run is to account for: rejected rows count as planned additions that fail.
   var planned: OperationCounts { OperationCounts(add: add + rejected, change: change, remove: remove) }
@@ -491,6 +496,7 @@ private struct DataCounts {
     recorded = count("recorded")
     previousRows = count("previous_rows")
     sweep = plan["sweep"] == .bool(true)
+    copy = TypedCopy(json: plan["typed_copy"])
   }
 }
 

@@ -1,4 +1,5 @@
 import BackflowPlanner
+import BackflowState
 import Foundation
 
 /// New syncs' planned rows, handed from the planner, which runs on a thread of its own, to the runs
@@ -14,7 +15,7 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
   // `chunk` and `sync` are used only on `queue`, the planner's thread.
 
   private enum Item {
-    case begin(sync: String, columns: [String])
+    case begin(sync: String, columns: [String], copy: TypedCopy?)
     case rows(sync: String, [PlannedRow])
     /// The sync is planned, or why its plan failed.
     case end(sync: String, failure: (any Error)?)
@@ -66,10 +67,10 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
 
   // MARK: The planner's side
 
-  func begin(sync: String, columns: [String]) throws {
+  func begin(sync: String, columns: [String], copy: TypedCopy?) throws {
     flush()
     self.sync = sync
-    put(.begin(sync: sync, columns: columns), of: sync)
+    put(.begin(sync: sync, columns: columns, copy: copy), of: sync)
   }
 
   func write(_ row: PlannedRow) throws {
@@ -121,10 +122,10 @@ final class PlanStream: PlannedRowSink, @unchecked Sendable {
   /// Waits until the planner starts on `name`'s rows, skipping what is left of syncs before it:
   /// the model columns of its rows, or `nil` when it was planned without rows (disabled). Throws
   /// when its plan failed before its first row.
-  func start(_ name: String) throws -> [String]? {
+  func start(_ name: String) throws -> (columns: [String], copy: TypedCopy?)? {
     while let item = take() {
       switch item {
-      case let .begin(sync, columns) where sync == name: return columns
+      case let .begin(sync, columns, copy) where sync == name: return (columns, copy)
       case let .end(sync, failure) where sync == name:
         if let failure { throw failure }
         return nil

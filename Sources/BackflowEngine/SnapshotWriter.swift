@@ -10,11 +10,17 @@ public struct SnapshotAdvance: Sendable, Equatable {
   /// Removed rows that the destination let go of.
   public var removedKeys: [String] = []
   public var failures: [FailedRow] = []
+  /// The sync's typed copy, which changes with the snapshot; the entries carry its values.
+  public var copy: TypedCopy?
+  /// Unchanged rows whose values the typed copy lacked.
+  public var refreshed: [SnapshotEntry] = []
 
-  public init() {}
+  public init(copy: TypedCopy? = nil) {
+    self.copy = copy
+  }
 
-  public var isEmpty: Bool { entries.isEmpty && newEntries.isEmpty && removedKeys.isEmpty && failures.isEmpty }
-  var size: Int { entries.count + newEntries.count + removedKeys.count }
+  public var isEmpty: Bool { size == 0 && failures.isEmpty }
+  var size: Int { entries.count + newEntries.count + removedKeys.count + refreshed.count }
 }
 
 /// Where a run records what arrived. The state store in production; memory in the batch loop's
@@ -33,7 +39,8 @@ extension StateStore: RunLedger {
     try transaction {
       if advance.size > 0 {
         try updateSnapshot(
-          syncID: syncID, entries: advance.entries, removedKeys: advance.removedKeys, newEntries: advance.newEntries)
+          syncID: syncID, entries: advance.entries, removedKeys: advance.removedKeys, newEntries: advance.newEntries,
+          copy: advance.copy, refreshed: advance.refreshed)
       }
       try recordFailures(advance.failures, runID: runID, syncID: syncID)
     }

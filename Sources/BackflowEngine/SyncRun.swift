@@ -21,6 +21,8 @@ public final class SyncRun {
     var destinationID: String?
     /// The plan file's row, kept only when the run writes a changelog.
     var row: PlannedRow?
+    /// The planned columns' text, kept only when the sync has a typed copy.
+    var values: [String?]?
   }
 
   enum PlannedOperation: String, Sendable {
@@ -55,7 +57,11 @@ public final class SyncRun {
   /// Whether the rows are planned as they are read (`PlanStream`), so the run's planned counts
   /// grow as it reads them instead of coming from a plan file's header.
   private let plannedAsRead: Bool
-  private static let passes = [["remove"], ["add", "change", "record", "reject"]]
+  /// The operations read in each pass; a sync with a typed copy also reads the unchanged rows
+  /// its copy lacked values for.
+  private var passes: [[String]] {
+    [["remove"], ["add", "change", "record", "reject"] + (copy == nil ? [] : ["unchanged"])]
+  }
   /// The pass being read, and how many passes are done: where a stopped run's unsent rows are.
   private var passRows: (any PlannedRowReader)?
   private var passesDone = 0
@@ -75,7 +81,9 @@ public final class SyncRun {
   /// State changes not yet written: per batch, or at the end for destinations that write at finish.
   /// Added rows are new entries (the plan found them absent, and a run's keys are unique), and so
   /// are recorded ones (a CDC reset clears the snapshot first).
-  private var advance = SnapshotAdvance()
+  private var advance: SnapshotAdvance
+  /// The sync's typed copy, whose values change with the snapshot's entries.
+  private let copy: TypedCopy?
 
   /// - Parameters:
   ///   - run: the run as the state store started it, with its planned counts.
@@ -85,11 +93,11 @@ public final class SyncRun {
   public convenience init(
     sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
     ledger: any RunLedger, cancellation: Cancellation, clock: any PacingClock, jsonColumns: [String] = [],
-    progress: @escaping (RunRecord) -> Void = { _ in }
+    copy: TypedCopy? = nil, progress: @escaping (RunRecord) -> Void = { _ in }
   ) throws {
     try self.init(
       sync: sync, run: run, rows: rows, sweep: sweep, connector: connector, ledger: ledger, changelog: nil,
-      cancellation: cancellation, clock: clock, jsonColumns: jsonColumns, progress: progress)
+      cancellation: cancellation, clock: clock, jsonColumns: jsonColumns, copy: copy, progress: progress)
   }
 
   /// With `changelog`, every row's outcome is also written for the sync logs; with `plannedAsRead`,
@@ -97,9 +105,11 @@ public final class SyncRun {
   init(
     sync: Sync, run: RunRecord, rows: any PlannedRowSource, sweep: Bool, connector: any DestinationConnector,
     ledger: any RunLedger, changelog: ChangelogSpool?, plannedAsRead: Bool = false, cancellation: Cancellation,
-    clock: any PacingClock, jsonColumns: [String], progress: @escaping (RunRecord) -> Void
+    clock: any PacingClock, jsonColumns: [String], copy: TypedCopy?, progress: @escaping (RunRecord) -> Void
   ) throws {
     self.sync = sync
+    self.copy = copy
+    advance = SnapshotAdvance(copy: copy)
     self.plannedAsRead = plannedAsRead
     self.changelog = changelog
     self.run = run
@@ -163,7 +173,7 @@ public final class SyncRun {
   private func sendAll(sweeping sweeper: (any DestinationSweep)?) async throws {
     let connector = connector
     let limit = max(1, sync.batch.concurrency.value)
-    for operations in Self.passes {
+    for operations in passes {
       let rows = try rows.rows(operations)
       passRows = rows
       await withTaskGroup(of: BatchResult.self) { group in
@@ -257,10 +267,18 @@ public final class SyncRun {
       return nil
     case let .record(planned):
       advance.newEntries.append(
-        SnapshotEntry(key: planned.key ?? "", fingerprint: planned.fingerprint, matchValue: mapper.matchValue(of: planned.values)))
+        SnapshotEntry(
+          key: planned.key ?? "", fingerprint: planned.fingerprint, matchValue: mapper.matchValue(of: planned.values),
+          values: copyValues(planned)))
       try flushStateIfLarge()
       return nil
-    case .unchanged:
+    case let .unchanged(planned):
+      // Listed for the typed copy (or the sync logs): nothing is sent.
+      if copy != nil {
+        advance.refreshed.append(
+          SnapshotEntry(key: planned.key ?? "", fingerprint: planned.fingerprint, values: copyValues(planned)))
+        try flushStateIfLarge()
+      }
       return nil
     case let .remove(entry):
       let ref = PlannedRef(operation: .remove, key: entry.key, fingerprint: entry.fingerprint, matchValue: nil, row: changelogRow)
@@ -270,7 +288,7 @@ public final class SyncRun {
       let operation: PlannedOperation = if case .add = row { .add } else { .change }
       let ref = PlannedRef(
         operation: operation, key: planned.key, fingerprint: planned.fingerprint,
-        matchValue: mapper.matchValue(of: planned.values), row: changelogRow)
+        matchValue: mapper.matchValue(of: planned.values), row: changelogRow, values: copyValues(planned))
       guard let destinationOperation = sync.destinationOperation(for: operation) else { return skip(ref) }
       do {
         return add(try mapper.record(key: planned.key ?? "", values: planned.values), ref, to: destinationOperation)
@@ -282,6 +300,20 @@ public final class SyncRun {
         log(ref, .failed, reason: FailureKind.message(of: error))
         unsent += 1
         return nil
+      }
+    }
+  }
+
+  /// The row's values as the typed copy records them; `nil` without one. A `jsonb` value read
+  /// back from a plan file may have become a plain string, number or boolean: it goes as JSON.
+  private func copyValues(_ planned: FingerprintedRow) -> [String?]? {
+    guard let copy else { return nil }
+    return zip(planned.values, copy.types).map { value, type in
+      guard type == "jsonb" else { return value.text }
+      return switch value {
+      case let .string(text): JSONValue.quoted(text)
+      case let .bool(flag): flag ? "true" : "false"
+      default: value.text
       }
     }
   }
@@ -368,7 +400,8 @@ public final class SyncRun {
       if let key = ref.key { advance.removedKeys.append(key) }
     } else if let key = ref.key {
       let entry = SnapshotEntry(
-        key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue, destinationID: ref.destinationID)
+        key: key, fingerprint: ref.fingerprint, matchValue: ref.matchValue, destinationID: ref.destinationID,
+        values: ref.values)
       if ref.operation == .add { advance.newEntries.append(entry) } else { advance.entries.append(entry) }
     }
   }
@@ -391,7 +424,7 @@ public final class SyncRun {
     }
     pending.removeAll()
     if let passRows { try changelog.appendAborted(passRows) }
-    for operations in Self.passes.dropFirst(passesDone + (passRows == nil ? 0 : 1)) {
+    for operations in passes.dropFirst(passesDone + (passRows == nil ? 0 : 1)) {
       try changelog.appendAborted(rows.rows(operations))
     }
   }
@@ -405,7 +438,7 @@ public final class SyncRun {
   private func writeState(waiting: Bool = false) throws {
     if !advance.isEmpty {
       try writer.write(advance)
-      advance = SnapshotAdvance()
+      advance = SnapshotAdvance(copy: copy)
     }
     if waiting { try writer.drain() }
   }

@@ -1,5 +1,6 @@
 import BackflowConfig
 import BackflowSources
+import BackflowState
 
 extension Plan {
   /// The documented JSON form (docs/plan-format.md); a plan file's header adds each sync's config.
@@ -82,8 +83,25 @@ extension SyncPlan {
     if includingConfig {
       members += [("serial", count(serial)), ("config_hash", config.map { .string($0.hash) } ?? .null)]
       members.append(("config", config?.json ?? .null))
+      if let copy = data?.typedCopy { members.append(("typed_copy", copy.json)) }
     }
     return .object(members)
+  }
+}
+
+extension TypedCopy {
+  /// As a plan's sync names it (`typed_copy`), for apply to keep.
+  public var json: JSONValue {
+    .object([("key_type", .string(keyType)), ("types", .array(types.map(JSONValue.string))), ("stamp", .string(stamp))])
+  }
+
+  public init?(json: JSONValue?) {
+    guard case let .string(keyType)? = json?["key_type"], case let .array(types)? = json?["types"],
+      case let .string(stamp)? = json?["stamp"]
+    else { return nil }
+    let names = types.compactMap { if case let .string(name) = $0 { name } else { nil } }
+    guard names.count == types.count else { return nil }
+    self.init(keyType: keyType, types: names, stamp: stamp)
   }
 }
 

@@ -105,9 +105,14 @@ public struct DataPlan: Sendable, Equatable {
   /// Whether the model was diffed inside its warehouse (the state store's database, or the
   /// source's `planning:` schema), so that only the rows that differ were read from it.
   public var diffedInWarehouse = false
-  /// Whether the warehouse's copy of the snapshot (`planning:`) is missing or behind the state
-  /// store's: apply then runs the sync, even with no rows to send, so that the copy is written.
+  /// Whether a copy kept for planning is missing or behind the state store's snapshot: the
+  /// warehouse's copy (`planning:`), or the typed copy, also when it lacks some rows' values.
+  /// Apply then runs the sync, even with no rows to send, so that the copy is written.
   public var rewritesPlanningCopy = false
+  /// The typed copy apply keeps of the sync's snapshot, when it keeps one (docs/state.md).
+  public var typedCopy: TypedCopy?
+  /// Whether the warehouse compared the model with that copy rather than fingerprinting it whole.
+  public var comparedWithCopy = false
 
   public func count(_ operation: Operation) -> Int {
     switch operation {

@@ -29,7 +29,7 @@ public final class PlanFileWriter: PlannedRowSink {
     try? FileManager.default.removeItem(at: rowsURL)
   }
 
-  public func begin(sync: String, columns: [String]) throws {
+  public func begin(sync: String, columns: [String], copy: TypedCopy?) throws {
     self.sync = sync
     self.columns = columns
     syncPrefix = Array(("{\"sync\":" + JSONValue.quoted(sync) + ",\"op\":").utf8)
@@ -42,22 +42,22 @@ public final class PlanFileWriter: PlannedRowSink {
 
   public func write(_ row: PlannedRow) throws {
     switch row {
-    case let .add(planned), let .change(planned), let .record(planned):
-      // The common rows are written straight as bytes, exactly as JSONValue renders them.
-      let operation = if case .add = row { "add" } else if case .change = row { "change" } else { "record" }
+    case let .add(planned), let .change(planned), let .record(planned), let .unchanged(planned):
+      // The common rows are written straight as bytes, exactly as JSONValue renders them. An
+      // unchanged row's fingerprint is what a typed copy checks before recording its values.
+      let operation =
+        switch row {
+        case .add: "add"
+        case .change: "change"
+        case .record: "record"
+        default: "unchanged"
+        }
       buffer.append(contentsOf: syncPrefix)
       Self.appendQuoted(operation, to: &buffer)
       buffer.append(contentsOf: #","key":"#.utf8)
       Self.appendQuoted(planned.key ?? "", to: &buffer)
       buffer.append(contentsOf: #","fingerprint":"#.utf8)
       Self.appendQuoted(planned.fingerprint, to: &buffer)
-      buffer.append(contentsOf: #","fields":"#.utf8)
-      fieldsEncoder.append(planned.values, to: &buffer)
-      buffer.append(UInt8(ascii: "}"))
-    case let .unchanged(planned):
-      buffer.append(contentsOf: syncPrefix)
-      buffer.append(contentsOf: #""unchanged","key":"#.utf8)
-      Self.appendQuoted(planned.key ?? "", to: &buffer)
       buffer.append(contentsOf: #","fields":"#.utf8)
       fieldsEncoder.append(planned.values, to: &buffer)
       buffer.append(UInt8(ascii: "}"))
@@ -232,8 +232,8 @@ public struct PlanFileSource: PlannedRowSource {
 /// One sync's rows of a plan file, optionally only some operations, decoded into the
 /// `PlannedRow`s `PlanFileWriter` wrote, without parsing the lines it skips.
 ///
-/// What the file does not hold reads back empty: the fingerprint of `reject` and `unchanged` rows
-/// (apply does not use it) and the key of an `unchanged` row with a NULL key (written as "").
+/// What the file does not hold reads back empty: the fingerprint of `reject` rows (apply does not
+/// use it) and the key of an `unchanged` row with a NULL key (written as "").
 public final class PlanFileRows: PlannedRowReader {
   private let lines: LineReader
   private let url: URL

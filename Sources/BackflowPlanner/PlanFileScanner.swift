@@ -19,11 +19,7 @@ struct PlanFileScanner {
   mutating func row(fields: PlanFileFields) -> PlannedRow? {
     guard !fields.columns.isEmpty, let operation = string() else { return nil }
     guard skip(#","key":"#), let key = string() else { return nil }
-    var fingerprint = ""
-    if operation != "unchanged" {
-      guard skip(#","fingerprint":"#), let text = string() else { return nil }
-      fingerprint = text
-    }
+    guard skip(#","fingerprint":"#), let fingerprint = string() else { return nil }
     guard skip(#","fields":"#), let values = values(fields), skip("}"), position == bytes.count else { return nil }
     return PlannedRow(operation: operation, FingerprintedRow(key: key, fingerprint: fingerprint, values: values))
   }
@@ -76,7 +72,7 @@ struct PlanFileScanner {
     if whole, let integer = JSONValue.integer(utf8: digits) { return .integer(Int64(integer)) }
     let text = String(decoding: digits, as: UTF8.self)
     guard !text.isEmpty, Double(text) != nil else { return nil }
-    if whole, let integer = Int64(text) { return .integer(integer) }
+    if whole, digits.count > 18, let integer = Int64(text) { return .integer(integer) }
     return .number(text)
   }
 

@@ -57,7 +57,8 @@ public protocol PlannedRowSource: Sendable {
 
 /// Receives a plan's rows as they are planned, so none has to be held in memory.
 public protocol PlannedRowSink: AnyObject {
-  /// Called before a sync's rows, with the model columns its rows' values are for.
-  func begin(sync: String, columns: [String]) throws
+  /// Called before a sync's rows, with the model columns its rows' values are for and the typed
+  /// copy apply keeps of its snapshot, if any.
+  func begin(sync: String, columns: [String], copy: TypedCopy?) throws
   func write(_ row: PlannedRow) throws
 }

@@ -117,6 +117,10 @@ public final class Planner {
     }
     let next: () throws -> RowComparison?
     var warehouse: WarehouseRowDiff?
+    // Sync logs list every row, so their plans read the model whole and keep no copy.
+    if !logging {
+      data.typedCopy = try typedCopy(model, reader: reader, sql: sql, columns: columns, signature: fingerprint.signature)
+    }
     // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
     // or records every row, and sync logs list every row unless they read them where they stay.
     if pending == nil, !keyChanged, !logging || snapshotRows != nil, let record,
@@ -143,7 +147,7 @@ public final class Planner {
       next = diff.next
     }
 
-    try sink?.begin(sync: sync.name.value, columns: columns)
+    try sink?.begin(sync: sync.name.value, columns: columns, copy: data.typedCopy)
     func emit(_ operation: DataPlan.Operation, _ key: String, _ row: PlannedRow) throws {
       if data.sampleKeys[operation, default: []].count < sampleSize { data.sampleKeys[operation, default: []].append(key) }
       try sink?.write(row)
@@ -179,7 +183,9 @@ public final class Planner {
           try emit(.change, key, .change(row))
         default:
           data.unchanged += 1
-          if logging { try sink?.write(.unchanged(row)) }
+          // Through the typed copy, an unchanged row comes back only when the copy lacks its
+          // values (or holds them in another binary form): apply records them.
+          if logging || warehouse?.comparedWithCopy == true { try sink?.write(.unchanged(row)) }
         }
       }
     }
@@ -191,6 +197,7 @@ public final class Planner {
       data.rowsQueried += kept
       data.previousRows += kept
       data.diffedInWarehouse = true
+      data.comparedWithCopy = warehouse.comparedWithCopy
     }
     warnings += rowWarnings(
       sync, model: model, data: data, config: config, applied: applied, pending: pending, keyChanged: keyChanged)
@@ -222,11 +229,59 @@ public final class Planner {
     guard let table = state.postgresSnapshotsTable, let snapshot = state.warehouseSnapshot(syncID: syncID),
       let diffing = try warehouseDiffing(for: model, reader: reader, table: table)
     else { return nil }
-    return try failing(model) {
+    let warehouseCopy = data.typedCopy.map {
+      WarehouseCopy(
+        table: StateStore.typedCopyTable(syncID: syncID), check: StateStore.typedCopyCheck(syncID: syncID, stamp: $0.stamp),
+        textKey: $0.keyType.hasPrefix("text"), types: $0.types)
+    }
+    let stream = try failing(model) {
       try diffing.diff(
         sql, relation: sql.table, key: key, columns: columns, signature: signature,
-        snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count))
+        snapshot: WarehouseSnapshot(entries: snapshot.entries, count: snapshot.count, copy: warehouseCopy))
     }
+    // A copy apply must rewrite or fill counts as a change, as a stale planning copy does, so
+    // that apply runs the sync even with no rows to send; one the source may not read does not
+    // (apply could do nothing about it).
+    switch stream.typedCopy {
+    case let .compared(lacking)? where lacking > 0:
+      data.rewritesPlanningCopy = true
+      warnings.append(
+        "typed copy: \(plural(lacking, "row")) of the copy of this sync's snapshot \(lacking == 1 ? "has" : "have") no "
+          + "values yet (the copy was rebuilt): they were fingerprinted in the database, and apply records their values")
+    case .behind?:
+      data.rewritesPlanningCopy = true
+      warnings.append(
+        "typed copy: the copy of this sync's snapshot is missing or out of date (its columns, their types or the "
+          + "mappings changed, or the snapshot was written without it): every row was fingerprinted in the database "
+          + "instead; apply rewrites the copy")
+    case .unreadable?:
+      warnings.append(
+        "typed copy: the source's role may not read the copy of this sync's snapshot (it needs SELECT on "
+          + "backflow_state.typed_copies, backflow_state.snapshot_versions and "
+          + "\(StateStore.typedCopyTable(syncID: syncID))): every row was fingerprinted in the database instead")
+    case .compared?, nil:
+      break
+    }
+    return stream
+  }
+
+  /// The typed copy apply keeps of the sync's snapshot (docs/state.md), when the model's source
+  /// can diff in the state store's database and holds the key and `columns` in types the copy
+  /// can keep.
+  private func typedCopy(
+    _ model: Model, reader: any ModelReader, sql: ModelSQL, columns: [String], signature: String
+  ) throws -> TypedCopy? {
+    // A store not created yet is asked only whether it is the model's database: the first apply
+    // creates it, and keeps the copy from its first rows.
+    guard state.isPostgres,
+      let diffing = try warehouseDiffing(for: model, reader: reader, table: state.postgresSnapshotsTable),
+      let layout = try failing(model, { try diffing.typedCopyLayout(sql, key: model.primaryKey.value, columns: columns) })
+    else { return nil }
+    let stamp = [
+      "typed copy 1", signature, "key " + layout.keyType, "columns " + zip(columns, layout.types).map { "\($0) \($1)" }.joined(separator: ", "),
+      "settings " + layout.settings,
+    ]
+    return TypedCopy(keyType: layout.keyType, types: layout.types, stamp: stamp.joined(separator: "\n"))
   }
 
   /// The diff against the warehouse's copy of the snapshot when that copy is the state store's
@@ -272,7 +327,7 @@ public final class Planner {
 
   /// The source of `model` when it can diff in the state store's database, which it reaches and
   /// may read `table` in; asked once per source, and any failure to tell means no.
-  private func warehouseDiffing(for model: Model, reader: any ModelReader, table: String) throws
+  private func warehouseDiffing(for model: Model, reader: any ModelReader, table: String?) throws
     -> (any WarehouseDiffing)?
   {
     guard diffsInWarehouse, let diffing = reader as? any WarehouseDiffing else { return nil }

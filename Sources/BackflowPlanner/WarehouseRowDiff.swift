@@ -36,6 +36,8 @@ final class WarehouseRowDiff {
 
   /// How many rows the snapshot held.
   var snapshotRows: Int { stream.snapshotRows }
+  /// Whether the warehouse compared the model with the sync's typed copy.
+  var comparedWithCopy: Bool { stream.comparedWithCopy }
 
   func next() throws -> RowComparison? {
     if !queue.isEmpty { return queue.removeFirst() }

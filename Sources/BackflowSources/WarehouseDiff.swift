@@ -4,8 +4,8 @@ import BackflowPostgres
 /// only the rows that differ leave it.
 public protocol WarehouseDiffing: ModelReader {
   /// Whether this source's connection reaches the database of the session `mark` names and may
-  /// read `table` there.
-  func reaches(_ mark: PostgresSessionMark, reading table: String) throws -> Bool
+  /// read `table` there (`nil`: a store not created yet, whose tables it cannot be asked about).
+  func reaches(_ mark: PostgresSessionMark, reading table: String?) throws -> Bool
 
   /// Diffs the model against a sync's snapshot, fingerprinting `columns` with `signature` as
   /// `Fingerprint` does. The state store says how to read the snapshot (`WarehouseSnapshot`), so
@@ -18,6 +18,10 @@ public protocol WarehouseDiffing: ModelReader {
   func diff(
     _ model: ModelSQL, relation: String?, key: String, columns: [String], signature: String, snapshot: WarehouseSnapshot
   ) throws -> any WarehouseDiffStream
+
+  /// How a typed copy would hold the model's key and `columns`; `nil` when a type is not one it
+  /// can hold (`TypedCopyColumns`).
+  func typedCopyLayout(_ model: ModelSQL, key: String, columns: [String]) throws -> TypedCopyLayout?
 }
 
 /// How a source reads one sync's snapshot from the state store's tables in its database.
@@ -26,10 +30,70 @@ public struct WarehouseSnapshot: Sendable {
   public var entries: String
   /// A query of one row and column: how many entries the sync has.
   public var count: String
+  /// The sync's typed copy, to compare the model with when it is current.
+  public var copy: WarehouseCopy?
 
-  public init(entries: String, count: String) {
+  public init(entries: String, count: String, copy: WarehouseCopy? = nil) {
     self.entries = entries
     self.count = count
+    self.copy = copy
+  }
+}
+
+/// Where the state store keeps a sync's typed copy (docs/state.md) and how to tell it is current.
+public struct WarehouseCopy: Sendable {
+  /// The copy's table: `"backflow key"`, then one column per planned column
+  /// (`TypedCopyColumns.name`), then `"backflow known"`.
+  public var table: String
+  /// A query of one row of two booleans when the copy is stamped: whether the session may read
+  /// the copy, and whether it mirrors the snapshot. No row when it was never stamped; a missing
+  /// copy, or missing stamps, make it fail as an undefined table (SQLSTATE 42P01).
+  public var check: String
+  /// Whether the key is kept as text (compared by its bytes) rather than in the model's type.
+  public var textKey: Bool
+  /// The SQL type of each column (`TypedCopyColumns.valueTypes`), in the diff's column order.
+  public var types: [String]
+
+  public init(table: String, check: String, textKey: Bool, types: [String]) {
+    self.table = table
+    self.check = check
+    self.textKey = textKey
+    self.types = types
+  }
+}
+
+/// The column types a typed copy can hold, by PostgreSQL type OID: those whose text is the same
+/// for the same binary image under the same session settings, and which read back from their text
+/// with the image they had. Other types (domains, enums, arrays, reg* names, and `json`, whose
+/// text a plan file does not keep byte for byte) leave the sync without a copy.
+public enum TypedCopyColumns {
+  public static func name(_ index: Int) -> String { "c\(index)" }
+
+  /// Types of a key, which must be equal exactly when their text is: integers, uuid, and text
+  /// compared by its bytes.
+  public static let keyTypes: [UInt32: String] = [
+    20: "bigint", 21: "smallint", 23: "integer", 2950: "uuid", 25: "text COLLATE \"C\"", 1043: "text COLLATE \"C\"",
+  ]
+
+  public static let valueTypes: [UInt32: String] = [
+    16: "boolean", 17: "bytea", 20: "bigint", 21: "smallint", 23: "integer", 25: "text", 700: "real",
+    701: "double precision", 1042: "bpchar", 1043: "varchar", 1082: "date", 1083: "time", 1114: "timestamp",
+    1184: "timestamptz", 1186: "interval", 1266: "timetz", 1700: "numeric", 2950: "uuid", 3802: "jsonb",
+  ]
+}
+
+/// A model's columns as a typed copy holds them.
+public struct TypedCopyLayout: Sendable, Equatable {
+  public var keyType: String
+  public var types: [String]
+  /// The session settings that shape the columns' text (time zone, date and interval styles,
+  /// float digits, bytea output) and the server's version.
+  public var settings: String
+
+  public init(keyType: String, types: [String], settings: String) {
+    self.keyType = keyType
+    self.types = types
+    self.settings = settings
   }
 }
 
@@ -41,11 +105,31 @@ public protocol WarehouseDiffStream: AnyObject {
   /// warehouse cannot compute those and compares fingerprints of its own (Spark), so its diff
   /// only narrows the rows down and Backflow classifies them (docs/decisions.md, "Planning").
   var fingerprintsAreBackflows: Bool { get }
+  /// What the diff found of the sync's typed copy; `nil` when it was given none.
+  var typedCopy: TypedCopyFinding? { get }
   func next() throws -> WarehouseDiffRow?
 }
 
 extension WarehouseDiffStream {
   public var fingerprintsAreBackflows: Bool { true }
+  public var typedCopy: TypedCopyFinding? { nil }
+
+  /// Whether the model was compared with the sync's typed copy rather than fingerprinted whole.
+  public var comparedWithCopy: Bool {
+    if case .compared = typedCopy { true } else { false }
+  }
+}
+
+/// What a warehouse diff found of the sync's typed copy (`WarehouseCopy`).
+public enum TypedCopyFinding: Sendable, Equatable {
+  /// The model was compared with it; `lacking` of its rows have no values yet (it was rebuilt),
+  /// so those rows came back to be fingerprinted.
+  case compared(lacking: Int)
+  /// Missing, or stamped for other columns, types or mappings, or for another snapshot version:
+  /// not read, and every row was fingerprinted.
+  case behind
+  /// The session may not read it (or could not tell): not read, and every row was fingerprinted.
+  case unreadable
 }
 
 /// A model row joined with the snapshot entry of its key; either side may be missing.

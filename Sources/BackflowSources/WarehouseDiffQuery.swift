@@ -49,12 +49,7 @@ public enum WarehouseDiffQuery {
       FROM (
 
       """
-    let repeated =
-      repeats
-      ? "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys
-        + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
-        + " ON repeated.\"backflow key\" = m.\"backflow key\""
-      : ""
+    let repeated = repeats ? repeatedJoin(model, key: key) : ""
     let sql =
       prefix + modelRows + """
 
@@ -74,6 +69,87 @@ public enum WarehouseDiffQuery {
           "backflow fingerprint" COLLATE "C"
         """
     return (sql, prefix.count + modelOffset)
+  }
+
+  /// The diff against the sync's typed copy (`WarehouseCopy`), with the columns and order of
+  /// `select`: the model FULL JOINed with the copy on the key in its own type, keeping the rows
+  /// whose key is NULL, new, repeated or gone from the model, whose copy lacks values, or whose
+  /// values differ from the copy's (`identical`). Only those rows are fingerprinted and looked up
+  /// in the snapshot: with `fewRows`, one index look-up each (PostgreSQL cannot know how few the
+  /// comparison leaves, and would otherwise sort or hash the whole snapshot for them). The count
+  /// row counts the copy, which holds the snapshot's keys.
+  public static func copySelect(
+    _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
+    copy: WarehouseCopy, fewRows: Bool
+  ) -> (sql: String, modelOffset: Int) {
+    let quoted = columns.map(PostgresConnection.quoteIdentifier)
+    let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
+    let (modelRows, modelOffset) = model.wrapped(
+      select: (["true AS \"backflow model\"", keyText(key) + " AS \"backflow key\"", typedKey + " AS \"backflow typed key\""]
+        + quoted).joined(separator: ", "))
+    let values = quoted.map { ", d." + $0 }.joined()
+    let fingerprint =
+      "md5(\(literal(signature)) || E'\\n' || ROW(\(quoted.map { "d." + $0 }.joined(separator: ", ")))::text)"
+    let nulls = String(repeating: ", NULL", count: columns.count)
+    let prefix = """
+      SELECT * FROM (
+      SELECT 1 AS "backflow rank", d."backflow key", CASE WHEN d."backflow model" THEN \(fingerprint) END AS "backflow fingerprint",
+        s.row_key AS "backflow entry key", s.fingerprint AS "backflow entry fingerprint", s.match_value AS "backflow match"\(values)
+      FROM (SELECT m.*, c."backflow key" AS "backflow copy key" FROM (
+
+      """
+    let repeated = repeats ? repeatedJoin(model, key: key) : ""
+    let sql =
+      prefix + modelRows + """
+
+        ) AS m
+        FULL JOIN \(copy.table) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
+        WHERE m."backflow model" IS NULL OR c."backflow key" IS NULL OR NOT c."backflow known"
+          OR NOT (\(identical(quoted, types: copy.types)))\(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
+        OFFSET 0) AS d
+        LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e
+          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)\(fewRows ? " OFFSET 0" : "")) AS s ON true
+        UNION ALL
+        SELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)
+        ) AS diff
+        ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
+          "backflow fingerprint" COLLATE "C"
+        """
+    return (sql, prefix.count + modelOffset)
+  }
+
+  /// Joins the model rows `m` with the keys that repeat among them, as `repeated`.
+  static func repeatedJoin(_ model: ModelSQL, key: String) -> String {
+    "\nLEFT JOIN (SELECT \"backflow key\" FROM (" + keys(model, key: key).sql
+      + "\n) AS keys WHERE \"backflow key\" IS NOT NULL GROUP BY 1 HAVING count(*) > 1) AS repeated"
+      + " ON repeated.\"backflow key\" = m.\"backflow key\""
+  }
+
+  /// Whether model row `m` holds exactly the values of copy row `c`: values whose text could
+  /// differ while they compare equal are told apart as their text does. Types whose `=` is
+  /// identity compare with it (text by its bytes); numeric also by its scale (1.0 against 1.00);
+  /// the rest (floats' -0 and 0, intervals, jsonb, …) by their binary images (`record *=`).
+  static func identical(_ columns: [String], types: [String]) -> String {
+    var tests: [String] = []
+    var images: [(model: String, copy: String)] = []
+    for (index, (column, type)) in zip(columns, types).enumerated() {
+      let (model, copy) = ("m." + column, "c." + TypedCopyColumns.name(index))
+      switch type {
+      case "boolean", "smallint", "integer", "bigint", "date", "time", "timestamp", "timestamptz", "uuid", "bytea":
+        tests.append("\(model) IS NOT DISTINCT FROM \(copy)")
+      case "text", "varchar":
+        tests.append("\(model) COLLATE \"C\" IS NOT DISTINCT FROM \(copy) COLLATE \"C\"")
+      case "numeric":
+        tests.append("(\(model) IS NOT DISTINCT FROM \(copy) AND scale(\(model)) IS NOT DISTINCT FROM scale(\(copy)))")
+      default:
+        images.append((model, copy))
+      }
+    }
+    if !images.isEmpty {
+      tests.append(
+        "ROW(\(images.map(\.model).joined(separator: ", ")))::record *= ROW(\(images.map(\.copy).joined(separator: ", ")))::record")
+    }
+    return tests.isEmpty ? "true" : tests.joined(separator: " AND ")
   }
 
   /// A SQL string literal.

@@ -80,21 +80,40 @@ extension StateStore {
   /// without `ON CONFLICT`, which costs about half as much, and falls back to it should one be
   /// there after all. One transaction: on PostgreSQL, a few statements whatever the count; on
   /// SQLite, a few statements per few hundred rows.
+  ///
+  /// With `copy`, the sync's typed copy changes in the same transaction (`writeTypedCopy`), its
+  /// entries' `values` recorded; `refreshed` are unchanged rows whose values it lacked.
   public func updateSnapshot(
     syncID: Int, entries: [SnapshotEntry], removedKeys: [String], replacing: Bool = false,
-    newEntries: [SnapshotEntry] = []
+    newEntries: [SnapshotEntry] = [], copy: TypedCopy? = nil, refreshed: [SnapshotEntry] = []
   ) throws {
     let snapshots = try table("snapshots")
     let id = String(syncID)
     try transaction {
-      if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
       if let postgres = try connection as? PostgresConnection {
+        let current = try copy.map { try !replacing && typedCopyIsCurrent(syncID: id, copy: $0, on: postgres) }
+        if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
         try Self.insertSnapshot(newEntries, syncID: id, into: snapshots, on: postgres)
         try Self.mergeSnapshot(entries: entries, removedKeys: removedKeys, syncID: id, into: snapshots, on: postgres)
         try advanceSnapshotVersion(syncID: id)
+        if let copy, let current, !typedCopyFailures.contains(syncID) {
+          // The copy serves planning only: should it fail, the snapshot is still recorded and the
+          // copy left out of date.
+          try postgres.execute("SAVEPOINT backflow_typed_copy")
+          do {
+            try writeTypedCopy(
+              copy, current: current, syncID: id, entries: entries, newEntries: newEntries, removedKeys: removedKeys,
+              refreshed: refreshed, on: postgres)
+            try postgres.execute("RELEASE SAVEPOINT backflow_typed_copy")
+          } catch let error as PostgresError where error.sqlState != nil {
+            try postgres.execute("ROLLBACK TO SAVEPOINT backflow_typed_copy")
+            typedCopyFailures.insert(syncID)
+          }
+        }
         try connection.execute("UPDATE \(try table("syncs")) SET serial = serial + 1 WHERE id = $1", [id])
         return
       }
+      if replacing { try connection.execute("DELETE FROM \(snapshots) WHERE sync_id = $1", [id]) }
       let entries = newEntries + entries
       for start in stride(from: 0, to: entries.count, by: Self.rowsPerStatement) {
         let chunk = entries[start..<min(start + Self.rowsPerStatement, entries.count)]

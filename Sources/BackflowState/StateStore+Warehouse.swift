@@ -18,11 +18,14 @@ extension StateStore {
     )
   }
 
+  /// Whether the store is a PostgreSQL database, created yet or not: one that can keep typed
+  /// copies (`TypedCopy`).
+  public var isPostgres: Bool { database is PostgresConnection }
+
   /// Runs `body` with the store's PostgreSQL session marked, so that a model's source can tell
-  /// whether it reaches the same database ([PostgresSessionMark]); `nil` for a SQLite store or
-  /// one not created yet.
+  /// whether it reaches the same database ([PostgresSessionMark]); `nil` for a SQLite store.
   public func withSessionMark<Result>(_ body: (PostgresSessionMark) throws -> Result) throws -> Result? {
-    guard exists, let connection = database as? PostgresConnection else { return nil }
+    guard let connection = database as? PostgresConnection else { return nil }
     return try connection.withSessionMark(body)
   }
 }

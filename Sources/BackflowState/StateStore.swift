@@ -18,6 +18,9 @@ public final class StateStore {
   /// The Backflow version that writes, when opened for writing; locks record it.
   let writer: String?
   private var transactionDepth = 0
+  /// Syncs whose typed copy could not be written this session: left out of date (so never read)
+  /// rather than failing the snapshot's writes, until the next run prepares it again.
+  var typedCopyFailures: Set<Int> = []
   /// A random ID given to the state when it is created, so a plan can tell it was made against
   /// another state store.
   public private(set) var lineage: String?
@@ -270,6 +273,7 @@ public final class StateStore {
         "UPDATE \(try table("syncs")) SET retired_at = $1, serial = serial + 1 WHERE id = $2",
         [Self.now(), String(syncID)])
       try connection.execute("DELETE FROM \(try table("snapshots")) WHERE sync_id = $1", [String(syncID)])
+      try dropTypedCopy(syncID: syncID)
     }
   }
 

@@ -54,11 +54,17 @@ public struct SnapshotEntry: Sendable, Equatable {
   /// `result.id`), kept for the row's later requests; `nil` when none is known. A `nil` never
   /// replaces a kept id.
   public var destinationID: String?
+  /// The text of the row's planned columns, for the sync's typed copy (`TypedCopy`); not part of
+  /// the snapshot itself.
+  public var values: [String?]?
 
-  public init(key: String, fingerprint: String, matchValue: String? = nil, destinationID: String? = nil) {
+  public init(
+    key: String, fingerprint: String, matchValue: String? = nil, destinationID: String? = nil, values: [String?]? = nil
+  ) {
     self.key = key
     self.fingerprint = fingerprint
     self.matchValue = matchValue
     self.destinationID = destinationID
+    self.values = values
   }
 }

@@ -44,6 +44,21 @@ public struct BackflowProcess {
     return process
   }
 
+  /// Starts `backflow arguments…` as `start` does and kills it with SIGKILL once `started` holds
+  /// (polled every 5 ms, for up to 60 s); whether it was still running to be killed.
+  public static func kill(
+    _ arguments: [String], in directory: URL, environment: [String: String] = [:], log: URL? = nil,
+    once started: () throws -> Bool
+  ) throws -> Bool {
+    let process = try start(arguments, in: directory, environment: environment, log: log)
+    let deadline = Date().addingTimeInterval(60)
+    while process.isRunning, Date() < deadline, try !started() { usleep(5_000) }
+    let killed = process.isRunning
+    if killed { Foundation.kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    return killed
+  }
+
   /// `run`, on a thread of its own: an async test must not hold one of the few threads every
   /// test's tasks share while a process runs for seconds, or other tests' tasks stall.
   public static func output(

@@ -1,4 +1,5 @@
 import BackflowPlanner
+import BackflowState
 
 /// Keeps every planned row.
 public final class RecordingSink: PlannedRowSink {
@@ -7,7 +8,7 @@ public final class RecordingSink: PlannedRowSink {
 
   public init() {}
 
-  public func begin(sync: String, columns: [String]) throws {
+  public func begin(sync: String, columns: [String], copy: TypedCopy?) throws {
     self.columns += columns
   }
 

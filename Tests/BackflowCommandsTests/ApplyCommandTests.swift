@@ -116,13 +116,8 @@ struct ApplyCommandTests {
   /// one sent while planned, with no plan file; the one resuming is planned the usual way.
   func killAndResume(_ scenario: Scenario, started: () throws -> Bool) throws {
     let log = scenario.directory.appendingPathComponent("killed-apply.log")
-    let process = try BackflowProcess.start(
-      ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment, log: log)
-    let deadline = Date().addingTimeInterval(60)
-    while process.isRunning, Date() < deadline, try !started() { usleep(5_000) }
-    let killed = process.isRunning
-    if killed { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
+    let killed = try BackflowProcess.kill(
+      ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment, log: log, once: started)
     #expect(killed, "apply finished before it could be killed; make the model bigger")
     #expect(try String(contentsOf: log, encoding: .utf8).contains("Applying users_to_crm while planning"))
     let resumed = try BackflowProcess.run(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)

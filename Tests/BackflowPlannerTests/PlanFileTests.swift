@@ -18,7 +18,7 @@ struct PlanFileTests {
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"\u{02}", "c", "d", "e", "f"]
-      try writer.begin(sync: "s\"\\\u{03}", columns: columns)
+      try writer.begin(sync: "s\"\\\u{03}", columns: columns, copy: nil)
       let values: [FieldValue] = [
         .string(Self.odd), .integer(-42), .number("1.50"), .bool(true), .null, .json("{ \"k\" : [1, \"\\u00e9\"] }"),
       ]
@@ -43,7 +43,7 @@ struct PlanFileTests {
           ("fields", .object([("a", .string(""))])),
         ]),
         .object([("sync", sync), ("op", .string("record")), ("key", .string(Self.odd)), ("fingerprint", .string("f")), ("fields", fields(row))]),
-        .object([("sync", sync), ("op", .string("unchanged")), ("key", .string("")), ("fields", fields(row))]),
+        .object([("sync", sync), ("op", .string("unchanged")), ("key", .string("")), ("fingerprint", .string("h")), ("fields", fields(row))]),
         .object([("sync", sync), ("op", .string("remove")), ("key", .string("r")), ("fingerprint", .string("i")), ("match", .string("m"))]),
         .object([
           ("sync", sync), ("op", .string("reject")), ("key", .string(Self.odd)), ("reason", .string("duplicate_key")), ("fields", fields(row)),
@@ -63,14 +63,14 @@ struct PlanFileTests {
   }
 
   /// Apply reads the rows `PlanFileWriter` wrote as the same typed values; what the file does not
-  /// hold (the fingerprint of reject and unchanged rows, a NULL key of an unchanged row) reads
-  /// back empty, and JSON values come back compact.
+  /// hold (the fingerprint of reject rows, a NULL key of an unchanged row) reads back empty, and
+  /// JSON values come back compact.
   @Test func rowsReadBackAsTheTypedRowsWritten() throws {
     try withTemporaryDirectory { directory in
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"\u{02}", "c", "d", "e", "f", "g"]
-      try writer.begin(sync: "t", columns: columns)
+      try writer.begin(sync: "t", columns: columns, copy: nil)
       let values: [FieldValue] = [
         .string(Self.odd), .integer(-42), .number("1.50"), .bool(false), .null, .json("{ \"k\" : [1, \"\\u00e9\"] }"),
         .integer(Int64.max),
@@ -93,7 +93,7 @@ struct PlanFileTests {
         .add(FingerprintedRow(key: Self.odd, fingerprint: "f", values: compact)),
         .change(FingerprintedRow(key: Self.odd, fingerprint: "f", values: compact)),
         .record(FingerprintedRow(key: Self.odd, fingerprint: "f", values: compact)),
-        .unchanged(FingerprintedRow(key: "", fingerprint: "", values: compact)),
+        .unchanged(FingerprintedRow(key: "", fingerprint: "h", values: compact)),
         .reject(FingerprintedRow(key: nil, fingerprint: "", values: compact), .nullKey),
         .reject(FingerprintedRow(key: Self.odd, fingerprint: "", values: compact), .duplicateKey),
       ]
@@ -110,6 +110,8 @@ struct PlanFileTests {
   @Test(arguments: [
     [FieldValue.string(odd), .string(""), .string("\\"), .string("\u{00}\u{1F}")],
     [.integer(Int64.min), .integer(Int64.max), .integer(0), .number("-0.5e-3")],
+    // A float's negative zero keeps its sign, which the typed copy reads back.
+    [.number("-0"), .integer(-1), .number("-0.0"), .integer(10)],
     [.number("1.50"), .number("12345678901234567890"), .bool(true), .bool(false)],
     [.null, .json(#"{"a":"}]\"","b":[1,{"c":null}]}"#), .json("[]"), .json(#"["{",{"[":"\\"}]"#)],
   ])
@@ -118,7 +120,7 @@ struct PlanFileTests {
       let url = directory.appendingPathComponent("p.plan")
       let writer = try PlanFileWriter(url: url)
       let columns = ["a", "b\"é", "a_column_name_longer_than_fifteen_bytes", "d"]
-      try writer.begin(sync: "s", columns: columns)
+      try writer.begin(sync: "s", columns: columns, copy: nil)
       let row = FingerprintedRow(key: Self.odd, fingerprint: "f\t", values: values)
       for planned: PlannedRow in [.add(row), .change(row), .record(row), .unchanged(row)] { try writer.write(planned) }
       try writer.finish(

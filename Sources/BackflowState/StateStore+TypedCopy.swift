@@ -1,0 +1,180 @@
+import BackflowPostgres
+
+/// A sync's typed copy (`TypedCopy`) lives in `backflow_state.typed_copy_<sync id>` and is stamped
+/// in `typed_copies` with its `TypedCopy.stamp` and the snapshot version it mirrors. It changes
+/// only inside the transactions that change the snapshot, so a copy whose stamp names the
+/// snapshot's current version holds exactly the snapshot's keys, each with the values its
+/// fingerprint was taken over; any other snapshot write leaves the stamp behind, and a plan then
+/// does not read the copy. A row whose values are not known (`backflow known` false) is one the
+/// plan always fingerprints.
+extension StateStore {
+  /// The copy's table, as a connection to the store's PostgreSQL database names it.
+  public static func typedCopyTable(syncID: Int) -> String { "backflow_state.typed_copy_\(syncID)" }
+
+  /// The check a plan makes of `syncID`'s copy (`WarehouseCopy.check`): when it is stamped, one
+  /// row saying whether the session may read the copy and whether its stamp is `stamp` at the
+  /// snapshot's current version (0 for a snapshot never written, as `typedCopyIsCurrent` counts).
+  public static func typedCopyCheck(syncID: Int, stamp: String) -> String {
+    """
+    SELECT has_table_privilege('\(typedCopyTable(syncID: syncID))', 'SELECT'),
+      t.version = coalesce(v.version, 0) AND t.stamp = \(literal(stamp))
+    FROM backflow_state.typed_copies t LEFT JOIN backflow_state.snapshot_versions v USING (sync_id)
+    WHERE t.sync_id = \(syncID)
+    """
+  }
+
+  /// Makes `syncID`'s copy mirror its snapshot when its stamp does not: rebuilt with every
+  /// snapshot key and no values known, so the next plan fingerprints those rows and the apply
+  /// after it records their values. A no-op on a store without a copy (SQLite).
+  public func prepareTypedCopy(syncID: Int, copy: TypedCopy) throws {
+    guard let postgres = try connection as? PostgresConnection else { return }
+    typedCopyFailures.remove(syncID)
+    try transaction {
+      let id = String(syncID)
+      guard try !typedCopyIsCurrent(syncID: id, copy: copy, on: postgres) else { return }
+      try rebuildTypedCopy(syncID: id, copy: copy, on: postgres)
+      try stampTypedCopy(syncID: id, copy: copy, on: postgres)
+    }
+  }
+
+  /// Whether the copy is stamped `copy.stamp` at the snapshot's version; locks the stamp.
+  func typedCopyIsCurrent(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws -> Bool {
+    try ensureTypedCopiesTable(on: connection)
+    let rows = try connection.query(
+      """
+      SELECT t.stamp = $2 AND t.version = coalesce(v.version, 0)
+        AND to_regclass('\(Self.typedCopyTable(syncID: Int(syncID) ?? 0))') IS NOT NULL
+      FROM backflow_state.typed_copies t LEFT JOIN backflow_state.snapshot_versions v USING (sync_id)
+      WHERE t.sync_id = $1 FOR UPDATE OF t
+      """, [syncID, copy.stamp])
+    return rows.first?.first == "t"
+  }
+
+  /// The copy's changes in the transaction that made `entries`, `newEntries` and `removedKeys` the
+  /// snapshot's, after they were written. `refreshed` are unchanged rows whose values the copy did
+  /// not know; each is recorded only while its snapshot entry still has the fingerprint planned.
+  func writeTypedCopy(
+    _ copy: TypedCopy, current: Bool, syncID: String, entries: [SnapshotEntry], newEntries: [SnapshotEntry],
+    removedKeys: [String], refreshed: [SnapshotEntry], on connection: PostgresConnection
+  ) throws {
+    let table = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
+    if current {
+      try insertTypedCopy(newEntries, copy: copy, into: table, on: connection)
+      if !removedKeys.isEmpty {
+        try connection.execute(
+          "DELETE FROM \(table) WHERE \"backflow key\" = ANY ($1::text[]::\(Self.bareType(copy.keyType))[])",
+          [Self.arrayLiteral(removedKeys.lazy.map { $0 as String? })])
+      }
+    } else {
+      try rebuildTypedCopy(syncID: syncID, copy: copy, on: connection)
+    }
+    try mergeTypedCopy(current ? entries : newEntries + entries, copy: copy, into: table, on: connection)
+    try mergeTypedCopy(refreshed, copy: copy, into: table, checking: syncID, on: connection)
+    try stampTypedCopy(syncID: syncID, copy: copy, on: connection)
+  }
+
+  /// Drops the copy and makes it again with the snapshot's keys, no values known; the rows whose
+  /// values are not known are indexed, so a plan tells at once whether there are any.
+  private func rebuildTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws {
+    let copyTable = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
+    let columns = copy.types.enumerated().map { ", \(TypedCopy.column($0.offset)) \($0.element)" }.joined()
+    try connection.execute(
+      """
+      DROP TABLE IF EXISTS \(copyTable);
+      CREATE TABLE \(copyTable) ("backflow key" \(copy.keyType) PRIMARY KEY\(columns), "backflow known" boolean NOT NULL);
+      CREATE INDEX ON \(copyTable) ("backflow key") WHERE NOT "backflow known";
+      INSERT INTO \(copyTable) ("backflow key", "backflow known")
+      SELECT row_key::\(Self.bareType(copy.keyType)), false FROM \(try table("snapshots")) WHERE sync_id = \(syncID)
+      """)
+  }
+
+  private func stampTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws {
+    try connection.execute(
+      """
+      INSERT INTO backflow_state.typed_copies (sync_id, version, stamp)
+      SELECT $1::bigint, coalesce((SELECT version FROM backflow_state.snapshot_versions WHERE sync_id = $1::bigint), 0), $2
+      ON CONFLICT (sync_id) DO UPDATE SET version = excluded.version, stamp = excluded.stamp
+      """, [syncID, copy.stamp])
+  }
+
+  /// Rows the copy does not hold, by a COPY that parses each value with its type's input
+  /// function; in a savepoint, so that a key there after all sends the rows through the merge.
+  private func insertTypedCopy(
+    _ entries: [SnapshotEntry], copy: TypedCopy, into table: String, on connection: PostgresConnection
+  ) throws {
+    guard !entries.isEmpty else { return }
+    try connection.execute("SAVEPOINT backflow_new_copy")
+    do {
+      let columns = copy.types.indices.map { ", " + TypedCopy.column($0) }.joined()
+      let stream = try connection.copyIn("COPY \(table) (\"backflow key\"\(columns), \"backflow known\") FROM STDIN")
+      var row = [String?](repeating: nil, count: copy.types.count + 2)
+      row[copy.types.count + 1] = "t"
+      for entry in entries {
+        row[0] = entry.key
+        for index in copy.types.indices { row[index + 1] = entry.values?[index] }
+        try stream.write(row)
+      }
+      try stream.finish()
+      try connection.execute("RELEASE SAVEPOINT backflow_new_copy")
+    } catch let error as PostgresError where error.sqlState == "23505" {
+      try connection.execute("ROLLBACK TO SAVEPOINT backflow_new_copy")
+      try mergeTypedCopy(entries, copy: copy, into: table, on: connection)
+    }
+  }
+
+  /// Entries' values as text arrays, cast to the copy's types and merged by key (the last of a
+  /// key listed twice wins). With `checking`, only where the snapshot entry of the key has the
+  /// entry's fingerprint.
+  private func mergeTypedCopy(
+    _ entries: [SnapshotEntry], copy: TypedCopy, into copyTable: String, checking syncID: String? = nil,
+    on connection: PostgresConnection
+  ) throws {
+    guard !entries.isEmpty else { return }
+    let count = copy.types.count
+    let arrays = (0..<count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
+    let names = (0..<count).map { ", v\($0)" }.joined()
+    let casts = copy.types.enumerated().map { ", u.v\($0.offset)::\(Self.bareType($0.element))" }.joined()
+    let updates = (0..<count).map { "\(TypedCopy.column($0)) = excluded.\(TypedCopy.column($0)), " }.joined()
+    let snapshots = try table("snapshots")
+    let check = syncID.map { "JOIN \(snapshots) s ON s.sync_id = \($0) AND s.row_key = u.k AND s.fingerprint = u.f" } ?? ""
+    var parameters: [String?] = [
+      Self.arrayLiteral(entries.lazy.map { $0.key as String? }),
+      Self.arrayLiteral(entries.lazy.map { $0.fingerprint as String? }),
+    ]
+    for index in 0..<count { parameters.append(Self.arrayLiteral(entries.lazy.map { $0.values?[index] })) }
+    try connection.execute(
+      """
+      INSERT INTO \(copyTable)
+      SELECT DISTINCT ON (u.k) u.k::\(Self.bareType(copy.keyType))\(casts), true
+      FROM unnest($1::text[], $2::text[]\(arrays.isEmpty ? "" : ", " + arrays)) WITH ORDINALITY AS u(k, f\(names), o)
+      \(check)
+      ORDER BY u.k, u.o DESC
+      ON CONFLICT ("backflow key") DO UPDATE SET \(updates)"backflow known" = true
+      """, parameters)
+  }
+
+  private func ensureTypedCopiesTable(on connection: PostgresConnection) throws {
+    guard try !tableExists("typed_copies") else { return }
+    do {
+      try connection.execute(
+        "CREATE TABLE IF NOT EXISTS backflow_state.typed_copies (sync_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, stamp TEXT NOT NULL)")
+    } catch {
+      // Two processes creating it at once: one of them fails, and the table exists.
+      guard try tableExists("typed_copies") else { throw error }
+    }
+  }
+
+  /// Drops a retired sync's copy and its stamp.
+  func dropTypedCopy(syncID: Int) throws {
+    guard try connection is PostgresConnection, try tableExists("typed_copies") else { return }
+    try connection.execute("DROP TABLE IF EXISTS \(Self.typedCopyTable(syncID: syncID))")
+    try connection.execute("DELETE FROM backflow_state.typed_copies WHERE sync_id = $1", [String(syncID)])
+  }
+
+  /// The type without its collation, for casts.
+  static func bareType(_ type: String) -> String {
+    type.components(separatedBy: " COLLATE ").first ?? type
+  }
+
+  static func literal(_ text: String) -> String { "'" + text.replacing("'", with: "''") + "'" }
+}

@@ -1,0 +1,183 @@
+import BackflowConfig
+import BackflowPlanner
+import BackflowPostgres
+import BackflowState
+import BackflowTestSupport
+import Foundation
+import Testing
+
+/// Plans through the typed copy (docs/state.md) equal the diff in Backflow, whatever changed,
+/// and a copy that is missing or out of date is never read.
+@Suite("typed copy")
+struct TypedCopyTests {
+  /// Values whose text can differ while they compare equal (numeric scale, the sign of a float
+  /// zero), NULLs next to empty strings, JSON scalars, and a key in its own type.
+  static let table = """
+    create table things (id bigint, amount numeric, ratio float8, label text, at timestamptz, doc jsonb,
+      flag boolean, code text);
+    insert into things values
+      (1, 1.0, 0.5, 'a', '2024-01-01 00:00:00+00', '{"a": 1}', true, 'c1'),
+      (2, 2.50, 1.5, null, null, '"s"', false, 'c2'),
+      (3, 3, -1, '', '2024-06-01 12:00:00.123456+00', 'true', null, 'c3'),
+      (4, 4, 0, 'x', null, null, true, 'c4'),
+      (5, 5, 3, 'y', null, '1.0', true, 'c5'),
+      (6, 6, 4, 'same', null, '[1, "two", null]', true, 'c6'),
+      (7, 7, 5, 'gone', null, null, true, 'c7'),
+      (10, 10, 6, 'ten', null, null, true, 'c10');
+    """
+
+  static let churn = """
+    update things set amount = 1.00 where id = 1;
+    update things set label = '' where id = 2;
+    update things set label = null where id = 3;
+    update things set ratio = '-0' where id = 4;
+    update things set doc = '1.00' where id = 5;
+    delete from things where id = 7;
+    insert into things values
+      (8, 8, 8, 'new', null, null, false, 'c8'),
+      (6, 6, 4, 'same', null, '[1, "two", null]', true, 'c6b'),
+      (10, 11, 6, 'ten again', null, null, true, 'c10b'),
+      (null, 1, 1, 'no key', null, null, true, 'cn1'),
+      (null, 2, 2, 'no key either', null, null, true, 'cn2');
+    """
+
+  static let sync = """
+    model: things
+    destination: local
+    object: things_out
+    match: { code: code }
+    mappings:
+      - { from: amount, to: amount }
+      - { from: ratio, to: ratio }
+      - { from: label, to: label }
+      - { template: "{{ at }}/{{ doc }}/{{ flag }}", to: summary }
+    max_remove: 100%
+
+    """
+
+  func scenario() throws -> Scenario {
+    let scenario = try Scenario(.postgres, label: "typed_copy")
+    scenario.write([
+      "syncs/models/things.yaml": "source: warehouse\nprimary_key: id\nquery: select * from things\n",
+      "syncs/things_to_crm.yaml": Self.sync,
+    ])
+    try scenario.remove("syncs/users_to_crm.yaml")
+    try scenario.sql(Self.table)
+    try scenario.crm(
+      "create table things_out (code text primary key, amount text, ratio text, label text check (label <> 'refused'), summary text)")
+    return scenario
+  }
+
+  let diff = WarehouseDiffTests()
+
+  @Test func plansThroughTheCopyEqualTheDiffInBackflow() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try scenario()
+    let first = try await scenario.apply()
+    #expect(first.allSatisfy { $0.succeeded }, "\(first)")
+    #expect(try copyRows(scenario) == (8, 8, 8))
+
+    try scenario.sql(Self.churn)
+    let (plan, rows) = try diff.expectSamePlans(scenario)
+    let data = try #require(try plan.sync("things_to_crm").data)
+    #expect(data.comparedWithCopy)
+    #expect(data.sampleKeys[.change] == ["1", "2", "3", "4", "5"] && data.sampleKeys[.add] == ["8"])
+    #expect(data.sampleKeys[.remove] == ["7"] && data.duplicateKeys == 2 && data.nullKeys == 2)
+    #expect(data.unchanged == 2)
+    // Key 6 repeats itself exactly and key 10 differs from its copy: both come back, unchanged.
+    #expect(unchangedKeys(rows) == ["10", "6"])
+
+    let second = try await scenario.apply()
+    #expect(second.allSatisfy { $0.run?.failed.change == 0 }, "\(second)")
+    #expect(try copyRows(scenario) == (8, 8, 8))
+    let (settled, settledRows) = try diff.expectSamePlans(scenario)
+    let settledData = try #require(try settled.sync("things_to_crm").data)
+    #expect(settledData.comparedWithCopy && settledData.change == 0 && settledData.add == 0 && settledData.remove == 0)
+    #expect(unchangedKeys(settledRows) == ["10", "6"])
+  }
+
+  @Test func aCopyOutOfDateOrMissingIsNotReadAndApplyRewritesIt() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try scenario()
+    try await scenario.apply()
+    let id = try #require(try scenario.plan().sync("things_to_crm").id)
+
+    // A snapshot write without the copy (as the drift check's removals are) leaves it behind.
+    try scenario.openState(writing: true).updateSnapshot(syncID: id, entries: [], removedKeys: ["7"])
+    try scenario.sql("update things set label = 'changed' where id = 1")
+    let (stale, _) = try diff.expectSamePlans(scenario)
+    let staleSync = try stale.sync("things_to_crm")
+    #expect(staleSync.data?.comparedWithCopy == false && staleSync.data?.change == 1 && staleSync.data?.add == 1)
+    #expect(staleSync.warnings.contains { $0.hasPrefix("typed copy: the copy of this sync's snapshot is missing or out of date") })
+    #expect(staleSync.data?.rewritesPlanningCopy == true)
+
+    // Apply rebuilds it with every key and no values, then records those of the rows it sends
+    // (1 changed, 7 added); the next plan fingerprints the others and lists them for the apply
+    // after it, which records their values.
+    try await scenario.apply()
+    #expect(try copyRows(scenario) == (8, 8, 2))
+    let (rebuilt, rebuiltRows) = try diff.expectSamePlans(scenario)
+    #expect(try rebuilt.sync("things_to_crm").data?.comparedWithCopy == true)
+    #expect(unchangedKeys(rebuiltRows) == ["10", "2", "3", "4", "5", "6"])
+    // A copy that lacks values is read, and is a change: apply is to fill it.
+    #expect(
+      try rebuilt.sync("things_to_crm").warnings == [
+        "typed copy: 6 rows of the copy of this sync's snapshot have no values yet (the copy was rebuilt): they were "
+          + "fingerprinted in the database, and apply records their values"
+      ])
+    #expect(try rebuilt.sync("things_to_crm").data?.rewritesPlanningCopy == true)
+    let refreshed = try await scenario.apply()
+    let counts = try copyRows(scenario)
+    #expect(counts == (8, 8, 8), "\(counts) \(refreshed)")
+    let (filled, filledRows) = try diff.expectSamePlans(scenario)
+    #expect(unchangedKeys(filledRows).isEmpty)
+    #expect(try filled.sync("things_to_crm").warnings.isEmpty && !filled.hasChanges)
+
+    // A copy dropped by hand, and one made for other mappings, are not read either.
+    try scenario.sql("drop table backflow_state.typed_copy_\(id)")
+    let dropped = try diff.expectSamePlans(scenario).plan.sync("things_to_crm").data
+    #expect(dropped?.comparedWithCopy == false && dropped?.rewritesPlanningCopy == true)
+    try await scenario.apply()
+    #expect(try diff.expectSamePlans(scenario).plan.sync("things_to_crm").data?.comparedWithCopy == true)
+    scenario.write(["syncs/things_to_crm.yaml": Self.sync.replacingOccurrences(of: "to: ratio", with: "to: rate")])
+    let remapped = try diff.expectSamePlans(scenario).plan.sync("things_to_crm")
+    #expect(remapped.data?.comparedWithCopy == false && remapped.data?.change == 8 && remapped.data?.rewritesPlanningCopy == true)
+  }
+
+  /// A row the destination refuses keeps its snapshot entry, and its copy keeps the values that
+  /// entry was taken over: the next plan still finds it changed.
+  @Test func aFailedRowsCopyDoesNotAdvance() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try scenario()
+    try await scenario.apply()
+    try scenario.sql("update things set label = 'refused' where id = 4; update things set label = 'ok' where id = 5")
+    let outcome = try await scenario.apply()
+    #expect(outcome.first?.run?.failed.change == 1 && outcome.first?.run?.succeeded.change == 1, "\(outcome)")
+    // The copy's columns are the sync's in their order: amount, at, code, doc, flag, label, ratio.
+    let labels = try rows(scenario, "select \"backflow key\"::text, c5 from backflow_state.typed_copy_1 where \"backflow key\" in (4, 5) order by 1")
+    #expect(labels == [["4", "x"], ["5", "ok"]])
+    let (plan, _) = try diff.expectSamePlans(scenario)
+    #expect(try plan.sync("things_to_crm").data?.sampleKeys[.change] == ["4"])
+    #expect(try plan.sync("things_to_crm").data?.comparedWithCopy == true)
+  }
+
+  /// The copy's rows, the snapshot's, and the copy's rows whose values are known.
+  func copyRows(_ scenario: Scenario) throws -> (Int, Int, Int) {
+    let row = try rows(scenario, 
+      """
+      select (select count(*) from backflow_state.typed_copy_1), (select count(*) from backflow_state.snapshots),
+        (select count(*) from backflow_state.typed_copy_1 where "backflow known")
+      """
+    ).first
+    let counts = (row ?? []).map { $0.flatMap { Int($0) } ?? -1 }
+    return (counts[0], counts[1], counts[2])
+  }
+
+  func rows(_ scenario: Scenario, _ query: String) throws -> [[String?]] {
+    try #require(scenario.postgres).connect().query(query)
+  }
+
+  func unchangedKeys(_ rows: [PlannedRow]) -> [String] {
+    rows.compactMap { row in if case let .unchanged(planned) = row { planned.key } else { nil } }
+  }
+}
