@@ -117,7 +117,8 @@ public final class Planner {
     }
     let next: () throws -> RowComparison?
     var warehouse: WarehouseRowDiff?
-    // Sync logs list every row, so their plans read the model whole and keep no copy.
+    // Sync logs list every row here (only Spark planning leaves rows to them, and keeps no typed
+    // copy), so their plans read the model whole and keep no copy.
     if !logging {
       data.typedCopy = try typedCopy(model, reader: reader, sql: sql, columns: columns, signature: fingerprint.signature)
     }
