@@ -33,8 +33,8 @@ enum SparkFieldsJSON {
     guard field.dictionary == nil, field.extensionName == nil else { return nil }
     switch field.type {
     case .null: return "'null'"
-    case .bool: return "IF(\(expression), 'true', 'false')"
-    case .signed, .decimal: return "CAST(\(expression) AS STRING)"
+    // Their JSON is their text.
+    case .bool, .signed, .decimal: return text(expression, field)
     case .float32, .float64: return number(expression)
     case .list, .fixedList:
       guard let element = field.children.first else { return nil }
@@ -64,7 +64,8 @@ enum SparkFieldsJSON {
   }
 
   /// The text of a value Backflow reads as a JSON string (strings, binary as base64, dates,
-  /// timestamps), or of a map's key; `nil` for any other type.
+  /// timestamps) or as a bare literal (booleans, integers, decimals), as a map's key also takes it;
+  /// `nil` for any other type.
   private static func text(_ expression: String, _ field: ArrowField) -> String? {
     guard field.dictionary == nil, field.extensionName == nil else { return nil }
     switch field.type {

@@ -89,6 +89,12 @@ public final class Planner {
     let usedIndexes = logging ? used.compactMap { available.firstIndex(of: $0) } : nil
     let key = model.primaryKey.value
     let fingerprint = config.fingerprint
+    let pending = record?.pending?.action
+    let previousKey = record?.primaryKey
+    let keyChanged = previousKey != nil && previousKey != key
+    // Only a plain diff can leave unchanged rows in the warehouse: a first run, a request or a new
+    // key sends or records every row.
+    let plainDiff = record != nil && pending == nil && !keyChanged
     // Sync logs in the staging warehouse itself read the rows the diff leaves there from the stage.
     var snapshotRows: WarehouseSnapshotRows?
     if let stages, let planning = reader as? any WarehousePlanning, diffsInWarehouse,
@@ -99,14 +105,11 @@ public final class Planner {
     {
       sql = staged
       stages.insert(sync.name.value)
-      if logging, project.syncLogs?.source.value == model.source.value {
+      if logging, plainDiff, project.syncLogs?.source.value == model.source.value {
         snapshotRows = try failing(model) { try planning.snapshotRows(ofStaged: staged, columns: columns) }
       }
     }
 
-    let pending = record?.pending?.action
-    let previousKey = record?.primaryKey
-    let keyChanged = previousKey != nil && previousKey != key
     var data = DataPlan(basis: pending != nil || keyChanged ? .replaced : .previous)
     if keyChanged, let record, let previousKey {
       let count = try state.snapshotCount(syncID: record.id)
@@ -122,9 +125,8 @@ public final class Planner {
     if !logging {
       data.typedCopy = try typedCopy(model, reader: reader, sql: sql, columns: columns, signature: fingerprint.signature)
     }
-    // Only a plain diff can leave unchanged rows in the warehouse: a request or a new key sends
-    // or records every row, and sync logs list every row unless they read them where they stay.
-    if pending == nil, !keyChanged, !logging || snapshotRows != nil, let record,
+    // Sync logs list every row unless they read the unchanged ones where they stay.
+    if plainDiff, !logging || snapshotRows != nil, let record,
       let stream = try warehouseDiff(
         model, reader: reader, sql: sql, syncID: record.id, columns: columns, used: used,
         signature: fingerprint.signature, data: &data, warnings: &warnings)

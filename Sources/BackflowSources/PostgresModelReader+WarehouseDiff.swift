@@ -42,7 +42,7 @@ extension PostgresModelReader: WarehouseDiffing {
       throw sourceError(error, modelOffset: search.modelOffset, model: model)
     }
     let finding = try snapshot.copy.map(typedCopyFinding)
-    let throughCopy = if case .compared = finding { true } else { false }
+    let throughCopy = finding?.isCompared == true
     if throughCopy, unique {
       // Both sides have an index on the key: a merge join reads them in order and hashes
       // nothing (at 1M rows, about half the time of the hash join the planner prefers).

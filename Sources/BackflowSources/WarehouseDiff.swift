@@ -115,9 +115,7 @@ extension WarehouseDiffStream {
   public var typedCopy: TypedCopyFinding? { nil }
 
   /// Whether the model was compared with the sync's typed copy rather than fingerprinted whole.
-  public var comparedWithCopy: Bool {
-    if case .compared = typedCopy { true } else { false }
-  }
+  public var comparedWithCopy: Bool { typedCopy?.isCompared == true }
 }
 
 /// What a warehouse diff found of the sync's typed copy (`WarehouseCopy`).
@@ -130,6 +128,11 @@ public enum TypedCopyFinding: Sendable, Equatable {
   case behind
   /// The session may not read it (or could not tell): not read, and every row was fingerprinted.
   case unreadable
+
+  /// Whether the model is compared with the copy.
+  public var isCompared: Bool {
+    if case .compared = self { true } else { false }
+  }
 }
 
 /// A model row joined with the snapshot entry of its key; either side may be missing.
