@@ -79,8 +79,44 @@ public final class PostgresConnection {
   /// Starts `sql`, one `COPY … TO STDOUT` statement in text format (not CSV), and returns a
   /// reader of its rows; the connection must run nothing else until the reader ends or is released.
   public func copyOut(_ sql: String) throws -> PostgresCopyOut {
-    // PQexecParams, unlike PQexec, refuses a second statement hidden after the COPY.
-    let result = try checked(PQexecParams(handle, sql, 0, nil, nil, nil, nil, 0), copyOut: true)
+    try Self.copyOut([(self, sql)])[0]
+  }
+
+  /// Starts one `COPY … TO STDOUT` on each connection, all sent before any is waited for, so the
+  /// servers run them at the same time: a COPY's first message is not flushed before its query
+  /// has produced rows, and waiting for it would run them one after the other.
+  public static func copyOut(_ statements: [(connection: PostgresConnection, sql: String)]) throws -> [PostgresCopyOut] {
+    for (index, (connection, sql)) in statements.enumerated() {
+      // The extended protocol, unlike PQexec, refuses a second statement hidden after the COPY.
+      guard PQsendQueryParams(connection.handle, sql, 0, nil, nil, nil, nil, 0) == 1 else {
+        let error = PostgresError(lastErrorOf: connection.handle)
+        for sent in statements.prefix(index) { _ = sent.connection.finishCommand() }
+        throw error
+      }
+    }
+    var readers: [PostgresCopyOut] = []
+    for (index, statement) in statements.enumerated() {
+      do {
+        readers.append(try statement.connection.startedCopyOut())
+      } catch {
+        // The readers made so far cancel their COPY when released; the rest are ended here.
+        for waiting in statements.dropFirst(index + 1) { _ = waiting.connection.finishCommand() }
+        throw error
+      }
+    }
+    return readers
+  }
+
+  /// The reader of the COPY sent on this connection, once the server has started it.
+  private func startedCopyOut() throws -> PostgresCopyOut {
+    let result: OpaquePointer
+    do {
+      result = try checked(PQgetResult(handle), copyOut: true)
+    } catch {
+      // What follows a failure (its end) must be read before the connection takes a command.
+      _ = finishCommand()
+      throw error
+    }
     let isBinary = PQbinaryTuples(result) == 1
     PQclear(result)
     guard !isBinary else {

@@ -13,9 +13,21 @@ public final class PostgresModelReader: ModelReader {
   let queryTimeout: Interval?
   /// Each model is described once: its column names are checked, then its types read its rows.
   private var described: [String: [PostgresColumn]] = [:]
+  /// Kept for opening `secondSession`; never shown.
+  private let conninfo: String
+  /// A second session like `connection`, for a diff split in two; opened on first use, and
+  /// `.some(nil)` once it could not be.
+  private var secondSession: PostgresConnection?? = nil
 
   public init(conninfo: String, queryTimeout: Interval? = nil) throws {
     self.queryTimeout = queryTimeout
+    self.conninfo = conninfo
+    connection = try Self.session(conninfo: conninfo, queryTimeout: queryTimeout)
+  }
+
+  /// A read-only session whose statements the server cancels after `queryTimeout`.
+  private static func session(conninfo: String, queryTimeout: Interval?) throws -> PostgresConnection {
+    let connection: PostgresConnection
     do {
       connection = try PostgresConnection(conninfo: conninfo)
     } catch {
@@ -33,6 +45,16 @@ public final class PostgresModelReader: ModelReader {
         throw SourceError("could not set the session's statement_timeout: \(error)")
       }
     }
+    return connection
+  }
+
+  /// The second session, opened on first use; `nil` when it cannot be (a server out of
+  /// connections, say), and then not tried again.
+  func openSecondSession() -> PostgresConnection? {
+    if let secondSession { return secondSession }
+    let opened = try? Self.session(conninfo: conninfo, queryTimeout: queryTimeout)
+    secondSession = .some(opened)
+    return opened
   }
 
   public func columns(of model: ModelSQL) throws -> [String] {

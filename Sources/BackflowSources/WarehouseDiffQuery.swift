@@ -78,15 +78,21 @@ public enum WarehouseDiffQuery {
   /// in the snapshot: with `fewRows`, one index look-up each (PostgreSQL cannot know how few the
   /// comparison leaves, and would otherwise sort or hash the whole snapshot for them). The count
   /// row counts the copy, which holds the snapshot's keys.
+  ///
+  /// `part` keeps one range of keys (`KeyRangePart`); the part with the lowest keys has the count
+  /// row, of the whole copy.
   public static func copySelect(
     _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
-    copy: WarehouseCopy, fewRows: Bool
+    copy: WarehouseCopy, fewRows: Bool, part: KeyRangePart = .all
   ) -> (sql: String, modelOffset: Int) {
     let quoted = columns.map(PostgresConnection.quoteIdentifier)
     let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
     let (modelRows, modelOffset) = model.wrapped(
       select: (["true AS \"backflow model\"", keyText(key) + " AS \"backflow key\"", typedKey + " AS \"backflow typed key\""]
-        + quoted).joined(separator: ", "))
+        + quoted).joined(separator: ", "),
+      rest: part.condition(on: "(\(PostgresConnection.quoteIdentifier(key)))", nulls: true).map { "\nWHERE " + $0 } ?? "")
+    let copyRows =
+      part.condition(on: "\"backflow key\"", nulls: false).map { "(SELECT * FROM \(copy.table) WHERE \($0))" } ?? copy.table
     let values = quoted.map { ", d." + $0 }.joined()
     let fingerprint =
       "md5(\(literal(signature)) || E'\\n' || ROW(\(quoted.map { "d." + $0 }.joined(separator: ", ")))::text)"
@@ -103,19 +109,42 @@ public enum WarehouseDiffQuery {
       prefix + modelRows + """
 
         ) AS m
-        FULL JOIN \(copy.table) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
+        FULL JOIN \(copyRows) AS c ON c."backflow key" = m."backflow typed key"\(repeated)
         WHERE m."backflow model" IS NULL OR c."backflow key" IS NULL OR NOT c."backflow known"
           OR NOT (\(identical(quoted, types: copy.types)))\(repeats ? " OR repeated.\"backflow key\" IS NOT NULL" : "")
         OFFSET 0) AS d
         LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e
-          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)\(fewRows ? " OFFSET 0" : "")) AS s ON true
-        UNION ALL
-        SELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)
+          WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)\(fewRows ? " OFFSET 0" : "")) AS s ON true\(
+          part.countsCopy ? "\nUNION ALL\nSELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)" : "")
         ) AS diff
         ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
           "backflow fingerprint" COLLATE "C"
         """
     return (sql, prefix.count + modelOffset)
+  }
+
+  /// Which keys one part of a diff split by its key's range reads: the diff's parts run on
+  /// connections of their own, at the same time, and their rows are merged in the diff's order.
+  public enum KeyRangePart: Sendable, Equatable {
+    case all
+    /// The keys up to `bound` (a literal of the key's type), with the count row.
+    case upTo(String)
+    /// The keys past `bound`, and the rows without a key.
+    case past(String)
+
+    var countsCopy: Bool {
+      if case .past = self { false } else { true }
+    }
+
+    /// The condition on `key` (SQL) that keeps this part's rows; with `nulls`, a NULL key is
+    /// kept by the last part.
+    func condition(on key: String, nulls: Bool) -> String? {
+      switch self {
+      case .all: nil
+      case .upTo(let bound): "\(key) <= \(bound)"
+      case .past(let bound): "\(key) > \(bound)" + (nulls ? " OR \(key) IS NULL" : "")
+      }
+    }
   }
 
   /// Joins the model rows `m` with the keys that repeat among them, as `repeated`.

@@ -161,6 +161,74 @@ struct TypedCopyTests {
     #expect(try plan.sync("things_to_crm").data?.comparedWithCopy == true)
   }
 
+  /// A table whose integer key has a unique index is diffed in two halves of the copy's keys
+  /// (1–40, split after 20, the middle of the range while the copy has no statistics), on two
+  /// sessions at once: changes, additions and removals at
+  /// both ends and on each side of the bound, keys below and above the copy's, and rows without
+  /// a key, which only the upper half reads, are planned as the diff in Backflow plans them.
+  @Test func aTableSplitByItsKeyPlansAsTheDiffInBackflow() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try Scenario(.postgres, label: "typed_copy_split")
+    scenario.write([
+      "syncs/models/ranked.yaml": "source: warehouse\nprimary_key: id\ntable: ranked\n",
+      "syncs/ranked_to_crm.yaml": """
+        model: ranked
+        destination: local
+        object: ranked_out
+        match: { id: id }
+        mappings:
+          - { from: label, to: label }
+          - { from: amount, to: amount }
+        max_remove: 100%
+
+        """,
+    ])
+    try scenario.remove("syncs/users_to_crm.yaml")
+    try scenario.sql(
+      """
+      create table ranked (id bigint unique, label text, amount numeric);
+      insert into ranked select i, 'row ' || i, i * 1.5 from generate_series(1, 40) as i;
+      """)
+    try scenario.crm("create table ranked_out (id text primary key, label text, amount text)")
+    let first = try await scenario.apply()
+    #expect(first.allSatisfy { $0.succeeded }, "\(first)")
+
+    try scenario.sql(
+      """
+      update ranked set label = 'changed' where id in (3, 20, 21, 39);
+      update ranked set amount = 30.00 where id = 20;
+      delete from ranked where id in (1, 25, 40);
+      insert into ranked values (0, 'zero', 0), (-5, 'below', 1), (41, 'above', 2), (1000, 'far', 3),
+        (null, 'no key', 4), (null, 'no key either', 5);
+      """)
+    let (plan, rows) = try diff.expectSamePlans(scenario)
+    let data = try #require(try plan.sync("ranked_to_crm").data)
+    #expect(data.comparedWithCopy)
+    #expect(Set(data.sampleKeys[.change] ?? []) == ["3", "20", "21", "39"])
+    #expect(Set(data.sampleKeys[.add] ?? []) == ["-5", "0", "41", "1000"])
+    #expect(Set(data.sampleKeys[.remove] ?? []) == ["1", "25", "40"])
+    #expect(data.nullKeys == 2 && data.duplicateKeys == 0 && data.unchanged == 33)
+    #expect(unchangedKeys(rows).isEmpty)
+
+    // The rows without a key fail, as they always do; the rest arrive.
+    let second = try await scenario.apply()
+    let run = try #require(second.first?.run)
+    #expect(run.succeeded == OperationCounts(add: 4, change: 4, remove: 3) && run.failed.add == 2, "\(second)")
+    try scenario.sql("delete from ranked where id is null")
+    let (settled, _) = try diff.expectSamePlans(scenario)
+    let settledData = try #require(try settled.sync("ranked_to_crm").data)
+    #expect(settledData.comparedWithCopy && !settled.hasChanges && settledData.unchanged == 41)
+
+    // With statistics, the bound is the median of the copy's 41 keys (-5, 0, 2…24, 26…39, 41, 1000): 20.
+    let id = try #require(settled.sync("ranked_to_crm").id)
+    try scenario.sql("analyze backflow_state.typed_copy_\(id)")
+    #expect(try self.rows(scenario, "select (histogram_bounds::text::int[])[21] from pg_stats where tablename = 'typed_copy_\(id)' and attname = 'backflow key'") == [["20"]])
+    try scenario.sql("update ranked set label = 'again' where id in (-5, 20, 21, 1000); delete from ranked where id in (2, 24)")
+    let (statistics, _) = try diff.expectSamePlans(scenario)
+    let statisticsData = try #require(try statistics.sync("ranked_to_crm").data)
+    #expect(statisticsData.comparedWithCopy && statisticsData.change == 4 && statisticsData.remove == 2)
+  }
+
   /// The copy's rows, the snapshot's, and the copy's rows whose values are known.
   func copyRows(_ scenario: Scenario) throws -> (Int, Int, Int) {
     let row = try rows(scenario, 
