@@ -59,7 +59,15 @@ public final class PostgresConnection {
 
   /// Runs one statement with text parameters `$1`…`$n` (`nil` is NULL), discarding any rows.
   public func execute(_ sql: String, _ parameters: [String?]) throws {
-    PQclear(try run(sql, parameters))
+    _ = try affectedRows(sql, parameters)
+  }
+
+  /// Runs one statement as `execute` does and returns how many rows it inserted, updated or
+  /// deleted (0 for a statement of another kind).
+  public func affectedRows(_ sql: String, _ parameters: [String?]) throws -> Int {
+    let result = try run(sql, parameters)
+    defer { PQclear(result) }
+    return PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
   }
 
   /// The columns one query would return, found by preparing it without running it.

@@ -39,7 +39,8 @@ extension PostgresModelReader: WarehouseDiffing {
       try? connection.execute("ROLLBACK")
       throw sourceError(error, modelOffset: search.modelOffset, model: model)
     }
-    let finding = try snapshot.copy.map(typedCopyFinding)
+    let check = try snapshot.copy.map(typedCopyFinding)
+    let finding = check?.finding
     let throughCopy = finding?.isCompared == true
     if throughCopy, unique {
       // Both sides have an index on the key: a merge join reads them in order and hashes
@@ -56,7 +57,7 @@ extension PostgresModelReader: WarehouseDiffing {
       if let copy = snapshot.copy, throughCopy {
         WarehouseDiffQuery.copySelect(
           model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot, copy: copy,
-          fewRows: finding == .compared(lacking: 0), part: part.keys)
+          fewRows: finding == .compared(lacking: 0), rows: check?.rows, part: part.keys)
       } else {
         WarehouseDiffQuery.select(model, key: key, repeats: repeats, columns: columns, signature: signature, snapshot: snapshot)
       }
@@ -136,10 +137,10 @@ extension PostgresModelReader: WarehouseDiffing {
   }
 
   /// Whether the copy mirrors the snapshot in this transaction's view, so that no apply can slip
-  /// between the check and the diff, and how many of its rows have no values yet (after a
-  /// rebuild: the diff returns them all). A check that fails otherwise than for a missing table
-  /// (no privilege) means the copy is not readable.
-  private func typedCopyFinding(_ copy: WarehouseCopy) throws -> TypedCopyFinding {
+  /// between the check and the diff, how many of its rows have no values yet (after a rebuild:
+  /// the diff returns them all), and how many rows it holds when its stamp says. A check that
+  /// fails otherwise than for a missing table (no privilege) means the copy is not readable.
+  private func typedCopyFinding(_ copy: WarehouseCopy) throws -> (finding: TypedCopyFinding, rows: Int?) {
     try connection.execute("SAVEPOINT backflow_copy_check")
     let stamp: [String?]?
     do {
@@ -147,13 +148,13 @@ extension PostgresModelReader: WarehouseDiffing {
       try connection.execute("RELEASE SAVEPOINT backflow_copy_check")
     } catch {
       try connection.execute("ROLLBACK TO SAVEPOINT backflow_copy_check")
-      return (error as? PostgresError)?.sqlState == "42P01" ? .behind : .unreadable
+      return ((error as? PostgresError)?.sqlState == "42P01" ? .behind : .unreadable, nil)
     }
-    guard let stamp else { return .behind }
-    guard stamp.first == "t" else { return .unreadable }
-    guard stamp.last == "t" else { return .behind }
+    guard let stamp else { return (.behind, nil) }
+    guard stamp[0] == "t" else { return (.unreadable, nil) }
+    guard stamp[1] == "t" else { return (.behind, nil) }
     let lacking = try connection.query("SELECT count(*) FROM \(copy.table) WHERE NOT \"backflow known\"", [])
-    return .compared(lacking: lacking.first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0)
+    return (.compared(lacking: lacking.first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0), stamp[2].flatMap { Int($0) })
   }
 
   /// Whether `table`'s key column alone has a unique index that covers every row `SELECT *`

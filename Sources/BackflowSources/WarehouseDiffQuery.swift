@@ -79,11 +79,12 @@ public enum WarehouseDiffQuery {
   /// comparison leaves, and would otherwise sort or hash the whole snapshot for them). The count
   /// row counts the copy, which holds the snapshot's keys.
   ///
+  /// `rows` is the copy's count as its stamp records it, if it does; otherwise the copy is counted.
   /// `part` keeps one range of keys (`KeyRangePart`); the part with the lowest keys has the count
   /// row, of the whole copy.
   public static func copySelect(
     _ model: ModelSQL, key: String, repeats: Bool, columns: [String], signature: String, snapshot: WarehouseSnapshot,
-    copy: WarehouseCopy, fewRows: Bool, part: KeyRangePart = .all
+    copy: WarehouseCopy, fewRows: Bool, rows: Int?, part: KeyRangePart = .all
   ) -> (sql: String, modelOffset: Int) {
     let quoted = columns.map(PostgresConnection.quoteIdentifier)
     let typedKey = copy.textKey ? keyText(key) : "(\(PostgresConnection.quoteIdentifier(key)))"
@@ -115,7 +116,7 @@ public enum WarehouseDiffQuery {
         OFFSET 0) AS d
         LEFT JOIN LATERAL (SELECT * FROM (\(snapshot.entries)) AS e
           WHERE e.row_key = coalesce(d."backflow key", d."backflow copy key"::text)\(fewRows ? " OFFSET 0" : "")) AS s ON true\(
-          part.countsCopy ? "\nUNION ALL\nSELECT 0, (SELECT count(*) FROM \(copy.table))::text, NULL, NULL, NULL, NULL\(nulls)" : "")
+          part.countsCopy ? "\nUNION ALL\nSELECT 0, \(rows.map { "'\($0)'" } ?? "(SELECT count(*) FROM \(copy.table))::text"), NULL, NULL, NULL, NULL\(nulls)" : "")
         ) AS diff
         ORDER BY "backflow rank", coalesce("backflow key", "backflow entry key") COLLATE "C" NULLS FIRST,
           "backflow fingerprint" COLLATE "C"

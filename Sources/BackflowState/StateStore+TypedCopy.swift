@@ -12,12 +12,13 @@ extension StateStore {
   public static func typedCopyTable(syncID: Int) -> String { "backflow_state.typed_copy_\(syncID)" }
 
   /// The check a plan makes of `syncID`'s copy (`WarehouseCopy.check`): when it is stamped, one
-  /// row saying whether the session may read the copy and whether its stamp is `stamp` at the
-  /// snapshot's current version (0 for a snapshot never written, as `typedCopyIsCurrent` counts).
+  /// row saying whether the session may read the copy, whether its stamp is `stamp` at the
+  /// snapshot's current version (0 for a snapshot never written, as `typedCopyIsCurrent` counts),
+  /// and how many rows it holds when that is recorded (a store from before `rows` has no column).
   public static func typedCopyCheck(syncID: Int, stamp: String) -> String {
     """
     SELECT has_table_privilege('\(typedCopyTable(syncID: syncID))', 'SELECT'),
-      t.version = coalesce(v.version, 0) AND t.stamp = \(literal(stamp))
+      t.version = coalesce(v.version, 0) AND t.stamp = \(literal(stamp)), to_jsonb(t) ->> 'rows'
     FROM backflow_state.typed_copies t LEFT JOIN backflow_state.snapshot_versions v USING (sync_id)
     WHERE t.sync_id = \(syncID)
     """
@@ -32,8 +33,8 @@ extension StateStore {
     try transaction {
       let id = String(syncID)
       guard try !typedCopyIsCurrent(syncID: id, copy: copy, on: postgres) else { return }
-      try rebuildTypedCopy(syncID: id, copy: copy, on: postgres)
-      try stampTypedCopy(syncID: id, copy: copy, on: postgres)
+      let rows = try rebuildTypedCopy(syncID: id, copy: copy, on: postgres)
+      try stampTypedCopy(syncID: id, copy: copy, rows: rows, on: postgres)
     }
   }
 
@@ -53,56 +54,85 @@ extension StateStore {
   /// The copy's changes in the transaction that made `entries`, `newEntries` and `removedKeys` the
   /// snapshot's, after they were written. `refreshed` are unchanged rows whose values the copy did
   /// not know; each is recorded only while its snapshot entry still has the fingerprint planned.
+  ///
+  /// The stamp records how many rows the copy holds, counted from what each statement added or
+  /// removed, so that a plan need not count them (at 1M rows, a fifth of a no-op plan); a copy
+  /// rebuilt, or stamped before the count was kept, is counted whole once.
   func writeTypedCopy(
     _ copy: TypedCopy, current: Bool, syncID: String, entries: [SnapshotEntry], newEntries: [SnapshotEntry],
     removedKeys: [String], refreshed: [SnapshotEntry], on connection: PostgresConnection
   ) throws {
     let table = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
+    var rows: Int?
     if current {
-      try insertTypedCopy(newEntries, copy: copy, into: table, on: connection)
+      rows = try connection.query("SELECT rows FROM backflow_state.typed_copies WHERE sync_id = $1", [syncID])
+        .first?.first.flatMap { $0.flatMap { Int($0) } }
+      let inserted = try insertTypedCopy(newEntries, copy: copy, into: table, on: connection)
+      var removed = 0
       if !removedKeys.isEmpty {
-        try connection.execute(
+        removed = try connection.affectedRows(
           "DELETE FROM \(table) WHERE \"backflow key\" = ANY ($1::text[]::\(Self.bareType(copy.keyType))[])",
           [Self.arrayLiteral(removedKeys.lazy.map { $0 as String? })])
       }
+      rows = rows.map { $0 + inserted - removed }
     } else {
-      try rebuildTypedCopy(syncID: syncID, copy: copy, on: connection)
+      rows = try rebuildTypedCopy(syncID: syncID, copy: copy, on: connection)
     }
-    try mergeTypedCopy(current ? entries : newEntries + entries, copy: copy, into: table, on: connection)
-    try mergeTypedCopy(refreshed, copy: copy, into: table, checking: syncID, on: connection)
-    try stampTypedCopy(syncID: syncID, copy: copy, on: connection)
+    let merged = try mergeTypedCopy(current ? entries : newEntries + entries, copy: copy, into: table, on: connection)
+    let refilled = try mergeTypedCopy(refreshed, copy: copy, into: table, checking: syncID, on: connection)
+    let counted = try rows.map { $0 + merged + refilled } ?? Self.count(table, on: connection)
+    try stampTypedCopy(syncID: syncID, copy: copy, rows: counted, on: connection)
   }
 
   /// Drops the copy and makes it again with the snapshot's keys, no values known; the rows whose
-  /// values are not known are indexed, so a plan tells at once whether there are any.
-  private func rebuildTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws {
+  /// values are not known are indexed, so a plan tells at once whether there are any. Returns
+  /// how many rows it holds.
+  private func rebuildTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws -> Int {
     let copyTable = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
     let columns = copy.types.enumerated().map { ", \(TypedCopy.column($0.offset)) \($0.element)" }.joined()
     try connection.execute(
       """
       DROP TABLE IF EXISTS \(copyTable);
       CREATE TABLE \(copyTable) ("backflow key" \(copy.keyType) PRIMARY KEY\(columns), "backflow known" boolean NOT NULL);
-      CREATE INDEX ON \(copyTable) ("backflow key") WHERE NOT "backflow known";
-      INSERT INTO \(copyTable) ("backflow key", "backflow known")
-      SELECT row_key::\(Self.bareType(copy.keyType)), false FROM \(try table("snapshots")) WHERE sync_id = \(syncID)
+      CREATE INDEX ON \(copyTable) ("backflow key") WHERE NOT "backflow known"
       """)
+    return try connection.affectedRows(
+      """
+      INSERT INTO \(copyTable) ("backflow key", "backflow known")
+      SELECT row_key::\(Self.bareType(copy.keyType)), false FROM \(try table("snapshots")) WHERE sync_id = $1::bigint
+      """, [syncID])
   }
 
-  private func stampTypedCopy(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws {
+  private func stampTypedCopy(syncID: String, copy: TypedCopy, rows: Int, on connection: PostgresConnection) throws {
     try connection.execute(
       """
-      INSERT INTO backflow_state.typed_copies (sync_id, version, stamp)
-      SELECT $1::bigint, coalesce((SELECT version FROM backflow_state.snapshot_versions WHERE sync_id = $1::bigint), 0), $2
-      ON CONFLICT (sync_id) DO UPDATE SET version = excluded.version, stamp = excluded.stamp
-      """, [syncID, copy.stamp])
+      INSERT INTO backflow_state.typed_copies (sync_id, version, stamp, rows)
+      SELECT $1::bigint, coalesce((SELECT version FROM backflow_state.snapshot_versions WHERE sync_id = $1::bigint), 0), $2, $3::bigint
+      ON CONFLICT (sync_id) DO UPDATE SET version = excluded.version, stamp = excluded.stamp, rows = excluded.rows
+      """, [syncID, copy.stamp, String(rows)])
+  }
+
+  private static func count(_ table: String, on connection: PostgresConnection) throws -> Int {
+    try connection.query("SELECT count(*) FROM \(table)", []).first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+  }
+
+  /// How many rows of `keys` the copy holds.
+  private static func held(_ keys: [String], copy: TypedCopy, in table: String, on connection: PostgresConnection) throws
+    -> Int
+  {
+    try connection.query(
+      "SELECT count(*) FROM \(table) WHERE \"backflow key\" = ANY ($1::text[]::\(bareType(copy.keyType))[])",
+      [arrayLiteral(keys.lazy.map { $0 as String? })]
+    ).first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
   }
 
   /// Rows the copy does not hold, by a COPY that parses each value with its type's input
   /// function; in a savepoint, so that a key there after all sends the rows through the merge.
+  /// Returns how many rows the copy gained.
   private func insertTypedCopy(
     _ entries: [SnapshotEntry], copy: TypedCopy, into table: String, on connection: PostgresConnection
-  ) throws {
-    guard !entries.isEmpty else { return }
+  ) throws -> Int {
+    guard !entries.isEmpty else { return 0 }
     try connection.execute("SAVEPOINT backflow_new_copy")
     do {
       let columns = copy.types.indices.map { ", " + TypedCopy.column($0) }.joined()
@@ -116,20 +146,25 @@ extension StateStore {
       }
       try stream.finish()
       try connection.execute("RELEASE SAVEPOINT backflow_new_copy")
+      return entries.count
     } catch let error as PostgresError where error.sqlState == "23505" {
       try connection.execute("ROLLBACK TO SAVEPOINT backflow_new_copy")
-      try mergeTypedCopy(entries, copy: copy, into: table, on: connection)
+      return try mergeTypedCopy(entries, copy: copy, into: table, on: connection)
     }
   }
 
   /// Entries' values as text arrays, cast to the copy's types and merged by key (the last of a
   /// key listed twice wins). With `checking`, only where the snapshot entry of the key has the
-  /// entry's fingerprint.
+  /// entry's fingerprint. Returns how many rows the copy gained: the keys it did not hold
+  /// before (every one, without `checking`; those it holds after, with).
+  @discardableResult
   private func mergeTypedCopy(
     _ entries: [SnapshotEntry], copy: TypedCopy, into copyTable: String, checking syncID: String? = nil,
     on connection: PostgresConnection
-  ) throws {
-    guard !entries.isEmpty else { return }
+  ) throws -> Int {
+    guard !entries.isEmpty else { return 0 }
+    let keys = entries.map(\.key)
+    let before = try Self.held(keys, copy: copy, in: copyTable, on: connection)
     let count = copy.types.count
     let arrays = (0..<count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
     let names = (0..<count).map { ", v\($0)" }.joined()
@@ -151,13 +186,28 @@ extension StateStore {
       ORDER BY u.k, u.o DESC
       ON CONFLICT ("backflow key") DO UPDATE SET \(updates)"backflow known" = true
       """, parameters)
+    let after = syncID == nil ? Set(keys).count : try Self.held(keys, copy: copy, in: copyTable, on: connection)
+    return after - before
   }
 
+  /// Makes `typed_copies`, or adds `rows` to one made before it was kept (NULL: not counted yet).
   private func ensureTypedCopiesTable(on connection: PostgresConnection) throws {
-    guard try !tableExists("typed_copies") else { return }
+    let found = try connection.query(
+      """
+      SELECT to_regclass('backflow_state.typed_copies') IS NOT NULL, EXISTS (SELECT FROM pg_attribute
+        WHERE attrelid = to_regclass('backflow_state.typed_copies') AND attname = 'rows' AND NOT attisdropped)
+      """, []
+    ).first
+    if found?.first == "t" {
+      if found?.last != "t" { try connection.execute("ALTER TABLE backflow_state.typed_copies ADD COLUMN IF NOT EXISTS rows BIGINT") }
+      return
+    }
     do {
       try connection.execute(
-        "CREATE TABLE IF NOT EXISTS backflow_state.typed_copies (sync_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, stamp TEXT NOT NULL)")
+        """
+        CREATE TABLE IF NOT EXISTS backflow_state.typed_copies
+          (sync_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, stamp TEXT NOT NULL, rows BIGINT)
+        """)
     } catch {
       // Two processes creating it at once: one of them fails, and the table exists.
       guard try tableExists("typed_copies") else { throw error }

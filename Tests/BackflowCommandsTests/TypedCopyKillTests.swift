@@ -55,15 +55,15 @@ struct TypedCopyKillTests {
     return rows.first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
   }
 
-  /// The copy is stamped at the snapshot's version, has its keys, and each row whose values it
-  /// knows (all `known` of them, when given) fingerprints as its entry says.
+  /// The copy is stamped at the snapshot's version with its count of rows, has its keys, and each
+  /// row whose values it knows (all `known` of them, when given) fingerprints as its entry says.
   func expectInStep(_ database: PostgresConnection, known: Int?, sourceLocation: Testing.SourceLocation = #_sourceLocation)
     throws
   {
     let row = try database.query(
       """
       select
-        (select t.version = coalesce(v.version, 0)
+        (select t.version = coalesce(v.version, 0) and t.rows = (select count(*) from backflow_state.typed_copy_1)
           from backflow_state.typed_copies t left join backflow_state.snapshot_versions v using (sync_id)),
         (select count(*) from backflow_state.snapshots s full join backflow_state.typed_copy_1 c on c."backflow key"::text = s.row_key
           where s.row_key is null or c."backflow key" is null),

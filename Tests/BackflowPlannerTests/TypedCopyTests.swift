@@ -192,6 +192,7 @@ struct TypedCopyTests {
     try scenario.crm("create table ranked_out (id text primary key, label text, amount text)")
     let first = try await scenario.apply()
     #expect(first.allSatisfy { $0.succeeded }, "\(first)")
+    #expect(try copyRows(scenario) == (40, 40, 40))
 
     try scenario.sql(
       """
@@ -214,6 +215,7 @@ struct TypedCopyTests {
     let second = try await scenario.apply()
     let run = try #require(second.first?.run)
     #expect(run.succeeded == OperationCounts(add: 4, change: 4, remove: 3) && run.failed.add == 2, "\(second)")
+    #expect(try copyRows(scenario) == (41, 41, 41))
     try scenario.sql("delete from ranked where id is null")
     let (settled, _) = try diff.expectSamePlans(scenario)
     let settledData = try #require(try settled.sync("ranked_to_crm").data)
@@ -227,17 +229,27 @@ struct TypedCopyTests {
     let (statistics, _) = try diff.expectSamePlans(scenario)
     let statisticsData = try #require(try statistics.sync("ranked_to_crm").data)
     #expect(statisticsData.comparedWithCopy && statisticsData.change == 4 && statisticsData.remove == 2)
+
+    // A store from before the stamp kept the copy's count: the plan counts the copy, and the
+    // next apply adds the column and counts it once.
+    try scenario.sql("alter table backflow_state.typed_copies drop column rows")
+    #expect(try diff.expectSamePlans(scenario).plan.sync("ranked_to_crm").data?.comparedWithCopy == true)
+    try await scenario.apply()
+    #expect(try copyRows(scenario) == (39, 39, 39))
   }
 
-  /// The copy's rows, the snapshot's, and the copy's rows whose values are known.
-  func copyRows(_ scenario: Scenario) throws -> (Int, Int, Int) {
+  /// The copy's rows, the snapshot's, and the copy's rows whose values are known; the copy's
+  /// stamp must record its count of rows.
+  func copyRows(_ scenario: Scenario, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> (Int, Int, Int) {
     let row = try rows(scenario, 
       """
       select (select count(*) from backflow_state.typed_copy_1), (select count(*) from backflow_state.snapshots),
-        (select count(*) from backflow_state.typed_copy_1 where "backflow known")
+        (select count(*) from backflow_state.typed_copy_1 where "backflow known"),
+        (select rows from backflow_state.typed_copies where sync_id = 1)
       """
     ).first
     let counts = (row ?? []).map { $0.flatMap { Int($0) } ?? -1 }
+    #expect(counts[3] == counts[0], "the stamp records \(counts[3]) rows", sourceLocation: sourceLocation)
     return (counts[0], counts[1], counts[2])
   }
 
