@@ -155,39 +155,54 @@ extension StateStore {
 
   /// Entries' values as text arrays, cast to the copy's types and merged by key (the last of a
   /// key listed twice wins). With `checking`, only where the snapshot entry of the key has the
-  /// entry's fingerprint. Returns how many rows the copy gained: the keys it did not hold
-  /// before (every one, without `checking`; those it holds after, with).
+  /// entry's fingerprint. Returns how many rows the copy gained.
+  ///
+  /// Without `checking`, the keys the copy holds (every one, for a run's changed rows) are
+  /// updated first: when that was all of them the copy gained none, and otherwise it gains
+  /// exactly the rest, inserted by the upsert; either way without counting the copy's keys.
   @discardableResult
   private func mergeTypedCopy(
     _ entries: [SnapshotEntry], copy: TypedCopy, into copyTable: String, checking syncID: String? = nil,
     on connection: PostgresConnection
   ) throws -> Int {
     guard !entries.isEmpty else { return 0 }
-    let keys = entries.map(\.key)
-    let before = try Self.held(keys, copy: copy, in: copyTable, on: connection)
     let count = copy.types.count
     let arrays = (0..<count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
     let names = (0..<count).map { ", v\($0)" }.joined()
-    let casts = copy.types.enumerated().map { ", u.v\($0.offset)::\(Self.bareType($0.element))" }.joined()
-    let updates = (0..<count).map { "\(TypedCopy.column($0)) = excluded.\(TypedCopy.column($0)), " }.joined()
+    let casts = copy.types.enumerated().map { ", u.v\($0.offset)::\(Self.bareType($0.element)) AS v\($0.offset)" }.joined()
     let snapshots = try table("snapshots")
     let check = syncID.map { "JOIN \(snapshots) s ON s.sync_id = \($0) AND s.row_key = u.k AND s.fingerprint = u.f" } ?? ""
+    let rows = """
+      SELECT DISTINCT ON (u.k) u.k::\(Self.bareType(copy.keyType)) AS k\(casts), true AS known
+      FROM unnest($1::text[], $2::text[]\(arrays.isEmpty ? "" : ", " + arrays)) WITH ORDINALITY AS u(k, f\(names), o)
+      \(check)
+      ORDER BY u.k, u.o DESC
+      """
     var parameters: [String?] = [
       Self.arrayLiteral(entries.lazy.map { $0.key as String? }),
       Self.arrayLiteral(entries.lazy.map { $0.fingerprint as String? }),
     ]
     for index in 0..<count { parameters.append(Self.arrayLiteral(entries.lazy.map { $0.values?[index] })) }
-    try connection.execute(
-      """
-      INSERT INTO \(copyTable)
-      SELECT DISTINCT ON (u.k) u.k::\(Self.bareType(copy.keyType))\(casts), true
-      FROM unnest($1::text[], $2::text[]\(arrays.isEmpty ? "" : ", " + arrays)) WITH ORDINALITY AS u(k, f\(names), o)
-      \(check)
-      ORDER BY u.k, u.o DESC
-      ON CONFLICT ("backflow key") DO UPDATE SET \(updates)"backflow known" = true
-      """, parameters)
-    let after = syncID == nil ? Set(keys).count : try Self.held(keys, copy: copy, in: copyTable, on: connection)
-    return after - before
+    let keys = entries.map(\.key)
+    let upsert = {
+      let updates = (0..<count).map { "\(TypedCopy.column($0)) = excluded.\(TypedCopy.column($0)), " }.joined()
+      try connection.execute(
+        "INSERT INTO \(copyTable)\n\(rows)\nON CONFLICT (\"backflow key\") DO UPDATE SET \(updates)\"backflow known\" = true",
+        parameters)
+    }
+    guard syncID == nil else {
+      let before = try Self.held(keys, copy: copy, in: copyTable, on: connection)
+      try upsert()
+      return try Self.held(keys, copy: copy, in: copyTable, on: connection) - before
+    }
+    let sets = (0..<count).map { "\(TypedCopy.column($0)) = r.v\($0), " }.joined()
+    let updated = try connection.affectedRows(
+      "UPDATE \(copyTable) AS c SET \(sets)\"backflow known\" = true FROM (\(rows)) AS r WHERE c.\"backflow key\" = r.k",
+      parameters)
+    let distinct = Set(keys).count
+    guard updated < distinct else { return 0 }
+    try upsert()
+    return distinct - updated
   }
 
   /// Makes `typed_copies`, or adds `rows` to one made before it was kept (NULL: not counted yet).

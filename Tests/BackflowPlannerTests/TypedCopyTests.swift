@@ -238,6 +238,33 @@ struct TypedCopyTests {
     #expect(try copyRows(scenario) == (39, 39, 39))
   }
 
+  /// A snapshot write whose changed entries name a key the copy lacks (which no run makes, the
+  /// copy holding the snapshot's keys) adds it to the copy, and the stamp counts it.
+  @Test func aChangedEntryTheCopyLacksIsAddedAndCounted() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try scenario()
+    try await scenario.apply()
+    let id = try #require(try scenario.plan().sync("things_to_crm").id)
+    let stamp = try #require(try rows(scenario, "select stamp from backflow_state.typed_copies").first?.first ?? nil)
+    let types = try rows(
+      scenario,
+      """
+      select format_type(atttypid, atttypmod) from pg_attribute
+      where attrelid = 'backflow_state.typed_copy_\(id)'::regclass and attname ~ '^c[0-9]+$' order by attnum
+      """
+    ).map { $0[0] ?? "" }
+    let values: [String?] = types.map { $0 == "boolean" ? "true" : $0.hasPrefix("timestamp") ? nil : $0 == "jsonb" ? "1" : "9" }
+    try scenario.openState(writing: true).updateSnapshot(
+      syncID: id,
+      entries: [
+        SnapshotEntry(key: "2", fingerprint: "f2", matchValue: "c2", values: values),
+        SnapshotEntry(key: "99", fingerprint: "f99", matchValue: "c99", values: values),
+      ],
+      removedKeys: [], copy: TypedCopy(keyType: "bigint", types: types, stamp: stamp))
+    #expect(try copyRows(scenario) == (9, 9, 9))
+    #expect(try rows(scenario, "select c0::text from backflow_state.typed_copy_\(id) where \"backflow key\" in (2, 99)") == [["9"], ["9"]])
+  }
+
   /// The copy's rows, the snapshot's, and the copy's rows whose values are known; the copy's
   /// stamp must record its count of rows.
   func copyRows(_ scenario: Scenario, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> (Int, Int, Int) {
