@@ -160,7 +160,6 @@ extension StateStore {
   /// Without `checking`, the keys the copy holds (every one, for a run's changed rows) are
   /// updated first: when that was all of them the copy gained none, and otherwise it gains
   /// exactly the rest, inserted by the upsert; either way without counting the copy's keys.
-  @discardableResult
   private func mergeTypedCopy(
     _ entries: [SnapshotEntry], copy: TypedCopy, into copyTable: String, checking syncID: String? = nil,
     on connection: PostgresConnection
