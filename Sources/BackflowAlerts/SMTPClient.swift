@@ -28,6 +28,7 @@ public struct SMTPClient: Sendable {
     let host = address.host
     let serverName = Self.isIPAddress(host) ? nil : host
     let implicitTLS = address.implicitTLS
+    let timeout = self.timeout
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .connectTimeout(.seconds(10))
       .connect(host: host, port: address.port) { channel in
@@ -35,37 +36,36 @@ public struct SMTPClient: Sendable {
           if implicitTLS {
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
           }
+          try channel.pipeline.syncOperations.addHandler(SMTPReplyDeadline(timeout: timeout))
           return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
       }
-    try await withTimeout {
-      try await channel.executeThenClose { inbound, outbound in
-        var session = SMTPSession(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-        try await session.expect(220, after: "connecting")
-        var features = try await session.command("EHLO \(Self.localName)", expect: 250)
-        var encrypted = implicitTLS
-        if !encrypted, features.contains(where: { $0.uppercased() == "STARTTLS" }) {
-          _ = try await session.command("STARTTLS", expect: 220)
-          try await channel.channel.eventLoop.submit {
-            try channel.channel.pipeline.syncOperations.addHandler(
-              NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
-          }.get()
-          encrypted = true
-          features = try await session.command("EHLO \(Self.localName)", expect: 250)
-        }
-        if let user = address.user {
-          guard encrypted || Self.isLoopback(host) else {
-            throw SMTPError("the server offers no STARTTLS, and the password is not sent unencrypted; use smtps://")
-          }
-          try await Self.authenticate(&session, user: user, password: address.password ?? "", features: features)
-        }
-        _ = try await session.command("MAIL FROM:<\(from)>", expect: 250)
-        for recipient in to { _ = try await session.command("RCPT TO:<\(recipient)>", expect: 250) }
-        _ = try await session.command("DATA", expect: 354)
-        let message = Self.message(from: from, to: to, subject: subject, body: body)
-        _ = try await session.command(message + "\r\n.", expect: 250, shownAs: "the message")
-        _ = try? await session.command("QUIT", expect: 221)
+    try await channel.executeThenClose { inbound, outbound in
+      var session = SMTPSession(inbound: inbound.makeAsyncIterator(), outbound: outbound)
+      try await session.expect(220, after: "connecting")
+      var features = try await session.command("EHLO \(Self.localName)", expect: 250)
+      var encrypted = implicitTLS
+      if !encrypted, features.contains(where: { $0.uppercased() == "STARTTLS" }) {
+        _ = try await session.command("STARTTLS", expect: 220)
+        try await channel.channel.eventLoop.submit {
+          try channel.channel.pipeline.syncOperations.addHandler(
+            NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+        }.get()
+        encrypted = true
+        features = try await session.command("EHLO \(Self.localName)", expect: 250)
       }
+      if let user = address.user {
+        guard encrypted || Self.isLoopback(host) else {
+          throw SMTPError("the server offers no STARTTLS, and the password is not sent unencrypted; use smtps://")
+        }
+        try await Self.authenticate(&session, user: user, password: address.password ?? "", features: features)
+      }
+      _ = try await session.command("MAIL FROM:<\(from)>", expect: 250)
+      for recipient in to { _ = try await session.command("RCPT TO:<\(recipient)>", expect: 250) }
+      _ = try await session.command("DATA", expect: 354)
+      let message = Self.message(from: from, to: to, subject: subject, body: body)
+      _ = try await session.command(message + "\r\n.", expect: 250, shownAs: "the message")
+      _ = try? await session.command("QUIT", expect: 221)
     }
   }
 
@@ -121,19 +121,6 @@ public struct SMTPClient: Sendable {
 
   static func isLoopback(_ host: String) -> Bool {
     host == "localhost" || host == "::1" || host.hasPrefix("127.")
-  }
-
-  private func withTimeout(_ body: @escaping @Sendable () async throws -> Void) async throws {
-    let timeout = self.timeout
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await body() }
-      group.addTask {
-        try await Task.sleep(for: timeout)
-        throw SMTPError("no answer within \(timeout)")
-      }
-      try await group.next()
-      group.cancelAll()
-    }
   }
 }
 

@@ -139,24 +139,18 @@ final class HTTPTransport: Sendable {
     beforeAttempt: () async throws -> [(String, String)] = { [] }
   ) async throws -> Delivery {
     _ = try endpoint.get()
-    var request = HTTPClientRequest(url: outgoing.url)
-    request.method = outgoing.method
-    request.headers = headers
-    for (name, value) in outgoing.headers { request.headers.replaceOrAdd(name: name, value: value) }
-    if let idempotencyKey { request.headers.replaceOrAdd(name: "Idempotency-Key", value: idempotencyKey) }
-    if let body = outgoing.body {
-      request.body = .bytes(ByteBuffer(string: body))
-    } else {
-      request.headers.remove(name: "Content-Type")
-    }
+    var headers = self.headers
+    for (name, value) in outgoing.headers { headers.replaceOrAdd(name: name, value: value) }
+    if let idempotencyKey { headers.replaceOrAdd(name: "Idempotency-Key", value: idempotencyKey) }
+    if outgoing.body == nil { headers.remove(name: "Content-Type") }
     let trace = traced ? self.trace : nil
     // What `beforeAttempt` adds (a fresh token) is secret too, and unknown to `redact`.
     var attemptSecrets = HTTPRedactor(headerValues: [], url: "")
     func traceRequest(attempt: Int) {
       trace?(
         .request(
-          method: outgoing.method.rawValue, url: request.url,
-          headers: request.headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: attemptSecrets($0.value)) },
+          method: outgoing.method.rawValue, url: outgoing.url,
+          headers: headers.map { DestinationTraceEvent.TraceHeader(name: $0.name, value: attemptSecrets($0.value)) },
           body: outgoing.body ?? "", attempt: attempt))
     }
     if trace?.dryRun == true {
@@ -169,9 +163,9 @@ final class HTTPTransport: Sendable {
       attempt += 1
       let added = try await beforeAttempt()
       attemptSecrets = HTTPRedactor(headerValues: added.map(\.1), url: "")
-      for (name, value) in added { request.headers.replaceOrAdd(name: name, value: value) }
+      for (name, value) in added { headers.replaceOrAdd(name: name, value: value) }
       if trace != nil { traceRequest(attempt: attempt) }
-      switch try await send(request, requestLine: requestLine, trace: trace) {
+      switch try await send(outgoing, headers: headers, requestLine: requestLine, trace: trace) {
       case let .accepted(answer):
         return .accepted(answer)
       case let .failed(reason, status, body, retryable: false, _):
@@ -194,20 +188,15 @@ final class HTTPTransport: Sendable {
   }
 
   /// One request and its answer, classified.
-  private func send(_ request: HTTPClientRequest, requestLine: String, trace: DestinationTrace?) async throws
-    -> Attempt
+  private func send(_ outgoing: Outgoing, headers: HTTPHeaders, requestLine: String, trace: DestinationTrace?)
+    async throws -> Attempt
   {
-    let status: HTTPResponseStatus
-    let retryAfter: Duration?
-    let answer: String
+    let response: HTTPClient.Response
     do {
-      let response = try await client.execute(request, timeout: Self.timeAmount(timeout))
-      status = response.status
-      retryAfter =
-        response.headers.first(name: "Retry-After").flatMap { RetryPolicy.retryAfter($0) }
-        ?? policy.resetHeader.flatMap { response.headers.first(name: $0) }.flatMap { RetryPolicy.resetAfter($0) }
-      answer = String(buffer: try await response.body.collect(upTo: Self.maximumAnswerBytes))
-    } catch is NIOTooManyBytesError {
+      let request = try HTTPClient.Request(
+        url: outgoing.url, method: outgoing.method, headers: headers, body: outgoing.body.map { .string($0) })
+      response = try await execute(request)
+    } catch is ResponseAccumulator.ResponseTooBigError {
       trace?(.result("the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB; it was not read"))
       return .failed(
         "\(requestLine): the answer is larger than \(Self.maximumAnswerBytes / 1024 / 1024) MiB",
@@ -218,6 +207,11 @@ final class HTTPTransport: Sendable {
       trace?(.noResponse(reason))
       return .failed(redact("\(requestLine): \(reason)"), status: nil, body: "", retryable: retryable, retryAfter: nil)
     }
+    let status = response.status
+    let retryAfter =
+      response.headers.first(name: "Retry-After").flatMap { RetryPolicy.retryAfter($0) }
+      ?? policy.resetHeader.flatMap { response.headers.first(name: $0) }.flatMap { RetryPolicy.resetAfter($0) }
+    let answer = response.body.map { String(buffer: $0) } ?? ""
     trace?(.response(status: Int(status.code), reason: status.reasonPhrase, body: answer))
     if (200..<300).contains(status.code) { return .accepted(answer) }
     let reason = HTTPAnswer.failure(
@@ -229,6 +223,22 @@ final class HTTPTransport: Sendable {
     return .failed(
       reason, status: Int(status.code), body: answer, retryable: retryable, retryAfter: retryable ? retryAfter : nil)
   }
+
+  /// Sends `request` and reads its whole answer, which must come within the time-out. The
+  /// time-out is a deadline on the connection's event loop, where the answer is read too: the
+  /// async `execute(_:timeout:)` only acts on its deadline from a task on Swift's shared pool, and
+  /// while that pool is busy an answer arriving meanwhile is taken however late it is.
+  private func execute(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
+    let task = client.execute(
+      request: request, delegate: ResponseAccumulator(request: request, maxBodySize: Self.maximumAnswerBytes),
+      deadline: .now() + Self.timeAmount(timeout))
+    return try await withTaskCancellationHandler {
+      try await task.get()
+    } onCancel: {
+      task.cancel()
+    }
+  }
+
   /// A failure without an answer in words, and whether trying again may help. Error
   /// descriptions are not passed through as they are: some carry header values or the host.
   private func transportFailure(_ error: any Error) -> (String, Bool) {

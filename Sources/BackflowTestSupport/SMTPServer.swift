@@ -69,6 +69,9 @@ public final class SMTPServer: Sendable {
   /// Failed AUTH attempts.
   public var rejectedLogins: Int { state.rejectedLogins }
 
+  /// Command lines received, on every connection: how far a conversation got.
+  public var commands: Int { state.commands }
+
   public func stop() async {
     try? await channel.close()
   }
@@ -97,6 +100,7 @@ private final class SMTPServerState: @unchecked Sendable {
   private let lock = NSLock()
   private var received: [SMTPServer.Message] = []
   private var rejected = 0
+  private var commandLines = 0
 
   init(credentials: (String, String)?, tls: NIOSSLContext?) {
     self.credentials = credentials
@@ -107,6 +111,8 @@ private final class SMTPServerState: @unchecked Sendable {
   var rejectedLogins: Int { lock.withLock { rejected } }
   func keep(_ message: SMTPServer.Message) { lock.withLock { received.append(message) } }
   func rejectLogin() { lock.withLock { rejected += 1 } }
+  var commands: Int { lock.withLock { commandLines } }
+  func countCommand() { lock.withLock { commandLines += 1 } }
 }
 
 /// One connection's conversation; touched only on its event loop.
@@ -169,6 +175,7 @@ private final class SMTPServerHandler: ChannelInboundHandler {
       }
       return
     }
+    state.countCommand()
     let verb = line.prefix { $0 != " " && $0 != ":" }.uppercased()
     let argument = line.dropFirst(verb.count).trimmingCharacters(in: .whitespaces)
     switch verb {

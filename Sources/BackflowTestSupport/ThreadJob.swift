@@ -12,8 +12,7 @@ public final class ThreadJob: @unchecked Sendable {
   public init(after delay: Duration = .zero, _ body: @escaping @Sendable () throws -> Void) {
     group.enter()
     Thread.detachNewThread { [self] in
-      let (seconds, attoseconds) = delay.components
-      Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+      Thread.sleep(forTimeInterval: timeInterval(delay))
       do {
         try body()
       } catch {
@@ -56,4 +55,25 @@ private final class QueueExecutor: TaskExecutor, @unchecked Sendable {
     let job = UnownedJob(job)
     queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
   }
+}
+
+/// Holds every thread of Swift's shared pool for `duration`, as tasks that block do (a libpq
+/// query, an fsync, a child process): a job queued meanwhile, such as a time-out's task, waits
+/// that long. For tests of what must keep its time without the pool. Returns at once.
+public func holdTheSharedPool(for duration: Duration) {
+  let until = Date().addingTimeInterval(timeInterval(duration))
+  // More jobs than the pool has threads (one per core), so every thread gets one.
+  for _ in 0..<(ProcessInfo.processInfo.processorCount * 4) {
+    Task.detached { block(until: until) }
+  }
+}
+
+/// Blocks the calling thread, which a task may not do directly (`Thread.sleep` is unavailable
+/// from async code): here holding the thread is the point.
+private func block(until date: Date) {
+  Thread.sleep(until: date)
+}
+
+private func timeInterval(_ duration: Duration) -> TimeInterval {
+  Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }

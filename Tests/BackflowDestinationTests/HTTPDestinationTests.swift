@@ -293,6 +293,37 @@ struct HTTPDestinationTests {
     }
   }
 
+  @Test("a time-out holds while Swift's shared pool is busy: the answer after it is not taken")
+  func timeoutWhileThePoolIsBusy() async throws {
+    try await withProtocolServer(deduplicating: true) { server in
+      server.inject(.delay(.seconds(2)))
+      let outcomes = try await withDestination(server, timeout: .milliseconds(500)) { destination in
+        async let sent = destination.send(DestinationBatch(number: 1, operation: .upsert, records: Self.two))
+        while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        // From before the deadline until after the answer: a time-out that needs a pool thread to
+        // act would find the answer there first and take it.
+        holdTheSharedPool(for: .milliseconds(2500))
+        return try await sent
+      }
+      #expect(outcomes == [.succeeded, .succeeded])
+      #expect(server.requests.count == 2)
+      #expect(server.replays == 1)
+    }
+  }
+
+  @Test("an answer larger than 16 MiB is not read; the batch fails without a retry")
+  func oversizedAnswer() async throws {
+    let body = String(repeating: "x", count: HTTPTransport.maximumAnswerBytes + 1)
+    try await withAPIServer({ _ in ProtocolServer.Answer(status: 200, body: body) }) { server in
+      let outcomes = try await withDestination(server, retries: 3) { destination in
+        try await destination.send(DestinationBatch(number: 1, operation: .upsert, records: Self.two))
+      }
+      let reason = "POST /contacts: the answer is larger than 16 MiB"
+      #expect(outcomes == [.failed(reason), .failed(reason)])
+      #expect(server.requests.count == 1)
+    }
+  }
+
   @Test("when every retry fails, every record fails with the status and the server's message")
   func retriesExhausted() async throws {
     try await withProtocolServer { server in
