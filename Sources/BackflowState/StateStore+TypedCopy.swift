@@ -40,7 +40,6 @@ extension StateStore {
 
   /// Whether the copy is stamped `copy.stamp` at the snapshot's version; locks the stamp.
   func typedCopyIsCurrent(syncID: String, copy: TypedCopy, on connection: PostgresConnection) throws -> Bool {
-    try ensureTypedCopiesTable(on: connection)
     let rows = try connection.query(
       """
       SELECT t.stamp = $2 AND t.version = coalesce(v.version, 0)
@@ -205,26 +204,25 @@ extension StateStore {
   }
 
   /// Makes `typed_copies`, or adds `rows` to one made before it was kept (NULL: not counted yet).
-  private func ensureTypedCopiesTable(on connection: PostgresConnection) throws {
+  /// Part of the migration a writer runs when it opens the store, under its advisory lock: made
+  /// inside a run's transaction instead, two daemons starting together could both try, and the
+  /// one that failed (a unique violation in the catalog) would abort its run's transaction.
+  func ensureTypedCopiesTable() throws {
+    guard let connection = try connection as? PostgresConnection else { return }
     let found = try connection.query(
       """
       SELECT to_regclass('backflow_state.typed_copies') IS NOT NULL, EXISTS (SELECT FROM pg_attribute
         WHERE attrelid = to_regclass('backflow_state.typed_copies') AND attname = 'rows' AND NOT attisdropped)
       """, []
     ).first
-    if found?.first == "t" {
-      if found?.last != "t" { try connection.execute("ALTER TABLE backflow_state.typed_copies ADD COLUMN IF NOT EXISTS rows BIGINT") }
-      return
-    }
-    do {
+    if found?.first != "t" {
       try connection.execute(
         """
-        CREATE TABLE IF NOT EXISTS backflow_state.typed_copies
+        CREATE TABLE backflow_state.typed_copies
           (sync_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, stamp TEXT NOT NULL, rows BIGINT)
         """)
-    } catch {
-      // Two processes creating it at once: one of them fails, and the table exists.
-      guard try tableExists("typed_copies") else { throw error }
+    } else if found?.last != "t" {
+      try connection.execute("ALTER TABLE backflow_state.typed_copies ADD COLUMN rows BIGINT")
     }
   }
 

@@ -133,6 +133,7 @@ public final class StateStore {
     try ensureDestinationIDColumn()
     keepsDestinationIDs = true
     try ensureSnapshotVersionsTable()
+    try ensureTypedCopiesTable()
   }
 
   /// Creates the version-1 schema in one transaction.

@@ -238,6 +238,21 @@ struct TypedCopyTests {
     #expect(try copyRows(scenario) == (39, 39, 39))
   }
 
+  /// The stamps' table is made when a writer opens the store, under the migration's lock, not in
+  /// a run's transaction, where two daemons starting together would race to make it.
+  @Test func aWriterOpeningTheStoreMakesTheStampsTable() async throws {
+    guard Backend.postgres.available else { return }
+    let scenario = try scenario()
+    _ = try scenario.openState(writing: true)
+    let made = try rows(
+      scenario,
+      """
+      select count(*) from pg_attribute
+      where attrelid = to_regclass('backflow_state.typed_copies') and attname = 'rows' and not attisdropped
+      """)
+    #expect(made == [["1"]])
+  }
+
   /// A snapshot write whose changed entries name a key the copy lacks (which no run makes, the
   /// copy holding the snapshot's keys) adds it to the copy, and the stamp counts it.
   @Test func aChangedEntryTheCopyLacksIsAddedAndCounted() async throws {
