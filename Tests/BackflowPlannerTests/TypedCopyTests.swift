@@ -163,9 +163,9 @@ struct TypedCopyTests {
 
   /// A table whose integer key has a unique index is diffed in two halves of the copy's keys
   /// (1–40, split after 20, the middle of the range while the copy has no statistics), on two
-  /// sessions at once: changes, additions and removals at
-  /// both ends and on each side of the bound, keys below and above the copy's, and rows without
-  /// a key, which only the upper half reads, are planned as the diff in Backflow plans them.
+  /// sessions at once: changes, additions and removals at both ends and on each side of the
+  /// bound, keys below and above the copy's, and rows without a key, which only the upper half
+  /// reads, are planned as the diff in Backflow plans them.
   @Test func aTableSplitByItsKeyPlansAsTheDiffInBackflow() async throws {
     guard Backend.postgres.available else { return }
     let scenario = try Scenario(.postgres, label: "typed_copy_split")
