@@ -56,7 +56,7 @@ final class ApplyReporter: ApplyObserver {
 
   private func draw(_ name: String, run: RunRecord) {
     let done = run.succeeded.total + run.failed.total
-    let seconds = Self.seconds(ContinuousClock.now - started)
+    let seconds = (ContinuousClock.now - started).inSeconds
     let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
     var line = "\r\u{1B}[K\(terminal.paint(name, .bold)): \(done)/\(run.planned.total) sent, \(rate) rows/s"
     if run.failed.total > 0 { line += ", " + terminal.paint("\(run.failed.total) failed", .red) }
@@ -79,7 +79,7 @@ final class ApplyReporter: ApplyObserver {
       case .aborted: terminal.paint("aborted", .yellow)
       case .running: "running"
       }
-    var line = "\(head) (\(id), run \(run.id)): \(status) in \(Self.format(seconds: Self.seconds(ContinuousClock.now - started)))"
+    var line = "\(head) (\(id), run \(run.id)): \(status) in \(Self.format(seconds: (ContinuousClock.now - started).inSeconds))"
     guard run.planned.total > 0 || run.error != nil else { return line + " - nothing to send" }
     line += " - \(run.planned.add) to add, \(run.planned.change) to change, \(run.planned.remove) to remove"
     line += "; " + terminal.paint("\(run.succeeded.total) succeeded", .green)
@@ -87,10 +87,6 @@ final class ApplyReporter: ApplyObserver {
     if run.aborted.total > 0 { line += ", " + terminal.paint("\(run.aborted.total) aborted", .yellow) }
     if let error = run.error ?? outcome.error { line += "\n  " + terminal.paint("error: \(error)", .red) }
     return line
-  }
-
-  private static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 
   private static func format(seconds: Double) -> String {

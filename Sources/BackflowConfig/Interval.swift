@@ -60,3 +60,10 @@ public struct Rate: Sendable, Hashable, Encodable, CustomStringConvertible {
     try container.encode(description)
   }
 }
+
+extension Duration {
+  /// The duration in seconds, fractions included, as Foundation's `TimeInterval` counts them.
+  public var inSeconds: Double {
+    Double(components.seconds) + Double(components.attoseconds) / 1e18
+  }
+}

@@ -85,7 +85,7 @@ final class HTTPTransport: Sendable {
     // retrying would hold a refused connection until the request's deadline.
     configuration.connectionPool.retryConnectionEstablishment = false
     configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, concurrency)
-    configuration.timeout = .init(connect: Self.timeAmount(min(timeout, .seconds(10))))
+    configuration.timeout = .init(connect: TimeAmount(min(timeout, .seconds(10))))
     // TLS stays at its default: certificates are verified.
     self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
   }
@@ -231,7 +231,7 @@ final class HTTPTransport: Sendable {
   private func execute(_ request: HTTPClient.Request) async throws -> HTTPClient.Response {
     let task = client.execute(
       request: request, delegate: ResponseAccumulator(request: request, maxBodySize: Self.maximumAnswerBytes),
-      deadline: .now() + Self.timeAmount(timeout))
+      deadline: .now() + TimeAmount(timeout))
     return try await withTaskCancellationHandler {
       try await task.get()
     } onCancel: {
@@ -302,11 +302,6 @@ final class HTTPTransport: Sendable {
       return "header \(name) has a value with a control character (a line break?)"
     }
     return nil
-  }
-
-  private static func timeAmount(_ duration: Duration) -> TimeAmount {
-    let (seconds, attoseconds) = duration.components
-    return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
   }
 
   /// `30s`, `1.5s`, `5m`.

@@ -45,9 +45,10 @@ public struct WarehouseCopy: Sendable {
   /// The copy's table: `"backflow key"`, then one column per planned column
   /// (`TypedCopyColumns.name`), then `"backflow known"`.
   public var table: String
-  /// A query of one row of two booleans when the copy is stamped: whether the session may read
-  /// the copy, and whether it mirrors the snapshot. No row when it was never stamped; a missing
-  /// copy, or missing stamps, make it fail as an undefined table (SQLSTATE 42P01).
+  /// A query of one row when the copy is stamped: whether the session may read the copy, whether
+  /// it mirrors the snapshot (two booleans), and how many rows it holds when the stamp records it
+  /// (else NULL). No row when it was never stamped; a missing copy, or missing stamps, make it
+  /// fail as an undefined table (SQLSTATE 42P01).
   public var check: String
   /// Whether the key is kept as text (compared by its bytes) rather than in the model's type.
   public var textKey: Bool

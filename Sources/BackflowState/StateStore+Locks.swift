@@ -229,8 +229,7 @@ extension StateStore {
       return true
     }
     guard let beat = try? Date(lock.heartbeatAt, strategy: .iso8601) else { return true }
-    let limit = Double(staleAfter.components.seconds) + Double(staleAfter.components.attoseconds) / 1e18
-    return Date().timeIntervalSince(beat) > limit
+    return Date().timeIntervalSince(beat) > staleAfter.inSeconds
   }
 
   /// Runs `body` on `database` between `begin` and COMMIT, rolled back if it throws.

@@ -49,10 +49,12 @@ public enum ProjectFixture {
       }
       // Not `Data.write`, which fsyncs: on a busy disk that holds a thread of the shared pool
       // (synchronous tests run there) long enough to make other tests' time-outs late.
-      guard let file = fopen(url.path, "w") else { preconditionFailure("cannot write fixture \(path): errno \(errno)") }
       let bytes = Array(text.utf8)
-      let written = fwrite(bytes, 1, bytes.count, file)
-      guard fclose(file) == 0, written == bytes.count else { preconditionFailure("cannot write fixture \(path): errno \(errno)") }
+      let written = fopen(url.path, "w").map { file in
+        let count = fwrite(bytes, 1, bytes.count, file)
+        return fclose(file) == 0 && count == bytes.count
+      }
+      guard written == true else { preconditionFailure("cannot write fixture \(path): errno \(errno)") }
     }
   }
 

@@ -1,3 +1,4 @@
+import BackflowConfig
 import Foundation
 
 /// Work on a thread of its own, started at once. Swift's cooperative pool has as many threads as
@@ -12,7 +13,7 @@ public final class ThreadJob: @unchecked Sendable {
   public init(after delay: Duration = .zero, _ body: @escaping @Sendable () throws -> Void) {
     group.enter()
     Thread.detachNewThread { [self] in
-      Thread.sleep(forTimeInterval: timeInterval(delay))
+      Thread.sleep(forTimeInterval: delay.inSeconds)
       do {
         try body()
       } catch {
@@ -61,7 +62,7 @@ private final class QueueExecutor: TaskExecutor, @unchecked Sendable {
 /// query, an fsync, a child process): a job queued meanwhile, such as a time-out's task, waits
 /// that long. For tests of what must keep its time without the pool. Returns at once.
 public func holdTheSharedPool(for duration: Duration) {
-  let until = Date().addingTimeInterval(timeInterval(duration))
+  let until = Date().addingTimeInterval(duration.inSeconds)
   // More jobs than the pool has threads (one per core), so every thread gets one.
   for _ in 0..<(ProcessInfo.processInfo.processorCount * 4) {
     Task.detached { block(until: until) }
@@ -72,8 +73,4 @@ public func holdTheSharedPool(for duration: Duration) {
 /// from async code): here holding the thread is the point.
 private func block(until date: Date) {
   Thread.sleep(until: date)
-}
-
-private func timeInterval(_ duration: Duration) -> TimeInterval {
-  Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
