@@ -38,6 +38,8 @@ let package = Package(
     .target(name: "CADBC"),
     // The commit a release binary was built from (`make release` supplies it; see build.c).
     .target(name: "CBackflowBuild"),
+    // glibc's malloc_trim, which its Swift module does not declare (see SnapshotWriter).
+    .target(name: "CBackflowMemory"),
 
     // config → planner → engine → connectors (sources, destinations) → state.
     .target(
@@ -87,7 +89,7 @@ let package = Package(
       name: "BackflowEngine",
       dependencies: [
         "BackflowConfig", "BackflowConnectors", "BackflowPlanner", "BackflowSources", "BackflowState", "BackflowDestinations",
-        "BackflowSyncLogs", "BackflowAlerts",
+        "BackflowSyncLogs", "BackflowAlerts", "CBackflowMemory",
       ]),
     // The read-only web UI, JSON API and /metrics over the state store (`backflow serve`).
     .target(

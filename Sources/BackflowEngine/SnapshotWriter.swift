@@ -1,4 +1,5 @@
 import BackflowState
+import CBackflowMemory
 import Dispatch
 
 /// What a run has delivered since it last wrote: the snapshot's advance and the rows that failed.
@@ -77,6 +78,10 @@ final class SnapshotWriter: @unchecked Sendable {
       } catch {
         failure = error
       }
+      // The batch's rows are freed now; without this glibc keeps their pages, scattered among the
+      // rows still in flight on several threads' arenas, and a run's peak RSS came to about twice
+      // its peak heap. About 0.5 ms per batch, on this thread (docs/decisions.md, Performance).
+      backflow_release_free_memory()
     }
   }
 

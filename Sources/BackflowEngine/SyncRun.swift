@@ -179,13 +179,16 @@ public final class SyncRun {
       await withTaskGroup(of: BatchResult.self) { group in
         var inFlight = 0
         do {
-          while var batch = try nextBatch(from: rows) {
-            try await sweeper?.keep(batch.records.map(\.key))
-            try attachDestinationIDs(&batch)
+          while true {
+            // A slot first, then the batch: a batch formed before its slot waited for it in memory,
+            // one batch more held at once once the pipeline was full.
             while inFlight >= limit, let result = await group.next() {
               inFlight -= 1
               handle(result)
             }
+            guard var batch = try nextBatch(from: rows) else { break }
+            try await sweeper?.keep(batch.records.map(\.key))
+            try attachDestinationIDs(&batch)
             // A batch formed while the last one was in flight is not sent once the run is stopping.
             if stopReason != nil || cancellation.isRequested {
               for ref in batch.refs { log(ref, .aborted) }
@@ -491,8 +494,11 @@ public final class SyncRun {
       change: run.planned.change - run.succeeded.change - run.failed.change,
       remove: run.planned.remove - run.succeeded.remove - run.failed.remove)
     run.error = stopReason
+    // A run whose counts are the rows it read may have left rows unread, counted nowhere, when
+    // it stopped before its passes ended: it did not do all its plan.
+    let leftRowsUnread = plannedAsRead && passesDone < passes.count
     run.status =
-      cancellation.isRequested && run.aborted.total > 0 ? .aborted
+      cancellation.isRequested && (run.aborted.total > 0 || leftRowsUnread) ? .aborted
       : stopReason != nil || run.failed.total > 0 || run.aborted.total > 0 ? .failed : .succeeded
     if skipped.change > 0 { notes.append("\(plural(skipped.change, "changed row")) not sent: \(sync.type.value == .event ? "events are only inserted" : "insert mode ignores changes")") }
     if skipped.remove > 0, sync.type.value == .object, sync.mode.value != .insert, sync.onDelete.value == .nothing {

@@ -5,6 +5,7 @@ import BackflowPlanner
 import BackflowSources
 import BackflowState
 import BackflowTestSupport
+import Synchronization
 import Testing
 
 /// The batch loop's rules (DESIGN.md, "Semantics") on `SyncRun` alone: the planned rows
@@ -174,6 +175,28 @@ struct SyncRunTests {
     #expect(harness.memory.peakInFlight == concurrency)
   }
 
+  /// A batch is formed only once a slot is free, so at most `concurrency` batches of rows are
+  /// held between being read and arriving. Formed first, one more batch waited in memory for its
+  /// slot: peak RSS grew with the rows an incremental run sends (issue 22).
+  @Test(arguments: [1, 2, 3])
+  func rowsAreReadOnlyIntoABatchThatHasASlot(concurrency: Int) async throws {
+    let size = 3
+    let harness = Harness(sync: try Self.sync("batch: { size: \(size), concurrency: \(concurrency) }\n"))
+    harness.memory.holdUntilInFlight(concurrency)
+    harness.memory.delay(.milliseconds(50))
+    let memory = harness.memory
+    let waiting = Mutex<[Int]>([])
+    let (run, _) = try await harness.run(
+      (1...24).map { .add(Self.user($0)) },
+      watching: { read in
+        // The destination stores a batch's records before its send returns, so they count as arrived.
+        waiting.withLock { $0.append(read - memory.records.count) }
+      })
+    #expect(run.succeeded.add == 24)
+    #expect(harness.memory.peakInFlight == concurrency)
+    #expect(waiting.withLock { $0.max() } == concurrency * size)
+  }
+
   /// Arrival times on a virtual clock that moves only when the run waits: the bucket holds one
   /// second's worth (at least one batch), then batches come `1/rate` apart.
   @Test(arguments: ["2/s", "3/s", "30/m", "1/h", nil], [1, 2])
@@ -324,9 +347,11 @@ struct SyncRunTests {
       ledger = MemoryLedger(snapshot: snapshot)
     }
 
-    func run(_ rows: [PlannedRow], sweep: Bool = false, cancellation: Cancellation = Cancellation()) async throws
-      -> (run: RunRecord, notes: [String])
-    {
+    /// `watching` is told, as each row is read, how many rows have been read.
+    func run(
+      _ rows: [PlannedRow], sweep: Bool = false, cancellation: Cancellation = Cancellation(),
+      watching: (@Sendable (Int) -> Void)? = nil
+    ) async throws -> (run: RunRecord, notes: [String]) {
       var planned = OperationCounts()
       for row in rows {
         switch row {
@@ -343,11 +368,44 @@ struct SyncRunTests {
         object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
         concurrency: sync.batch.concurrency.value)
       let syncRun = try SyncRun(
-        sync: sync, run: run, rows: MemoryPlan(columns: SyncRunTests.columns, rows: rows), sweep: sweep,
+        sync: sync, run: run, rows: WatchedPlan(plan: MemoryPlan(columns: SyncRunTests.columns, rows: rows), watching: watching),
+        sweep: sweep,
         connector: memory.connector(for: target), ledger: ledger, cancellation: cancellation,
         clock: clock ?? VirtualClock())
       let finished = await syncRun.execute()
       return (finished, syncRun.notes)
+    }
+  }
+
+  /// A plan that tells `watching`, as each row is read, how many rows have been read.
+  struct WatchedPlan: PlannedRowSource {
+    let plan: MemoryPlan
+    let watching: (@Sendable (Int) -> Void)?
+
+    func rows(_ operations: [String]) throws -> any PlannedRowReader {
+      let rows = try plan.rows(operations)
+      guard let watching else { return rows }
+      return Reader(rows: rows, watching: watching)
+    }
+
+    private final class Reader: PlannedRowReader {
+      let rows: any PlannedRowReader
+      let watching: @Sendable (Int) -> Void
+      private var read = 0
+
+      init(rows: any PlannedRowReader, watching: @escaping @Sendable (Int) -> Void) {
+        self.rows = rows
+        self.watching = watching
+      }
+
+      var columns: [String] { rows.columns }
+
+      func next() throws -> PlannedRow? {
+        guard let row = try rows.next() else { return nil }
+        read += 1
+        watching(read)
+        return row
+      }
     }
   }
 
