@@ -152,27 +152,51 @@ YAML
 # ---------------------------------------------------------------------------------------------
 # Measuring.
 
+# The server's CPU: backends are the postmaster's children, so those that have ended are in its
+# cutime and cstime (/proc/PID/stat, fields 16 and 17, in clock ticks). Only for a server on this
+# machine whose data directory we can read (scripts/with-postgres.sh starts one); else null.
+postmaster=$(sql -At -c 'show data_directory' 2>/dev/null | xargs -I{} head -n 1 {}/postmaster.pid 2>/dev/null || true)
+[[ $postmaster =~ ^[0-9]+$ && -r /proc/$postmaster/stat ]] || postmaster=
+ticks_per_s=$(getconf CLK_TCK)
+server_ticks() { awk '{ print $16 + $17 }' "/proc/$postmaster/stat"; }
+
 # measure NAME CMD...: runs CMD under GNU time with stdout in $work/NAME.out and stderr in
-# $work/NAME.err, and sets wall_s, rss_kb, user_s and sys_s. A failing run stops the benchmark:
-# numbers from a run that did not do the work are worse than none.
+# $work/NAME.err, and sets wall_s, rss_kb, user_s, sys_s and server_s (the CPU seconds of the
+# server's processes that ended meanwhile: the command's connections, and background work such as
+# autovacuum when it ends inside the window). A failing run stops the benchmark: numbers from a run
+# that did not do the work are worse than none.
 measure() {
-  local name=$1
+  local name=$1 before children
   shift
+  if [[ -n $postmaster ]]; then
+    children=$(pgrep -c -P "$postmaster" || true)
+    before=$(server_ticks)
+  fi
   if ! "$time_bin" -f '%e %M %U %S' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"; then
     tail -n 30 "$work/$name.out" "$work/$name.err" >&2
     die "$name failed: $*"
   fi
   # GNU time writes "Command exited with non-zero status" first on failure; the last line is ours.
   read -r wall_s rss_kb user_s sys_s < <(tail -n 1 "$work/$name.time")
+  server_s=null
+  if [[ -n $postmaster ]]; then
+    # A backend ends a moment after its client: wait (up to 3 s) until the server has no more
+    # processes than before, so their CPU has been reaped into the postmaster's.
+    for _ in $(seq 60); do
+      (($(pgrep -c -P "$postmaster" || true) <= children)) && break
+      sleep 0.05
+    done
+    server_s=$(awk -v t="$(($(server_ticks) - before))" -v hz="$ticks_per_s" 'BEGIN { printf "%.2f", t / hz }')
+  fi
 }
 
 # record SCENARIO ROWS [EXTRA_JSON]: stores the last measurement, with EXTRA_JSON's fields merged in.
 record() {
   local scenario=$1 rows=$2 extra=${3:-'{}'}
   jq -nc --arg scenario "$scenario" --argjson rows "$rows" --argjson wall "$wall_s" --argjson rss "$rss_kb" \
-    --argjson user "$user_s" --argjson sys "$sys_s" --argjson extra "$extra" \
+    --argjson user "$user_s" --argjson sys "$sys_s" --argjson server "$server_s" --argjson extra "$extra" \
     '{scenario: $scenario, rows: $rows, wall_s: $wall, peak_rss_mb: ($rss / 1024 * 10 | round / 10),
-      cpu_user_s: $user, cpu_sys_s: $sys} + $extra' >>"$results"
+      cpu_user_s: $user, cpu_sys_s: $sys, server_cpu_s: $server} + $extra' >>"$results"
   log "$(printf '%-33s %9d rows  %8.2f s  %8.1f MB' "$scenario" "$rows" "$wall_s" "$(jq -n "$rss_kb / 1024")")"
 }
 
@@ -206,7 +230,8 @@ check_plan() {
 # Peak RSS is psql's (the larger of the two).
 scenario_floor() {
   local rows=$1
-  sql -c "drop table if exists bench_floor_$rows; create table bench_floor_$rows (like bench_rows_$rows)"
+  # The target has the model's primary key, as bench_target has: the floor writes an index too.
+  sql -c "drop table if exists bench_floor_$rows; create table bench_floor_$rows (like bench_rows_$rows including indexes)"
   measure "floor-$rows" bash -c "set -o pipefail
     psql -X -q -v ON_ERROR_STOP=1 -c 'copy (select * from bench_rows_$rows) to stdout' |
       psql -X -q -v ON_ERROR_STOP=1 -c 'copy bench_floor_$rows from stdin'"
@@ -550,12 +575,14 @@ jq -s \
 # number FORMAT VALUE: VALUE in FORMAT, or "-" when the field does not apply (null in the JSON).
 number() { if [[ $2 == - ]]; then echo -; else printf "$1" "$2"; fi; }
 {
-  printf '%-33s %10s %9s %11s %8s %12s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" "output MB"
-  jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb, .output_mb]
+  printf '%-33s %10s %9s %11s %8s %12s %10s %10s %10s\n' scenario rows "wall s" "rows/s" "x floor" "peak RSS MB" \
+    "CPU s" "server s" "output MB"
+  jq -r '.results[] | [.scenario, .rows, .wall_s, .rows_per_s, .floor_ratio, .peak_rss_mb,
+                       .cpu_user_s + .cpu_sys_s, .server_cpu_s, .output_mb]
                     | map(. // "-") | @tsv' "$results_file" |
-    while IFS=$'\t' read -r scenario rows wall rate ratio rss output; do
-      printf '%-33s %10s %9.2f %11s %8s %12.1f %10s\n' "$scenario" "$rows" "$wall" "$rate" \
-        "$(number %.2f "$ratio")" "$rss" "$(number %.1f "$output")"
+    while IFS=$'\t' read -r scenario rows wall rate ratio rss cpu server output; do
+      printf '%-33s %10s %9.2f %11s %8s %12.1f %10.2f %10s %10s\n' "$scenario" "$rows" "$wall" "$rate" \
+        "$(number %.2f "$ratio")" "$rss" "$cpu" "$(number %.2f "$server")" "$(number %.1f "$output")"
     done
   jq -r '.rss_growth[] | "peak RSS \(.scenario): \(.peak_rss_mb[0]) MB at \(.rows[0]) rows, \(.peak_rss_mb[1]) MB at \(.rows[1]) rows (x\(.ratio))"' "$results_file"
   jq -r '.machine | "\(.nproc) CPUs, \(.memory_mb) MB RAM, PostgreSQL \(.postgres); " ' "$results_file" |
