@@ -25,6 +25,9 @@ public final class Scenario {
   /// The warehouse database on PostgreSQL scenarios.
   public let postgres: PostgresDatabase?
   public var environment: [String: String] = [:]
+  /// `TMPDIR` of the processes started with `environment`: the executable's temporary files
+  /// (apply's plan file) are removed with the scenario, also when a test killed the process.
+  private let temporaryFiles: URL
   /// When set, apply sends to it instead of the project's destination.
   public var memory: MemoryDestination?
 
@@ -42,8 +45,11 @@ public final class Scenario {
   public init(_ backend: Backend, label: String = "scenario") throws {
     self.backend = backend
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString)")
+    temporaryFiles = directory.appendingPathExtension("tmp")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: temporaryFiles, withIntermediateDirectories: true)
     postgres = backend == .postgres ? try PostgresDatabase.create(label) : nil
+    environment["TMPDIR"] = temporaryFiles.path
     if let postgres { environment["WAREHOUSE_URL"] = postgres.conninfo }
     useDestinations("  local: { type: sqlite, path: crm.db }")
     write([
@@ -56,6 +62,7 @@ public final class Scenario {
 
   deinit {
     try? FileManager.default.removeItem(at: directory)
+    try? FileManager.default.removeItem(at: temporaryFiles)
   }
 
   /// Rewrites backflow.yaml with the scenario's warehouse (and state on PostgreSQL) and
