@@ -108,7 +108,8 @@ from generate_series(1, $rows::bigint) as i;
 vacuum (analyze) $table;
 SQL
   # The insert's dirty pages are flushed now, not by a checkpoint in the middle of the floor (one
-  # took the 1M floor from 1.6 to 3.7 s). Needs superuser or pg_checkpoint; harmless without.
+  # 1M floor took 3.7 s instead of 1.7 with twice the server CPU, cause not identified). Needs
+  # superuser or pg_checkpoint; harmless without.
   sql -c checkpoint 2>/dev/null || true
 }
 
