@@ -5,11 +5,15 @@ import Testing
 
 /// Where a driver's name leads: BACKFLOW_ADBC_PATH, the Python package of the python3 on the
 /// PATH, driver manifests, and a clear error naming each place when none has it.
-struct DriverLocatorTests {
+final class DriverLocatorTests {
   let folder = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-locator-\(UUID().uuidString)")
 
   init() throws {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  }
+
+  deinit {
+    try? FileManager.default.removeItem(at: folder)
   }
 
   @Test func backflowADBCPathComesFirst() throws {
