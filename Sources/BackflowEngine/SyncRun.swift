@@ -180,8 +180,8 @@ public final class SyncRun {
         var inFlight = 0
         do {
           while true {
-            // A slot first, then the batch: a batch formed before its slot waited for it in memory,
-            // one batch more held at once once the pipeline was full.
+            // A slot first, then the batch: formed first, a batch waited in memory for its slot,
+            // one batch more held whenever the pipeline was full.
             while inFlight >= limit, let result = await group.next() {
               inFlight -= 1
               handle(result)
@@ -189,7 +189,7 @@ public final class SyncRun {
             guard var batch = try nextBatch(from: rows) else { break }
             try await sweeper?.keep(batch.records.map(\.key))
             try attachDestinationIDs(&batch)
-            // A batch formed while the last one was in flight is not sent once the run is stopping.
+            // A batch formed as the run was told to stop is not sent.
             if stopReason != nil || cancellation.isRequested {
               for ref in batch.refs { log(ref, .aborted) }
               break
