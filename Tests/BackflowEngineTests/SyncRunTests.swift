@@ -367,9 +367,9 @@ struct SyncRunTests {
         syncName: sync.name.value, syncID: 1, runID: 1, type: sync.type.value, mode: sync.mode.value,
         object: sync.object.value, matchField: sync.match?.field.value, fields: sync.mappings.map(\.to.value),
         concurrency: sync.batch.concurrency.value)
+      let plan = WatchedPlan(plan: MemoryPlan(columns: SyncRunTests.columns, rows: rows), watching: watching)
       let syncRun = try SyncRun(
-        sync: sync, run: run, rows: WatchedPlan(plan: MemoryPlan(columns: SyncRunTests.columns, rows: rows), watching: watching),
-        sweep: sweep,
+        sync: sync, run: run, rows: plan, sweep: sweep,
         connector: memory.connector(for: target), ledger: ledger, cancellation: cancellation,
         clock: clock ?? VirtualClock())
       let finished = await syncRun.execute()
