@@ -47,7 +47,7 @@ struct ConfigBase {
       return ConfigBase(ref: ref, commit: commit, configs: [:], diagnostics: Diagnostics())
     }
     let contents = try repository.contents(of: entries.map(\.object))
-    let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-base-\(UUID().uuidString)")
+    let temporary = TemporaryFiles.url("base")
     defer { try? FileManager.default.removeItem(at: temporary) }
     do {
       for (entry, data) in zip(entries, contents) {

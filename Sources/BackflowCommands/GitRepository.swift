@@ -1,3 +1,4 @@
+import BackflowConfig
 import Foundation
 
 /// Reads files as they are at a git commit, by running `git` in a directory of the repository.
@@ -57,7 +58,7 @@ struct GitRepository {
     guard !objects.isEmpty else { return [] }
     // The object names go through a file, not a pipe, so git can never block writing its answer
     // while this process is still writing the question.
-    let input = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-git-\(UUID().uuidString)")
+    let input = TemporaryFiles.url("git")
     defer { try? FileManager.default.removeItem(at: input) }
     try Data(objects.map { $0 + "\n" }.joined().utf8).write(to: input)
     let output = try run(["cat-file", "--batch"], input: input) { _, stderr in
@@ -84,7 +85,7 @@ struct GitRepository {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["git", "-C", directory.path] + arguments
     let output = Pipe()
-    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-git-\(UUID().uuidString)")
+    let errors = TemporaryFiles.url("git")
     defer { try? FileManager.default.removeItem(at: errors) }
     _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
     process.standardOutput = output

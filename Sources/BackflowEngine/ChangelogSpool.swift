@@ -17,7 +17,7 @@ final class ChangelogSpool {
   init(_ sync: Sync, configuration: SyncConfiguration) throws {
     primaryKey = configuration.primaryKey ?? ""
     matchColumn = sync.match?.column.value
-    url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-changelog-\(UUID().uuidString)")
+    url = TemporaryFiles.url("changelog")
     guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
       throw ApplyError("cannot create a temporary file for the run's changelog in \(url.deletingLastPathComponent().path)")
     }

@@ -81,6 +81,7 @@ public final class Daemon {
   /// Runs until `cancellation`; then returns once every sync in flight has recorded its run.
   public func run(cancellation: Cancellation) async {
     log(.started(syncs: project.syncs.count))
+    TemporaryFiles.removeLeftovers()
     var reported: Wait?
     while !cancellation.isRequested {
       reloadIfChanged()

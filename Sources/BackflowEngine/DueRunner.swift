@@ -99,7 +99,7 @@ public struct DueRunner: Sendable {
   /// Locks one sync, plans it into its own plan file and applies it. The lock comes first, so a
   /// sync that waited for another process's run plans what that run left.
   private func runSync(_ name: String, cancellation: Cancellation, observer: (any ApplyObserver)?) async -> Attempt {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-due-\(UUID().uuidString).plan")
+    let url = TemporaryFiles.url("due", suffix: ".plan")
     defer { try? FileManager.default.removeItem(at: url) }
     var failure = SyncOutcome(name: name, configAction: .none)
     do {

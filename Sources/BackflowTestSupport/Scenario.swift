@@ -27,7 +27,7 @@ public final class Scenario {
   public var environment: [String: String] = [:]
   /// `TMPDIR` of the processes started with `environment`: the executable's temporary files
   /// (apply's plan file) are removed with the scenario, also when a test killed the process.
-  private let temporaryFiles: URL
+  public let temporaryFiles: URL
   /// When set, apply sends to it instead of the project's destination.
   public var memory: MemoryDestination?
 

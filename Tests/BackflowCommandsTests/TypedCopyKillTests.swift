@@ -35,8 +35,11 @@ struct TypedCopyKillTests {
     try scenario.sql("update users set plan = 'team'")
     try killApply(scenario) { try sentRows(scenario, tier: "team") > 1000 }
     try expectInStep(database, known: 40000)
+    // The killed run was planned into a temporary plan file it could not remove; the next apply does.
+    #expect(try temporaryFiles(scenario).contains { $0.hasPrefix("backflow-plan-") })
     let resumed = try BackflowProcess.run(["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment)
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+    #expect(try temporaryFiles(scenario).isEmpty)
     try expectInStep(database, known: 40000)
     let after = try BackflowProcess.run(["plan", "--detailed-exitcode"], in: scenario.directory, environment: scenario.environment)
     #expect(after.status == 0, "\(after.stdout)")
@@ -48,6 +51,10 @@ struct TypedCopyKillTests {
     let killed = try BackflowProcess.kill(
       ["apply", "--auto-approve"], in: scenario.directory, environment: scenario.environment, once: started)
     #expect(killed, "apply finished before it could be killed; make the model bigger")
+  }
+
+  func temporaryFiles(_ scenario: Scenario) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: scenario.temporaryFiles.path)
   }
 
   func sentRows(_ scenario: Scenario, tier: String? = nil) throws -> Int {

@@ -60,6 +60,7 @@ extension Backflow {
 
     public func run() async throws {
       let session = try CommandSession(global: global)
+      TemporaryFiles.removeLeftovers()
       if due { return try await applyDue(session) }
       let selection = try session.selection(select)
       guard planFile != nil || autoApprove || isatty(STDIN_FILENO) == 1 else {
@@ -81,7 +82,7 @@ extension Backflow {
         await engine.lockBeforePlanning(selection)
         newSyncs = try streamable(session, selection: selection)
         if newSyncs.isEmpty {
-          let planned = FileManager.default.temporaryDirectory.appendingPathComponent("backflow-\(UUID().uuidString).plan")
+          let planned = TemporaryFiles.url("plan", suffix: ".plan")
           temporary = planned
           guard try plan(session, selection: selection, into: planned, stages: engine.stages) else { return }
           url = planned
