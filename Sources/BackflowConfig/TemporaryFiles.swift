@@ -29,9 +29,10 @@ public enum TemporaryFiles {
     }
   }
 
-  /// The process id in `name` when `url` made it on this host: `backflow-KIND-UUID.HOST.PID…`.
+  /// The process id in `name` when `url` made it on this host: `backflow-KIND-UUID.HOST.PID…`, or
+  /// the same behind a dot (a plan file's partial siblings, `PlanFileWriter`).
   static func ownerOnThisHost(_ name: String) -> pid_t? {
-    let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+    let parts = name.drop { $0 == "." }.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
     guard parts.count == 3, parts[1] == host else { return nil }
     // backflow-KIND-UUID, and nothing else that happens to have dots in the same places.
     let words = parts[0].split(separator: "-", maxSplits: 2)

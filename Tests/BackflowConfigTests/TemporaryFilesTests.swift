@@ -19,14 +19,15 @@ struct TemporaryFilesTests {
     let directory = FileManager.default.temporaryDirectory
     func path(_ name: String) -> URL { directory.appendingPathComponent(name) }
     let leftPlan = path("backflow-plan-\(UUID().uuidString).\(TemporaryFiles.host).\(ended).plan")
+    let leftRows = path(".\(leftPlan.lastPathComponent).rows.tmp")
     let leftFolder = path("backflow-base-\(UUID().uuidString).\(TemporaryFiles.host).\(ended)")
     let live = TemporaryFiles.url("plan", suffix: ".plan")
     let otherHost = path("backflow-plan-\(UUID().uuidString).elsewhere\(UUID().uuidString.prefix(8)).\(ended).plan")
     let unnamed = path("backflow-\(UUID().uuidString).plan")
     let someoneElses = path("backflow-notes-\(UUID().uuidString.prefix(8)).\(TemporaryFiles.host).\(ended).txt")
     let kept = [live, otherHost, unnamed, someoneElses]
-    defer { for url in kept + [leftPlan, leftFolder] { try? FileManager.default.removeItem(at: url) } }
-    for url in [leftPlan] + kept {
+    defer { for url in kept + [leftPlan, leftRows, leftFolder] { try? FileManager.default.removeItem(at: url) } }
+    for url in [leftPlan, leftRows] + kept {
       #expect(FileManager.default.createFile(atPath: url.path, contents: Data("rows".utf8)))
     }
     let inFolder = leftFolder.appendingPathComponent("syncs")
@@ -35,6 +36,7 @@ struct TemporaryFilesTests {
     TemporaryFiles.removeLeftovers()
 
     #expect(!FileManager.default.fileExists(atPath: leftPlan.path))
+    #expect(!FileManager.default.fileExists(atPath: leftRows.path))
     #expect(!FileManager.default.fileExists(atPath: leftFolder.path))
     for url in kept { #expect(FileManager.default.fileExists(atPath: url.path), "\(url.lastPathComponent)") }
   }
