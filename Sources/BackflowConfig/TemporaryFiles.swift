@@ -46,7 +46,8 @@ public enum TemporaryFiles {
   /// The host's name with anything but letters, digits and `_` as `_`, so it holds no `.`.
   static let host: String = {
     var buffer = [CChar](repeating: 0, count: 256)
-    let name = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "host"
+    guard gethostname(&buffer, buffer.count) == 0 else { return "host" }
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
   }()
 

@@ -12,6 +12,11 @@ struct TemporaryFilesTests {
     #expect(TemporaryFiles.ownerOnThisHost(url.lastPathComponent) == getpid())
     #expect(TemporaryFiles.ownerOnThisHost(TemporaryFiles.url("changelog").lastPathComponent) == getpid())
     #expect(!TemporaryFiles.host.contains(".") && !TemporaryFiles.host.isEmpty)
+    // Linux says the host's name here too; any other character than letters and digits becomes `_`.
+    if let name = try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8) {
+      let expected = name.trimmingCharacters(in: .newlines).map { $0.isLetter || $0.isNumber ? $0 : "_" }
+      #expect(TemporaryFiles.host == String(expected))
+    }
   }
 
   @Test func onlyWhatEndedProcessesOfThisHostLeftIsRemoved() throws {
