@@ -203,14 +203,14 @@ private final class PostgresDiffStream: WarehouseDiffStream {
   }
 
   deinit {
-    for index in parts.indices where parts[index].stream != nil { try? end(index, "ROLLBACK") }
+    rollBackOpenParts()
   }
 
   /// Reads every part's first row, then the snapshot's row count, which sorts first.
   func start() throws {
     for index in parts.indices { parts[index].next = try read(index) }
     guard let fields = try nextFields(), fields[0] == "0", let count = fields[1].flatMap({ Int($0) }) else {
-      for index in parts.indices where parts[index].stream != nil { try? end(index, "ROLLBACK") }
+      rollBackOpenParts()
       throw SourceError("the warehouse diff did not start with the snapshot's row count")
     }
     snapshotRows = count
@@ -267,18 +267,23 @@ private final class PostgresDiffStream: WarehouseDiffStream {
     do {
       fields = try stream.next()
     } catch {
-      for other in parts.indices where parts[other].stream != nil { try? end(other, "ROLLBACK") }
+      rollBackOpenParts()
       throw SourceError(PostgresModelReader.reason(error, queryTimeout: queryTimeout))
     }
     if fields == nil {
       do {
         try end(index, "COMMIT")
       } catch {
-        for other in parts.indices where parts[other].stream != nil { try? end(other, "ROLLBACK") }
+        rollBackOpenParts()
         throw SourceError("\(error)")
       }
     }
     return fields
+  }
+
+  /// Ends every part's transaction still open, as an error or an early release does.
+  private func rollBackOpenParts() {
+    for index in parts.indices where parts[index].stream != nil { try? end(index, "ROLLBACK") }
   }
 
   private func end(_ index: Int, _ statement: String) throws {
