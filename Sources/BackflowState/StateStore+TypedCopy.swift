@@ -64,8 +64,7 @@ extension StateStore {
     let table = Self.typedCopyTable(syncID: Int(syncID) ?? 0)
     var rows: Int?
     if current {
-      rows = try connection.query("SELECT rows FROM backflow_state.typed_copies WHERE sync_id = $1", [syncID])
-        .first?.first.flatMap { $0.flatMap { Int($0) } }
+      rows = try Self.integer("SELECT rows FROM backflow_state.typed_copies WHERE sync_id = $1", [syncID], on: connection)
       let inserted = try insertTypedCopy(newEntries, copy: copy, into: table, on: connection)
       var removed = 0
       if !removedKeys.isEmpty {
@@ -79,7 +78,8 @@ extension StateStore {
     }
     let merged = try mergeTypedCopy(current ? entries : newEntries + entries, copy: copy, into: table, on: connection)
     let refilled = try mergeTypedCopy(refreshed, copy: copy, into: table, checking: syncID, on: connection)
-    let counted = try rows.map { $0 + merged + refilled } ?? Self.count(table, on: connection)
+    let counted =
+      try rows.map { $0 + merged + refilled } ?? Self.integer("SELECT count(*) FROM \(table)", on: connection) ?? 0
     try stampTypedCopy(syncID: syncID, copy: copy, rows: counted, on: connection)
   }
 
@@ -111,18 +111,20 @@ extension StateStore {
       """, [syncID, copy.stamp, String(rows)])
   }
 
-  private static func count(_ table: String, on connection: PostgresConnection) throws -> Int {
-    try connection.query("SELECT count(*) FROM \(table)", []).first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+  /// The first value of the first row `sql` returns, as a whole number; `nil` for none or NULL.
+  private static func integer(_ sql: String, _ parameters: [String?] = [], on connection: PostgresConnection) throws
+    -> Int?
+  {
+    try connection.query(sql, parameters).first?.first.flatMap { $0.flatMap { Int($0) } }
   }
 
   /// How many rows of `keys` the copy holds.
   private static func held(_ keys: [String], copy: TypedCopy, in table: String, on connection: PostgresConnection) throws
     -> Int
   {
-    try connection.query(
+    try integer(
       "SELECT count(*) FROM \(table) WHERE \"backflow key\" = ANY ($1::text[]::\(bareType(copy.keyType))[])",
-      [arrayLiteral(keys.lazy.map { $0 as String? })]
-    ).first?.first.flatMap { $0.flatMap { Int($0) } } ?? 0
+      [arrayLiteral(keys.lazy.map { $0 as String? })], on: connection) ?? 0
   }
 
   /// Rows the copy does not hold, by a COPY that parses each value with its type's input
