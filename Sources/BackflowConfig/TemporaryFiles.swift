@@ -15,8 +15,13 @@ public enum TemporaryFiles {
   /// A path no one else uses, for `kind` (letters only: `plan`, `changelog`, …), ending in
   /// `suffix`; nothing is created.
   public static func url(_ kind: String, suffix: String = "") -> URL {
+    url(kind, suffix: suffix, host: host, pid: getpid())
+  }
+
+  /// The same for another host or process: what `removeLeftovers` reads back.
+  static func url(_ kind: String, suffix: String, host: String, pid: pid_t) -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent(
-      "backflow-\(kind)-\(UUID().uuidString).\(host).\(getpid())\(suffix)")
+      "backflow-\(kind)-\(UUID().uuidString).\(host).\(pid)\(suffix)")
   }
 
   /// Removes every file or folder named by `url` on this host whose process has ended.

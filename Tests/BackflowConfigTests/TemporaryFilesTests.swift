@@ -23,11 +23,11 @@ struct TemporaryFilesTests {
     let ended = try Self.endedProcess()
     let directory = FileManager.default.temporaryDirectory
     func path(_ name: String) -> URL { directory.appendingPathComponent(name) }
-    let leftPlan = path("backflow-plan-\(UUID().uuidString).\(TemporaryFiles.host).\(ended).plan")
+    let leftPlan = TemporaryFiles.url("plan", suffix: ".plan", host: TemporaryFiles.host, pid: ended)
     let leftRows = path(".\(leftPlan.lastPathComponent).rows.tmp")
-    let leftFolder = path("backflow-base-\(UUID().uuidString).\(TemporaryFiles.host).\(ended)")
+    let leftFolder = TemporaryFiles.url("base", suffix: "", host: TemporaryFiles.host, pid: ended)
     let live = TemporaryFiles.url("plan", suffix: ".plan")
-    let otherHost = path("backflow-plan-\(UUID().uuidString).elsewhere\(UUID().uuidString.prefix(8)).\(ended).plan")
+    let otherHost = TemporaryFiles.url("plan", suffix: ".plan", host: "elsewhere\(UUID().uuidString.prefix(8))", pid: ended)
     let unnamed = path("backflow-\(UUID().uuidString).plan")
     let someoneElses = path("backflow-notes-\(UUID().uuidString.prefix(8)).\(TemporaryFiles.host).\(ended).txt")
     let kept = [live, otherHost, unnamed, someoneElses]
